@@ -1,0 +1,169 @@
+"""The few record types every platform module yields, and what a module is given.
+
+Contract: a platform module's ``fetch(target, state, session)`` yields these records
+and nothing else. Timestamps are timezone-aware UTC ``datetime`` objects. Text taken
+from a platform is untrusted: it is stripped of HTML and capped with :func:`cap_text`
+before it is put in a record. Ids are strings, whatever the platform sends.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+TEXT_CAP = 2000
+"""Most characters of platform text kept per record: enough to read, too little to abuse."""
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def cap_text(raw: str | None, limit: int = TEXT_CAP) -> str:
+    """Plain text from platform HTML: tags dropped, entities decoded, spaces folded, capped."""
+    if not raw:
+        return ""
+    text = _TAG.sub(" ", raw.replace("<br>", "\n").replace("</p>", "\n"))
+    text = _SPACE.sub(" ", html.unescape(text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+QUESTION_MARKS = ("?", "\u061f")  # Latin and Arabic question marks
+
+
+def looks_like_question(text: str) -> bool:
+    """True when the text asks something, in English or Arabic (؟)."""
+    return any(mark in text for mark in QUESTION_MARKS)
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One registered account as a platform module sees it. ``token`` is a secret: never log it."""
+
+    account_id: str
+    platform: str
+    api_base: str
+    handle: str | None = None
+    token: str | None = field(default=None, repr=False)
+    staff_ids: tuple[str, ...] = ()
+    """WordPress: user ids the registry adds to the site's staff set."""
+    comments_url: str | None = None
+    """Feeds: an optional comment feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    """What the warehouse remembers of an account, handed to ``fetch``.
+
+    ``cursors`` maps a stream name (``statuses``, ``notifications``, ``posts``,
+    ``comments``, ``feed``, …) to the opaque value the module yielded last time as a
+    :class:`Cursor`. ``recent_post_ids`` are the account's own non-reply posts created
+    at or after ``since`` (newest first), so a module can look for citizens' replies
+    under posts it fetched on earlier runs.
+    """
+
+    now: datetime
+    since: datetime
+    cursors: dict[str, str] = field(default_factory=dict)
+    recent_post_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The account's public profile as fetched now."""
+
+    account_id: str
+    platform_id: str
+    """The account's stable id on the platform (handles change; this does not)."""
+    display_name: str = ""
+    bio: str = ""
+    url: str | None = None
+    followers: int | None = None
+    following: int | None = None
+    posts_count: int | None = None
+    verified: bool | None = None
+    """The platform's own official/verified signal, where it has one."""
+    links: tuple[str, ...] = ()
+    suspended: bool = False
+    limited: bool = False
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """Something the account itself published.
+
+    ``is_reply`` is True when it answers someone else (then it also comes as a
+    :class:`Reply` when it answers a message the module reports as :class:`Inbound`).
+    A thread continuation of the account's own post is not a reply.
+    """
+
+    account_id: str
+    post_id: str
+    created_at: datetime
+    url: str | None = None
+    text: str = ""
+    is_reply: bool = False
+    in_reply_to_id: str | None = None
+
+
+INBOUND_KINDS = ("reply", "comment", "mention", "direct")
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A citizen's message to the account: a reply under its post, a comment, a mention, a DM."""
+
+    account_id: str
+    message_id: str
+    created_at: datetime
+    kind: str
+    author: str = ""
+    url: str | None = None
+    text: str = ""
+    post_id: str | None = None
+    """The account's own post this message hangs under, when there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The account's own reply to an inbound message (child.parent == inbound and child.author == account)."""
+
+    account_id: str
+    reply_id: str
+    in_reply_to_id: str
+    created_at: datetime
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """New incremental state for one stream, yielded only once that stream was read to its end."""
+
+    account_id: str
+    stream: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class FetchError:
+    """A failure to read part of an account. The run goes on; the account's checks are skipped."""
+
+    account_id: str
+    url: str
+    status: int | None
+    message: str
+    stream: str = ""
+    gone: bool = False
+    """True when the platform says the account does not exist (404/410) or is suspended."""
+
+
+Record = Profile | Post | Inbound | Reply | Cursor | FetchError
