@@ -1,0 +1,189 @@
+"""The ``custodian`` command: run, findings, validate, demo, simulator.
+
+Exit codes: 0 done (findings or not), 2 invalid configuration, 1 failure.
+Prefect is imported only by the commands that run the flow: it is slow to import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from flows.config import ConfigError, load_config
+from flows.warehouse import store
+
+app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = typer.Option("config", "--config", "-c", help="Configuration directory (accounts.yaml, policy.yaml, apprise.yaml).")
+DbOpt = typer.Option(None, "--db", help="DuckDB file [default: $CUSTODIAN_DB or data/custodian.duckdb].")
+
+
+def _quiet_prefect(prefect_home: Path | None = None) -> None:
+    """Prefect's ephemeral mode without telemetry; a private PREFECT_HOME when asked."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if prefect_home is not None:
+        os.environ["PREFECT_HOME"] = str(prefect_home.resolve())
+
+
+def _config_or_exit(config_dir: Path):
+    try:
+        return load_config(config_dir)
+    except ConfigError as exc:
+        err.print("[bold red]invalid configuration[/]")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(config: Path = ConfigOpt) -> None:
+    """Check a configuration directory; exit 2 with every problem listed when it is invalid."""
+    loaded = _config_or_exit(config)
+    accounts = loaded.registry.accounts
+    paused = sum(1 for a in accounts if a.paused)
+    out.print(f"{config}: valid — {len(loaded.registry.agencies)} agencies, {len(accounts)} accounts ({paused} paused)")
+
+
+@app.command()
+def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
+        now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
+        batch_size: int = typer.Option(25, min=1, help="Accounts per collection task.")) -> None:
+    """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
+    _config_or_exit(config)
+    summary = _run_flow(config, db, now, batch_size)
+    _print_summary(summary)
+
+
+def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int = 25) -> dict:
+    _quiet_prefect()
+    from flows.monitor import monitor
+
+    try:
+        return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size)
+    except ConfigError as exc:  # the config changed under us between the check and the run
+        err.print("\n".join(exc.problems), markup=False)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - report, exit 1
+        err.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _print_summary(summary: dict) -> None:
+    a, f, n = summary["accounts"], summary["findings"], summary["notifications"]
+    out.print(f"run {summary['run_id']}: {a['ok']}/{a['total']} accounts collected, {a['failed']} failed, "
+              f"{a['quarantined']} quarantined, {a['records']} records")
+    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved); "
+              f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
+    for e in summary["errors"]:
+        out.print(f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}",
+                  markup=False, highlight=False)
+
+
+FINDING_COLUMNS = ("check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
+                   "message", "first_seen", "last_seen", "details")
+
+
+def open_findings(db: Path | None) -> list[dict]:
+    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC)."""
+    path = store.db_path(db)
+    if not path.exists():
+        return []
+    con = store.connect(path, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
+            "first_seen, last_seen, details FROM findings WHERE state = 'open' "
+            "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
+    finally:
+        con.close()
+    return [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
+             for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
+
+
+@app.command()
+def findings(db: Path | None = DbOpt,
+             format: str = typer.Option("table", "--format", "-f", help="table or json")) -> None:
+    """List the open findings."""
+    if format not in ("table", "json"):
+        err.print("--format must be table or json")
+        raise typer.Exit(2)
+    rows = open_findings(db)
+    if format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(rows)} open findings")
+    for column in ("severity", "check", "account", "agency", "value", "threshold", "first_seen", "message"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["severity"], row["check"], row["account"], row["agency"], f"{row['value']} {row['unit']}",
+                      f"{row['threshold']} {row['unit']}", row["first_seen"][:16], row["message"])
+    out.print(table)
+
+
+@app.command()
+def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
+              accounts: int = typer.Option(12, min=1, help="How many accounts the generated government has."),
+              seed: int = typer.Option(7, help="Seed of the generated government."),
+              rate_limit: int = typer.Option(300, help="Mastodon requests per client per 5 minutes.")) -> None:
+    """Serve the bundled simulator (Mastodon, WordPress, feeds, an apprise inbox) until Ctrl-C."""
+    from flows.simulator import serve
+
+    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit)
+
+
+@app.command()
+def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for config, database and alerts."),
+         accounts: int = typer.Option(12, min=1, help="Accounts in the simulated government.")) -> None:
+    """Start the simulator, write a matching configuration, run the monitor, show findings and alerts."""
+    from flows.simulator import Simulator, generate
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    _quiet_prefect(workdir / ".prefect")
+    government = generate(accounts=accounts)
+    alerts_file = workdir / "alerts.jsonl"
+    alerts_file.unlink(missing_ok=True)
+    sim = Simulator(government, inbox_file=str(alerts_file)).start()
+    try:
+        config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
+        os.environ.update(government.tokens())
+        out.print(f"simulator on {sim.base_url}; configuration in {config_dir}")
+        summary = _run_flow(config_dir, workdir / "custodian.duckdb", None)
+        _print_summary(summary)
+        findings(db=workdir / "custodian.duckdb", format="table")
+        _show_alerts(sim.inbox(), alerts_file)
+    finally:
+        sim.stop()
+
+
+def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) -> Path:
+    """Write accounts.yaml and apprise.yaml for the simulated government (policy: defaults)."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "accounts.yaml").write_text(
+        "# Written by `custodian demo` for the bundled simulator.\n"
+        + yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (config_dir / "apprise.yaml").write_text(
+        yaml.safe_dump(apprise_config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return config_dir
+
+
+def _show_alerts(deliveries: list[dict], alerts_file: Path) -> None:
+    out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}):")
+    for delivery in deliveries:
+        out.rule(f"to {delivery['tag']}: {delivery['title']}")
+        out.print(delivery["message"], markup=False, highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

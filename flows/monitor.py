@@ -1,0 +1,139 @@
+"""The ``monitor`` flow: load config → collect (batched tasks) → validate → merge → check → notify.
+
+The flow is glue: it decides batching, order and retries and holds no business rule.
+Accounts are collected in batches (one Prefect task per batch, run concurrently in
+threads) so Prefect's per-task overhead stays small at thousands of accounts; each
+batch is validated and merged, data and cursors in one transaction, as it arrives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from checks.runner import run_checks
+from flows.config import Account, Config, load_config
+from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
+from flows.platforms import platform_module
+from flows.platforms.http import make_session
+from flows.records import FetchError, FetchState, Inbound, Reply, Target
+from flows.warehouse import store
+
+BATCH_SIZE = 25
+COLLECT_WORKERS = 8
+
+
+def target_of(account: Account) -> Target:
+    """What a platform module may know of an account (its token resolved from the environment)."""
+    return Target(account_id=account.id, platform=account.platform, api_base=account.api_base,
+                  handle=account.handle, token=account.token(), staff_ids=tuple(account.staff_ids),
+                  comments_url=account.comments_url)
+
+
+def collect_account(target: Target, state: FetchState, session) -> store.AccountOutcome:
+    """Every record of one account; a module bug becomes a FetchError, never a stopped run."""
+    try:
+        records = list(platform_module(target.platform).fetch(target, state, session))
+    except Exception as exc:  # noqa: BLE001 - one account's failure must not stop the others
+        records = [FetchError(target.account_id, target.api_base, None, f"reader crashed: {type(exc).__name__}: {exc}")]
+    errors = [r for r in records if isinstance(r, FetchError)]
+    status = "gone" if any(e.gone for e in errors) else "failed" if errors else "ok"
+    return store.AccountOutcome(target.account_id, records, status)
+
+
+@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def collect_batch(targets: list[Target], states: dict[str, FetchState]) -> list[store.AccountOutcome]:
+    """Pull a batch of accounts, one after another, over one HTTP session."""
+    session = make_session()
+    try:
+        return [collect_account(t, states[t.account_id], session) for t in targets]
+    finally:
+        session.close()
+
+
+@task(cache_policy=NO_CACHE)
+def validate_outcomes(outcomes: list[store.AccountOutcome], registered: list[str], known_inbound: dict,
+                      now: datetime, skew_minutes: float) -> list[store.AccountOutcome]:
+    """Great Expectations over the batch; accounts with a failing row are quarantined."""
+    from flows.validate import validate_batch
+
+    report = validate_batch([r for o in outcomes for r in o.records], registered, now,
+                            inbound_times=known_inbound, future_skew=timedelta(minutes=skew_minutes))
+    for outcome in outcomes:
+        if not report.passed(outcome.account_id):
+            outcome.status, outcome.reasons = "quarantined", report.failed[outcome.account_id]
+    return outcomes
+
+
+@flow(name="monitor", log_prints=True,
+      task_runner=ThreadPoolTaskRunner(max_workers=COLLECT_WORKERS))
+def monitor(config_dir: str = "config", db: str | None = None, now: str | None = None,
+            batch_size: int = BATCH_SIZE) -> dict:
+    """One monitoring run over every registered, unpaused account; returns the run summary."""
+    logger = get_run_logger()
+    config = load_config(config_dir)
+    moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
+    run_id = str(uuid.uuid4())
+    con = store.connect(store.db_path(db))
+    try:
+        store.load_registry(con, config.registry, moment)
+        store.start_run(con, run_id, moment)
+        _collect_all(con, config, run_id, moment, batch_size, logger)
+        counts = store.finish_run(con, run_id, moment, "collected")
+        checks = check(con, config, run_id, moment)
+        delivery = notify(con, config, run_id, moment)
+        con.execute("UPDATE runs SET status = 'completed' WHERE run_id = $id", {"id": run_id})
+        summary = {"run_id": run_id, "accounts": counts, "findings": asdict(checks),
+                   "notifications": asdict(delivery), "errors": _errors(con, run_id)}
+        logger.info("run %s: %s accounts ok of %s; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
+                    run_id, counts["ok"], counts["total"], checks.open_total, checks.opened, checks.resolved,
+                    delivery.messages_sent, delivery.messages_failed)
+        return summary
+    finally:
+        con.close()
+
+
+def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int, logger) -> None:
+    accounts = [a for a in config.registry.accounts if not a.paused]
+    since = now - timedelta(days=config.policy.window_days)
+    states = store.fetch_states(con, [a.id for a in accounts], now, since)
+    batches = [accounts[i:i + batch_size] for i in range(0, len(accounts), batch_size)]
+    futures = [collect_batch.submit([target_of(a) for a in batch], {a.id: states[a.id] for a in batch})
+               for batch in batches]
+    registered = [a.id for a in config.registry.accounts]
+    done = 0
+    for future in as_completed(futures):
+        outcomes = future.result()
+        wanted = {(r.account_id, r.in_reply_to_id) for o in outcomes for r in o.records if isinstance(r, Reply)}
+        in_batch = {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
+        known = store.inbound_times(con, wanted - in_batch)
+        outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
+        store.merge_batch(con, run_id, outcomes, now)
+        done += len(outcomes)
+        logger.info("collected %d/%d accounts (%d batches of %d)", done, len(accounts), len(batches), batch_size)
+
+
+@task(cache_policy=NO_CACHE)
+def check(con, config: Config, run_id: str, now: datetime):
+    """Run the SQL checks for the accounts judged this run and record the flips."""
+    return run_checks(con, config, run_id, now)
+
+
+@task(retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def notify(con, config: Config, run_id: str, now: datetime):
+    """Queue reminders and deliveries, then send one message per recipient."""
+    queue_reminders(con, config.policy.notify.repeat_hours, run_id, now)
+    queue_deliveries(con, config)
+    return deliver(con, config, ApprisePostman(config.apprise_path), now)
+
+
+def _errors(con, run_id: str) -> list[dict]:
+    rows = con.execute("SELECT account_id, stream, url, http_status, message FROM fetch_errors WHERE run_id = $id "
+                       "ORDER BY account_id", {"id": run_id}).fetchall()
+    return [dict(zip(("account", "stream", "url", "status", "message"), row)) for row in rows]

@@ -1,0 +1,242 @@
+"""The only writer of the DuckDB file: connect, migrate, load the registry, merge batches.
+
+Contract: :func:`merge_batch` writes a batch's records, cursors, errors and per-account
+outcomes in ONE transaction, so data and the cursor describing it move together or
+not at all. Every write is keyed and upserted: re-running never duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, looks_like_question
+
+DEFAULT_DB = Path("data/custodian.duckdb")
+
+
+def db_path(explicit: str | Path | None = None) -> Path:
+    """``--db`` if given, else ``CUSTODIAN_DB``, else ``data/custodian.duckdb``."""
+    return Path(explicit or os.environ.get("CUSTODIAN_DB") or DEFAULT_DB)
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating it and its schema if needed); sessions run in UTC."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(files("flows.warehouse").joinpath("schema.sql").read_text(encoding="utf-8"))
+    return con
+
+
+@dataclass
+class AccountOutcome:
+    """What one account's pull produced this run, and whether it may be trusted."""
+
+    account_id: str
+    records: list[Record] = field(default_factory=list)
+    status: str = "ok"  # ok | failed | gone | quarantined
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[FetchError]:
+        return [r for r in self.records if isinstance(r, FetchError)]
+
+
+def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> None:
+    """Upsert the registry as loaded; entries no longer listed are kept but marked out of it."""
+    agencies = pd.DataFrame(
+        [(a.id, a.name, a.timezone, list(a.notify)) for a in registry.agencies],
+        columns=["agency_id", "name", "timezone", "notify_tags"],
+    )
+    accounts = pd.DataFrame(
+        [(a.id, a.agency, a.platform, a.handle, a.api_base, a.url, a.engagement, a.language,
+          list(a.custodians), a.paused) for a in registry.accounts],
+        columns=["account_id", "agency_id", "platform", "handle", "api_base", "url", "engagement",
+                 "language", "custodian_tags", "paused_reason"],
+    )
+    with _transaction(con):
+        for table, frame in (("agencies", agencies), ("accounts", accounts)):
+            con.execute(f"UPDATE {table} SET in_registry = false")
+            if frame.empty:
+                continue
+            con.register("incoming", frame)
+            con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT *, true AS in_registry, $now AS loaded_at FROM incoming",
+                        {"now": now})
+            con.unregister("incoming")
+
+
+def fetch_states(con: duckdb.DuckDBPyConnection, account_ids: list[str], now: datetime,
+                 since: datetime) -> dict[str, FetchState]:
+    """Each account's saved cursors and its own posts since ``since`` (newest first)."""
+    cursors: dict[str, dict[str, str]] = {a: {} for a in account_ids}
+    for account_id, stream, value in con.execute(
+        "SELECT account_id, stream, value FROM cursors WHERE account_id IN (SELECT unnest($ids))", {"ids": account_ids}
+    ).fetchall():
+        cursors[account_id][stream] = value
+    recent: dict[str, list[str]] = {a: [] for a in account_ids}
+    for account_id, post_id in con.execute(
+        "SELECT account_id, post_id FROM posts WHERE account_id IN (SELECT unnest($ids)) AND NOT is_reply "
+        "AND created_at >= $since ORDER BY created_at DESC", {"ids": account_ids, "since": since}
+    ).fetchall():
+        recent[account_id].append(post_id)
+    return {a: FetchState(now=now, since=since, cursors=cursors[a], recent_post_ids=tuple(recent[a])) for a in account_ids}
+
+
+def inbound_times(con: duckdb.DuckDBPyConnection, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+    """When each (account_id, message_id) already stored was created, for reply-order validation."""
+    if not wanted:
+        return {}
+    frame = pd.DataFrame(sorted(wanted), columns=["account_id", "message_id"])
+    con.register("wanted", frame)
+    rows = con.execute("SELECT i.account_id, i.message_id, i.created_at "
+                       "FROM inbound i JOIN wanted USING (account_id, message_id)").fetchall()
+    con.unregister("wanted")
+    return {(a, m): t for a, m, t in rows}
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> None:
+    con.execute("INSERT INTO runs (run_id, started_at, status) VALUES ($id, $now, 'running') ON CONFLICT DO NOTHING",
+                {"id": run_id, "now": now})
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status: str) -> dict:
+    """Close the run with its counts; returns them."""
+    counts = con.execute(
+        "SELECT count(*), count(*) FILTER (status = 'ok'), count(*) FILTER (status IN ('failed', 'gone')), "
+        "count(*) FILTER (status = 'quarantined'), coalesce(sum(records), 0) FROM account_runs WHERE run_id = $id",
+        {"id": run_id},
+    ).fetchone()
+    con.execute(
+        "UPDATE runs SET finished_at = $now, status = $status, accounts_total = $t, accounts_ok = $ok, "
+        "accounts_failed = $f, accounts_quarantined = $q, records_merged = $r WHERE run_id = $id",
+        {"now": now, "status": status, "t": counts[0], "ok": counts[1], "f": counts[2], "q": counts[3],
+         "r": counts[4], "id": run_id},
+    )
+    return dict(zip(("total", "ok", "failed", "quarantined", "records"), counts))
+
+
+def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
+    """Write a batch in one transaction. Quarantined accounts keep only their outcome, records
+    and reasons in ``quarantine``; failed accounts keep what they fetched but no cursor for
+    a failed stream (the module yields none), so the next run fetches it again."""
+    trusted = [o for o in outcomes if o.status != "quarantined"]
+    records = [r for o in trusted for r in o.records]
+    with _transaction(con):
+        _upsert_posts(con, [r for r in records if isinstance(r, Post)], now)
+        _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now)
+        _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
+        _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
+        _upsert_cursors(con, [r for r in records if isinstance(r, Cursor)], now)
+        _insert_errors(con, run_id, [e for o in outcomes for e in o.errors], now)
+        _insert_quarantine(con, run_id, [o for o in outcomes if o.status == "quarantined"], now)
+        _upsert(con, "account_runs", ["run_id", "account_id"], pd.DataFrame(
+            [(run_id, o.account_id, o.status, sum(1 for r in o.records if not isinstance(r, (Cursor, FetchError))), now)
+             for o in outcomes],
+            columns=["run_id", "account_id", "status", "records", "finished_at"]))
+
+
+class _transaction:
+    """``with _transaction(con):`` — commit on success, roll back on any exception."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def __enter__(self):
+        self.con.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type, exc, tb):
+        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def _frame(records: list) -> pd.DataFrame:
+    return pd.DataFrame([asdict(r) for r in records])
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], frame: pd.DataFrame,
+            keep_on_update: tuple[str, ...] = ()) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE every other column except ``keep_on_update``."""
+    if frame.empty:
+        return
+    frame = frame.drop_duplicates(subset=keys, keep="last")
+    columns = list(frame.columns)
+    updates = [c for c in columns if c not in keys and c not in keep_on_update]
+    action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates) if updates else "DO NOTHING"
+    con.register("incoming", frame)
+    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM incoming "
+                f"ON CONFLICT ({', '.join(keys)}) {action}")
+    con.unregister("incoming")
+
+
+def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
+    frame = _frame(posts)
+    if not frame.empty:
+        frame["first_seen_at"] = now
+    _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
+
+
+def _upsert_inbound(con, messages: list[Inbound], now: datetime) -> None:
+    frame = _frame(messages)
+    if not frame.empty:
+        frame["is_question"] = frame["text"].map(looks_like_question)
+        frame["first_seen_at"] = now
+    _upsert(con, "inbound", ["account_id", "message_id"], frame, keep_on_update=("first_seen_at",))
+
+
+def _insert_profiles(con, run_id: str, profiles: list[Profile], now: datetime) -> None:
+    frame = _frame(profiles)
+    if frame.empty:
+        return
+    frame.insert(1, "run_id", run_id)
+    frame["fetched_at"] = now
+    frame["links"] = frame["links"].map(list)
+    for column in ("followers", "following", "posts_count"):
+        frame[column] = frame[column].astype("Int64")
+    _upsert(con, "profile_snapshots", ["account_id", "run_id"], frame)
+
+
+def _upsert_cursors(con, cursors: list[Cursor], now: datetime) -> None:
+    frame = _frame(cursors)
+    if not frame.empty:
+        frame["updated_at"] = now
+    _upsert(con, "cursors", ["account_id", "stream"], frame)
+
+
+def _insert_errors(con, run_id: str, errors: list[FetchError], now: datetime) -> None:
+    frame = _frame(errors).rename(columns={"status": "http_status"})
+    if frame.empty:
+        return
+    frame.insert(0, "run_id", run_id)
+    frame["occurred_at"] = now
+    # A batch merged twice in one run (a retried task) must not log its errors twice.
+    con.execute("DELETE FROM fetch_errors WHERE run_id = $run AND account_id IN (SELECT unnest($ids))",
+                {"run": run_id, "ids": sorted(set(frame["account_id"]))})
+    frame["http_status"] = frame["http_status"].astype("Int64")
+    con.register("incoming", frame)
+    con.execute("INSERT INTO fetch_errors BY NAME SELECT * FROM incoming")
+    con.unregister("incoming")
+
+
+def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
+    frame = pd.DataFrame(
+        [(run_id, o.account_id, o.reasons, json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
+         for o in outcomes],
+        columns=["run_id", "account_id", "reasons", "records", "quarantined_at"],
+    )
+    _upsert(con, "quarantine", ["run_id", "account_id"], frame)
+
+
+def _record_json(record: Record) -> dict:
+    data = {"type": type(record).__name__, **asdict(record)}
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
