@@ -24,7 +24,7 @@ SELECT s.account_id,
        round(CASE WHEN s.median_hours > j.sla_hours THEN s.median_hours ELSE s.p90_hours END, 1) AS value,
        j.sla_hours AS threshold,
        printf('First replies take too long: median %.1f h, 90th percentile %.1f h over the last %g days (%d answered); the target is %g h.',
-              s.median_hours, s.p90_hours, $window_days, s.answered, j.sla_hours) AS message,
+              s.median_hours, s.p90_hours, $window_days::DOUBLE, s.answered, j.sla_hours::DOUBLE) AS message,
        json_object('median_hours', round(s.median_hours, 2), 'p90_hours', round(s.p90_hours, 2),
                    'answered', s.answered) AS details
 FROM stats s JOIN judged j USING (account_id)

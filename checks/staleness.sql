@@ -16,7 +16,7 @@ SELECT j.account_id,
        CASE WHEN lp.latest_post_at IS NULL
             THEN 'No own post found in the account''s history that Custodian can see.'
             ELSE printf('No own post for %.1f days (warning after %g, critical after %g days).',
-                        days, j.stale_warn_days, j.stale_critical_days) END AS message,
+                        days, j.stale_warn_days::DOUBLE, j.stale_critical_days::DOUBLE) END AS message,
        json_object('latest_post_at', lp.latest_post_at, 'latest_post_url', lp.latest_post_url) AS details
 FROM judged j
 LEFT JOIN (

@@ -22,7 +22,7 @@ SELECT w.account_id,
        CASE WHEN max(w.age_hours) > j.unanswered_critical_hours THEN j.unanswered_critical_hours
             ELSE j.unanswered_warn_hours END AS threshold,
        printf('%d message(s) unanswered for more than %g h; the oldest has waited %.1f days.',
-              count(*), j.unanswered_warn_hours, max(w.age_hours) / 24) AS message,
+              count(*), j.unanswered_warn_hours::DOUBLE, max(w.age_hours) / 24) AS message,
        json_object('count', count(*), 'oldest_at', min(w.created_at),
                    'links', list(coalesce(w.url, w.message_id) ORDER BY w.created_at)[1:10]) AS details
 FROM waiting w JOIN judged j USING (account_id)

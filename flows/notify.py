@@ -67,6 +67,12 @@ def _scrub(text: str) -> str:
     return _CREDENTIALS.sub(r"\1***@", text)[:500]
 
 
+def _execute_each(con: duckdb.DuckDBPyConnection, sql: str, rows: list[tuple]) -> None:
+    """executemany that accepts no rows (DuckDB refuses an empty list)."""
+    if rows:
+        con.executemany(sql, rows)
+
+
 def queue_reminders(con: duckdb.DuckDBPyConnection, repeat_hours: float, run_id: str, now: datetime) -> int:
     """A reminder for each open finding last announced at least ``repeat_hours`` ago."""
     due = con.execute(
@@ -75,7 +81,7 @@ def queue_reminders(con: duckdb.DuckDBPyConnection, repeat_hours: float, run_id:
         "WHERE f.state = 'open' AND e.last_at <= $cutoff",
         {"cutoff": now - timedelta(hours=repeat_hours)},
     ).fetchall()
-    con.executemany(
+    _execute_each(con,
         "INSERT INTO alert_events VALUES (uuid()::VARCHAR, ?, 'reminder', ?, ?, ?)",
         [(finding_id, severity, now, run_id) for finding_id, severity in due],
     )
@@ -92,7 +98,7 @@ def queue_deliveries(con: duckdb.DuckDBPyConnection, config: Config) -> int:
     for event_id, kind, account_id in events:
         status = "superseded" if kind == "resolved" and not config.policy.notify.send_resolved else "pending"
         rows += [(event_id, tag, status) for tag in custodians.get(account_id, [])]
-    con.executemany("INSERT INTO deliveries (event_id, recipient_tag, status, attempts) VALUES (?, ?, ?, 0) "
+    _execute_each(con, "INSERT INTO deliveries (event_id, recipient_tag, status, attempts) VALUES (?, ?, ?, 0) "
                     "ON CONFLICT DO NOTHING", rows)
     return len(rows)
 
@@ -114,14 +120,14 @@ def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, no
         error = postman.send(tag, title, body, level)
         keys = [(item.event_id, tag) for item in items]
         if error is None:
-            con.executemany("UPDATE deliveries SET status = 'sent', attempts = attempts + 1, last_error = NULL, "
+            _execute_each(con, "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, last_error = NULL, "
                             "last_attempt_at = ?, delivered_at = ? WHERE event_id = ? AND recipient_tag = ?",
                             [(now, now, *key) for key in keys])
             summary.messages_sent += 1
             summary.items_sent += len(items)
         else:
             log.warning("delivery to tag %s failed (%d items kept for the next run): %s", tag, len(items), error)
-            con.executemany("UPDATE deliveries SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? "
+            _execute_each(con, "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? "
                             "WHERE event_id = ? AND recipient_tag = ?", [(error, now, *key) for key in keys])
             summary.messages_failed += 1
     return summary

@@ -1,0 +1,140 @@
+"""Alerts come from flips, one message per recipient per run, through real apprise to a local sink."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from werkzeug import Response
+
+from checks.runner import run_checks
+from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
+from flows.records import Inbound, Post
+from tests.conftest import NOW, account_entry, ago
+
+
+class Sink:
+    """Records apprise json:// posts; can be told to fail."""
+
+    def __init__(self, httpserver):
+        self.server = httpserver
+        self.failing = False
+        self.received: list[dict] = []
+        httpserver.expect_request("/inbox", method="POST").respond_with_handler(self._handle)
+        for tag in ("custodian-a", "custodian-b", "shared", "agency-moh", "oversight"):
+            httpserver.expect_request(f"/inbox/{tag}", method="POST").respond_with_handler(self._handle)
+
+    def _handle(self, request):
+        if self.failing:
+            return Response("down for maintenance", status=503)
+        self.received.append({"path": request.path, **json.loads(request.data)})
+        return Response("ok")
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.server.port}/inbox"
+
+
+@pytest.fixture
+def sink(httpserver):
+    return Sink(httpserver)
+
+
+def cycle(warehouse, records, now=NOW):
+    """One run: merge, check, queue reminders and deliveries, deliver."""
+    run_id = warehouse.run({a: ("ok", r) for a, r in records.items()}, now)
+    run_checks(warehouse.con, warehouse.config, run_id, now)
+    queue_reminders(warehouse.con, warehouse.config.policy.notify.repeat_hours, run_id, now)
+    queue_deliveries(warehouse.con, warehouse.config)
+    return deliver(warehouse.con, warehouse.config, ApprisePostman(warehouse.config.apprise_path), now)
+
+
+def stale_and_deaf(account_id):
+    return [Post(account_id, "p", ago(10)),
+            Inbound(account_id, "m1", ago(hours=80), "reply", text="هل العيادة مفتوحة؟", url="https://x.example/m1")]
+
+
+def test_each_custodian_gets_one_message_grouping_its_findings(warehouse, sink):
+    warehouse.configure([account_entry("a"), account_entry("b")], apprise_url=sink.url)
+    summary = cycle(warehouse, {"a": stale_and_deaf("a"), "b": [Post("b", "p", ago(20))]})
+    assert (summary.messages_sent, summary.items_sent) == (2, 3)
+    by_path = {m["path"]: m for m in sink.received}
+    assert set(by_path) == {"/inbox/custodian-a", "/inbox/custodian-b"}
+    message_a = by_path["/inbox/custodian-a"]
+    assert message_a["title"] == "Custodian: 2 new"
+    assert "Account is stale" in message_a["message"] and "Unanswered messages" in message_a["message"]
+    assert "2026-11-24 16:00 (Asia/Muscat)" in message_a["message"]  # 12:00 UTC shown in the agency's zone
+    assert "What to do:" in message_a["message"] and "Waiting: https://x.example/m1" in message_a["message"]
+    assert by_path["/inbox/custodian-b"]["type"] == "failure"  # critical staleness
+
+
+def test_a_custodian_of_several_accounts_gets_one_message(warehouse, sink):
+    warehouse.configure([account_entry("a", custodians=["shared"]), account_entry("b", custodians=["shared"])],
+                        apprise_url=sink.url)
+    cycle(warehouse, {"a": stale_and_deaf("a"), "b": [Post("b", "p", ago(20))]})
+    assert [m["path"] for m in sink.received] == ["/inbox/shared"]
+    assert sink.received[0]["title"] == "Custodian: 3 new"
+
+
+def test_a_second_run_with_no_change_sends_nothing(warehouse, sink):
+    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    cycle(warehouse, {"a": stale_and_deaf("a")})
+    summary = cycle(warehouse, {"a": []}, NOW + timedelta(hours=1))
+    assert summary.messages_sent == 0 and len(sink.received) == 1
+
+
+def test_an_open_finding_is_reminded_after_the_repeat_interval_only(warehouse, sink):
+    warehouse.configure([account_entry("a")], {"notify": {"repeat_hours": 24}}, apprise_url=sink.url)
+    cycle(warehouse, {"a": [Post("a", "p", ago(10))]})
+    cycle(warehouse, {"a": []}, NOW + timedelta(hours=23))
+    cycle(warehouse, {"a": []}, NOW + timedelta(hours=25))
+    cycle(warehouse, {"a": []}, NOW + timedelta(hours=26))
+    assert [m["title"] for m in sink.received] == ["Custodian: 1 new", "Custodian: 1 still open"]
+    assert "[STILL OPEN]" in sink.received[1]["message"]
+
+
+def test_a_resolved_finding_sends_a_resolved_notice(warehouse, sink):
+    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    cycle(warehouse, {"a": [Post("a", "p", ago(10))]})
+    cycle(warehouse, {"a": [Post("a", "p2", NOW + timedelta(hours=1))]}, NOW + timedelta(hours=2))
+    assert sink.received[-1]["title"] == "Custodian: 1 resolved"
+    assert sink.received[-1]["type"] == "success"
+
+
+def test_resolved_notices_can_be_turned_off(warehouse, sink):
+    warehouse.configure([account_entry("a")], {"notify": {"send_resolved": False}}, apprise_url=sink.url)
+    cycle(warehouse, {"a": [Post("a", "p", ago(10))]})
+    cycle(warehouse, {"a": [Post("a", "p2", NOW + timedelta(hours=1))]}, NOW + timedelta(hours=2))
+    assert len(sink.received) == 1
+
+
+def test_a_failed_delivery_is_kept_and_sent_once_on_the_next_run(warehouse, sink):
+    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    sink.failing = True
+    failed = cycle(warehouse, {"a": [Post("a", "p", ago(10))]})
+    assert (failed.messages_sent, failed.messages_failed) == (0, 1)
+    assert warehouse.rows("SELECT status, attempts FROM deliveries") == [("pending", 1)]
+    assert warehouse.rows("SELECT last_error IS NOT NULL FROM deliveries") == [(True,)]
+    sink.failing = False
+    cycle(warehouse, {"a": []}, NOW + timedelta(hours=1))
+    cycle(warehouse, {"a": []}, NOW + timedelta(hours=2))
+    assert [m["title"] for m in sink.received] == ["Custodian: 1 new"]
+    assert warehouse.rows("SELECT status, attempts FROM deliveries") == [("sent", 2)]
+
+
+def test_a_problem_that_came_and_went_while_delivery_was_down_sends_nothing(warehouse, sink):
+    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    sink.failing = True
+    cycle(warehouse, {"a": [Post("a", "p", ago(10))]})
+    sink.failing = False
+    cycle(warehouse, {"a": [Post("a", "p2", NOW + timedelta(hours=1))]}, NOW + timedelta(hours=2))
+    assert sink.received == []
+    assert sorted(warehouse.rows("SELECT status FROM deliveries")) == [("superseded",), ("superseded",)]
+
+
+def test_credentials_never_reach_the_delivery_log(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOOK_PASSWORD", "hunter2")
+    warehouse.configure([account_entry("a")], apprise_url="json://admin:${HOOK_PASSWORD}@127.0.0.1:9/inbox")
+    cycle(warehouse, {"a": [Post("a", "p", ago(10))]})
+    [(error,)] = warehouse.rows("SELECT last_error FROM deliveries")
+    assert error and "hunter2" not in error
+    assert "hunter2" not in (warehouse.config.apprise_path.read_text())
