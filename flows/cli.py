@@ -7,6 +7,7 @@ Prefect is imported only by the commands that run the flow: it is slow to import
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import datetime
@@ -30,7 +31,14 @@ DbOpt = typer.Option(None, "--db", help="DuckDB file [default: $CUSTODIAN_DB or 
 
 
 def _quiet_prefect(prefect_home: Path | None = None) -> None:
-    """Prefect's ephemeral mode without telemetry; a private PREFECT_HOME when asked."""
+    """Prefect's ephemeral mode without telemetry; a private PREFECT_HOME when asked; progress on stderr."""
+    progress = logging.getLogger("custodian.progress")
+    if not progress.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        progress.addHandler(handler)
+        progress.setLevel(logging.INFO)
+        progress.propagate = False
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if prefect_home is not None:

@@ -8,6 +8,7 @@ batch is validated and merged, data and cursors in one transaction, as it arrive
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,8 @@ from flows.warehouse import store
 
 BATCH_SIZE = 25
 COLLECT_WORKERS = 8
+progress = logging.getLogger("custodian.progress")
+"""Collection progress, one line per merged batch; the CLI shows it on stderr."""
 
 
 def target_of(account: Account) -> Target:
@@ -84,7 +87,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     try:
         store.load_registry(con, config.registry, moment)
         store.start_run(con, run_id, moment)
-        _collect_all(con, config, run_id, moment, batch_size, logger)
+        _collect_all(con, config, run_id, moment, batch_size)
         counts = store.finish_run(con, run_id, moment, "collected")
         checks = check(con, config, run_id, moment)
         delivery = notify(con, config, run_id, moment)
@@ -99,7 +102,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         con.close()
 
 
-def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int, logger) -> None:
+def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int) -> None:
     accounts = [a for a in config.registry.accounts if not a.paused]
     since = now - timedelta(days=config.policy.window_days)
     states = store.fetch_states(con, [a.id for a in accounts], now, since)
@@ -116,7 +119,7 @@ def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: in
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
         store.merge_batch(con, run_id, outcomes, now)
         done += len(outcomes)
-        logger.info("collected %d/%d accounts (%d batches of %d)", done, len(accounts), len(batches), batch_size)
+        progress.info("collected %d/%d accounts (%d batches of %d)", done, len(accounts), len(batches), batch_size)
 
 
 @task(cache_policy=NO_CACHE)
