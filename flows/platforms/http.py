@@ -1,0 +1,260 @@
+"""The one HTTP session every platform reader uses, and the helpers that turn HTTP trouble into errors.
+
+Contract: :func:`make_session` gives a ``requests.Session`` that always has a timeout,
+retries idempotent requests on 429/5xx (honouring ``Retry-After``), and waits when a
+server's rate-limit headers say the budget is almost spent. :func:`get_response` and
+:func:`get_json` raise :class:`PlatformError` for every platform failure, never a
+``requests`` exception. Tokens travel only in headers, so URLs in errors are safe to store.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+    ResponseError,
+)
+from urllib3.util.retry import Retry
+
+from flows.records import FetchError, cap_text, utc
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "Custodian/0.1 (+https://github.com/custodian-monitor/custodian; government social media monitor)"
+DEFAULT_TIMEOUT = (5.0, 20.0)
+"""Seconds to connect and to wait for each read."""
+RATE_LIMIT_FLOOR = 2
+"""Wait for the reset once a server says no more than this many requests remain."""
+MAX_WAIT_SECONDS = 60.0
+"""Longest the session sleeps: rate-limit waits are capped to it; a longer Retry-After fails the request at once."""
+EPOCH_THRESHOLD = 1_000_000_000
+"""A numeric reset above this is epoch seconds; below it, seconds from now."""
+
+Sleep = Callable[[float], None]
+
+
+class PlatformError(Exception):
+    """A platform could not be read: HTTP error status, transport failure or unusable body."""
+
+    def __init__(self, url: str, status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+        self.message = message
+
+    def as_record(self, account_id: str, stream: str, *, gone: bool = False, message: str = "") -> FetchError:
+        """This failure as the FetchError record a platform module yields."""
+        return FetchError(account_id, self.url, self.status, message or self.message, stream, gone)
+
+
+class _SleepInjectedRetry(Retry):
+    """urllib3 ``Retry`` whose waits (backoff and ``Retry-After``) go through an injectable sleep."""
+
+    def __init__(self, *args: Any, sleep: Sleep = time.sleep, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sleep_fn = sleep
+
+    def new(self, **kw: Any) -> _SleepInjectedRetry:
+        # urllib3 builds a fresh Retry after every attempt; carry the sleep function along.
+        kw.setdefault("sleep", self.sleep_fn)
+        return super().new(**kw)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _SleepInjectedRetry:
+        if response is not None and response.status in (self.status_forcelist or ()):
+            if (self._retry_after(response) or 0) > MAX_WAIT_SECONDS:
+                # A retry helps only after the wait the server asks for; rather than
+                # stall the run, hand the caller this response now.
+                raise MaxRetryError(_pool, url, ResponseError("Retry-After too long"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep_for_retry(self, response: Any) -> bool:
+        retry_after = self._retry_after(response)
+        if retry_after:
+            self.sleep_fn(retry_after)
+            return True
+        return False
+
+    def _retry_after(self, response: Any) -> float | None:
+        """The server's Retry-After in seconds; None when absent or unreadable."""
+        try:
+            return self.get_retry_after(response)
+        except InvalidHeader:
+            return None
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            self.sleep_fn(backoff)
+
+
+class _DefaultTimeoutAdapter(HTTPAdapter):
+    """An adapter that applies a default timeout to every request sent without one."""
+
+    def __init__(self, timeout: tuple[float, float], **kwargs: Any) -> None:
+        self.default_timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request: requests.PreparedRequest, timeout: Any = None, **kwargs: Any) -> Any:
+        return super().send(request, timeout=self.default_timeout if timeout is None else timeout, **kwargs)
+
+
+def make_session(
+    user_agent_suffix: str = "",
+    *,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    retries: int = 3,
+    sleep: Sleep = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> requests.Session:
+    """A session with Custodian's User-Agent, default timeouts, retries and rate-limit waits.
+
+    ``sleep`` and ``clock`` are injectable so tests never wait for real.
+    """
+    session = requests.Session()
+    session.headers["User-Agent"] = f"{USER_AGENT} {user_agent_suffix}".strip()
+    retry = _SleepInjectedRetry(
+        total=retries,
+        backoff_factor=0.5,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        sleep=sleep,
+    )
+    adapter = _DefaultTimeoutAdapter(timeout, max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.hooks["response"].append(RateLimitWait(sleep=sleep, clock=clock))
+    return session
+
+
+class RateLimitWait:
+    """Response hook: when few requests remain in the server's window, sleep until it resets."""
+
+    def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time) -> None:
+        self.sleep = sleep
+        self.clock = clock
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        wait = rate_limit_wait(response.headers, now=self.clock())
+        if wait:
+            log.info("rate limit nearly spent at %s; waiting %.1f s", urlsplit(response.url).netloc, wait)
+            self.sleep(wait)
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait before the next request, or None when the budget is not low.
+
+    Reads Mastodon's ``X-RateLimit-*`` and the IETF draft's ``RateLimit-*`` headers. The
+    reset may be ISO-8601, epoch seconds, or seconds from now; the wait is capped.
+    """
+    for prefix in ("X-RateLimit-", "RateLimit-"):
+        remaining = headers.get(prefix + "Remaining")
+        if remaining is None:
+            continue
+        try:
+            if int(float(remaining)) > RATE_LIMIT_FLOOR:
+                return None
+            reset_at = _reset_epoch(headers.get(prefix + "Reset", ""), now)
+        except ValueError:
+            return None  # a garbled header must not break the fetch
+        return min(max(reset_at - now, 0.0), MAX_WAIT_SECONDS) or None
+    return None
+
+
+def _reset_epoch(reset: str, now: float) -> float:
+    """The reset moment as epoch seconds; raises ValueError when it cannot be read."""
+    try:
+        number = float(reset)
+    except ValueError:
+        return utc(datetime.fromisoformat(reset.strip())).timestamp()
+    return number if number >= EPOCH_THRESHOLD else now + number
+
+
+def get_response(
+    session: requests.Session,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> requests.Response:
+    """GET ``url``; any status comes back, transport failures raise :class:`PlatformError`."""
+    try:
+        return session.get(url, params=params, headers=headers)
+    except requests.RequestException as exc:
+        full_url = requests.Request("GET", url, params=params).prepare().url or url
+        raise PlatformError(full_url, None, _transport_message(exc)) from exc
+
+
+def get_json(
+    session: requests.Session,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[requests.Response, Any]:
+    """GET ``url`` and return the response with its parsed JSON; raises :class:`PlatformError`."""
+    response = get_response(session, url, params, headers)
+    return response, json_body(response)
+
+
+def json_body(response: requests.Response) -> Any:
+    """The parsed JSON of a 2xx response; :class:`PlatformError` for other statuses or bad JSON."""
+    if not 200 <= response.status_code < 300:
+        raise PlatformError(response.url, response.status_code, http_error_message(response))
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise PlatformError(response.url, response.status_code, f"malformed JSON: {exc}") from exc
+
+
+@contextmanager
+def expected_shape(response: requests.Response) -> Iterator[None]:
+    """Turns a missing key or a wrong type met while reading ``response``'s body into PlatformError."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        message = f"unexpected response shape: {type(exc).__name__}: {exc}"
+        raise PlatformError(response.url, response.status_code, cap_text(message, 300)) from exc
+
+
+def http_error_message(response: requests.Response) -> str:
+    """``HTTP <status>`` plus the platform's own short error text when the body carries one."""
+    message = f"HTTP {response.status_code}"
+    try:
+        body = response.json()
+    except ValueError:
+        return message
+    detail = body.get("error") or body.get("message") if isinstance(body, dict) else None
+    return f"{message}: {cap_text(str(detail), 200)}" if detail else message
+
+
+def _transport_message(exc: requests.RequestException) -> str:
+    """A short description of a failure before any response arrived."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    # urllib3 files a refused connection under ConnectTimeoutError too; it is no timeout.
+    timed_out = isinstance(reason, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(reason, NewConnectionError)
+    if timed_out or isinstance(exc, requests.Timeout):
+        return "request timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return f"connection failed: {cap_text(str(reason or exc), 200)}"
+    return f"request failed: {cap_text(str(exc), 200)}"

@@ -1,0 +1,324 @@
+"""Mastodon reader: profile, own statuses, citizens' replies under own posts, mentions and DMs.
+
+Streams and their cursors (plain status/notification id strings, "" before anything was seen):
+
+- ``profile``: ``GET /api/v1/accounts/lookup``; 404/410 or ``suspended`` is ``gone`` and ends the fetch.
+- ``statuses``: the account's timeline. A first run pages back (``rel="next"``) until
+  ``state.since``; later runs read forward from the stored newest id (``min_id``,
+  ``rel="prev"``) to an empty page. Boosts are skipped.
+- ``context``: citizens' replies under recent own posts, re-read every run (no cursor).
+- ``notifications``: only with ``target.token``; mentions and DMs, paged like ``statuses``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from flows.platforms.http import PlatformError, expected_shape, get_json
+from flows.platforms.paging import LinkHeaderPaginator, PageCapReached, paginate, unique_records
+from flows.records import (
+    Cursor,
+    FetchError,
+    FetchState,
+    Inbound,
+    Post,
+    Profile,
+    Record,
+    Reply,
+    Target,
+    cap_text,
+    utc,
+)
+
+STREAM_PROFILE = "profile"
+STREAM_STATUSES = "statuses"
+STREAM_CONTEXT = "context"
+STREAM_NOTIFICATIONS = "notifications"
+
+PAGE_LIMIT = 40
+"""Items per page: the most ``/accounts/:id/statuses`` allows."""
+MAX_PAGES = 25
+CONTEXT_POSTS = 40
+"""Most own posts whose reply threads are read per run (the newest ones)."""
+GONE_STATUSES = (404, 410)
+
+_HREF = re.compile(r'href="([^"]+)"')
+_WEB_ADDRESS = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
+
+
+def fetch(target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
+    """Yield the account's Profile, own Posts and Replies, Inbound messages and Cursors.
+
+    Never raises for platform trouble: failures come out as FetchError records and end
+    only the stream they hit. Each Post, Inbound and Reply id is yielded once.
+    """
+    return unique_records(_fetch(target, state, session))
+
+
+def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
+    base = target.api_base.rstrip("/")
+    profile = yield from _read_profile(target, session, base)
+    if profile is None:
+        return
+    own_id = profile.platform_id
+    new_posts = yield from _read_statuses(target, state, session, base, own_id)
+    yield from _read_context(target, session, base, own_id, _context_post_ids(new_posts, state))
+    if target.token:
+        yield from _read_notifications(target, state, session, base, own_id)
+
+
+def _read_profile(target: Target, session: requests.Session, base: str) -> Generator[Record, None, Profile | None]:
+    """Yield the Profile (or why there is none); return it when the account can be read further."""
+    url = f"{base}/api/v1/accounts/lookup"
+    handle = (target.handle or "").strip().lstrip("@")
+    if not handle:
+        yield FetchError(target.account_id, url, None, "no Mastodon handle configured", STREAM_PROFILE)
+        return None
+    try:
+        response, account = get_json(session, url, {"acct": handle})
+        with expected_shape(response):
+            profile = _profile(target.account_id, account)
+    except PlatformError as err:
+        gone = err.status in GONE_STATUSES
+        message = f"account not found (HTTP {err.status})" if gone else ""
+        yield err.as_record(target.account_id, STREAM_PROFILE, gone=gone, message=message)
+        return None
+    yield profile
+    if profile.suspended:
+        yield FetchError(target.account_id, response.url, response.status_code, "account suspended", STREAM_PROFILE, True)
+        return None
+    return profile
+
+
+def _profile(account_id: str, account: Mapping[str, Any]) -> Profile:
+    fields = account.get("fields") or []
+    moved = account.get("moved")
+    return Profile(
+        account_id=account_id,
+        platform_id=str(account["id"]),
+        display_name=cap_text(account.get("display_name"), 200),
+        bio=cap_text(account.get("note")),
+        url=account.get("url"),
+        followers=_count(account.get("followers_count")),
+        following=_count(account.get("following_count")),
+        posts_count=_count(account.get("statuses_count")),
+        verified=any(item.get("verified_at") for item in fields),
+        links=tuple(link for item in fields for link in _field_links(item.get("value"))),
+        suspended=bool(account.get("suspended")),
+        limited=bool(account.get("limited")),
+        moved_to=moved.get("acct") if isinstance(moved, dict) else None,
+    )
+
+
+def _field_links(value: str | None) -> list[str]:
+    """The links in a profile field: its hrefs, or its text when that is a bare web address."""
+    hrefs = _HREF.findall(value or "")
+    if hrefs:
+        return hrefs
+    text = cap_text(value, 300)
+    return [text] if _WEB_ADDRESS.match(text) else []
+
+
+def _read_statuses(
+    target: Target, state: FetchState, session: requests.Session, base: str, own_id: str
+) -> Generator[Record, None, list[Post]]:
+    """Yield own Posts and Replies, then the ``statuses`` Cursor; return the own Posts read."""
+    url = f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses"
+    convert = partial(_status_records, target.account_id, own_id)
+    cursor = state.cursors.get(STREAM_STATUSES) or None
+    timeline = _read_timeline(session, url, {"limit": PAGE_LIMIT}, cursor, state.since, convert)
+    yield from timeline.records
+    yield timeline.end_record(target.account_id, STREAM_STATUSES)
+    return [record for record in timeline.records if isinstance(record, Post)]
+
+
+def _status_records(account_id: str, own_id: str, status: Mapping[str, Any]) -> list[Record]:
+    """An own status as a Post, plus a Reply when it answers someone else; nothing for a boost."""
+    if status.get("reblog"):
+        return []
+    status_id = str(status["id"])
+    created_at = _time(status["created_at"])
+    url = status.get("url") or status.get("uri")
+    reply_to = _optional_id(status.get("in_reply_to_id"))
+    # A reply to the account's own status continues a thread: it answers nobody.
+    is_reply = reply_to is not None and _optional_id(status.get("in_reply_to_account_id")) != own_id
+    post = Post(account_id, status_id, created_at, url, cap_text(status.get("content")), is_reply, reply_to)
+    if reply_to is None or not is_reply:
+        return [post]
+    return [post, Reply(account_id, status_id, reply_to, created_at, url)]
+
+
+def _context_post_ids(new_posts: list[Post], state: FetchState) -> list[str]:
+    """Own non-reply posts since ``state.since`` whose threads to read, newest first, capped."""
+    fresh = sorted(
+        (post for post in new_posts if not post.is_reply and post.created_at >= state.since),
+        key=lambda post: post.created_at,
+        reverse=True,
+    )
+    ordered = dict.fromkeys([*(post.post_id for post in fresh), *state.recent_post_ids])
+    return list(ordered)[:CONTEXT_POSTS]
+
+
+def _read_context(target: Target, session: requests.Session, base: str, own_id: str, post_ids: list[str]) -> Iterator[Record]:
+    """Yield citizens' replies under each post (Inbound) and the account's answers to them (Reply)."""
+    for post_id in post_ids:
+        url = f"{base}/api/v1/statuses/{quote(post_id, safe='')}/context"
+        try:
+            response, context = get_json(session, url)
+            with expected_shape(response):
+                records = _thread_records(target.account_id, own_id, post_id, context["descendants"])
+        except PlatformError as err:
+            if err.status in GONE_STATUSES:
+                continue  # the post was deleted: nothing hangs under it any more, and that is no failure
+            yield err.as_record(target.account_id, STREAM_CONTEXT)
+            continue
+        yield from records
+
+
+def _thread_records(account_id: str, own_id: str, post_id: str, descendants: list[dict]) -> list[Record]:
+    """Direct replies by others under ``post_id``, and the account's own replies to those."""
+    inbound = [
+        _inbound(account_id, status, "reply", post_id)
+        for status in descendants
+        if _author_id(status) != own_id and _optional_id(status.get("in_reply_to_id")) == post_id
+    ]
+    inbound_ids = {message.message_id for message in inbound}
+    replies = [
+        Reply(
+            account_id,
+            str(status["id"]),
+            str(status["in_reply_to_id"]),
+            _time(status["created_at"]),
+            status.get("url"),
+        )
+        for status in descendants
+        if _author_id(status) == own_id and _optional_id(status.get("in_reply_to_id")) in inbound_ids
+    ]
+    return [*inbound, *replies]
+
+
+def _read_notifications(target: Target, state: FetchState, session: requests.Session, base: str, own_id: str) -> Iterator[Record]:
+    """Yield mentions and DMs (Inbound), then the ``notifications`` Cursor."""
+    url = f"{base}/api/v1/notifications"
+    headers = {"Authorization": f"Bearer {target.token}"}
+    params = {"types[]": "mention", "limit": PAGE_LIMIT}
+    convert = partial(_mention_records, target.account_id, own_id)
+    cursor = state.cursors.get(STREAM_NOTIFICATIONS) or None
+    timeline = _read_timeline(session, url, params, cursor, state.since, convert, headers)
+    yield from timeline.records
+    yield timeline.end_record(target.account_id, STREAM_NOTIFICATIONS)
+
+
+def _mention_records(account_id: str, own_id: str, notification: Mapping[str, Any]) -> list[Record]:
+    """A mention notification's status as Inbound: ``direct`` for a DM, ``reply`` when it
+    answers one of the account's statuses (as the same status found by context is), else
+    ``mention``. The account's own statuses are skipped."""
+    status = notification.get("status")
+    if notification.get("type") != "mention" or not status or _author_id(status) == own_id:
+        return []
+    answers_own = _optional_id(status.get("in_reply_to_account_id")) == own_id
+    post_id = _optional_id(status.get("in_reply_to_id")) if answers_own else None
+    return [_inbound(account_id, status, "reply" if answers_own else "mention", post_id)]
+
+
+def _inbound(account_id: str, status: Mapping[str, Any], kind: str, post_id: str | None) -> Inbound:
+    author = status.get("account") or {}
+    return Inbound(
+        account_id=account_id,
+        message_id=str(status["id"]),
+        created_at=_time(status["created_at"]),
+        kind="direct" if status.get("visibility") == "direct" else kind,
+        author=str(author.get("acct") or author.get("username") or ""),
+        url=status.get("url") or status.get("uri"),
+        text=cap_text(status.get("content")),
+        post_id=post_id,
+    )
+
+
+@dataclass
+class _Timeline:
+    """What one read of a newest-first Mastodon list produced."""
+
+    newest_id: str | None
+    records: list[Record] = field(default_factory=list)
+    error: PlatformError | None = None
+
+    def end_record(self, account_id: str, stream: str) -> Record:
+        """The Cursor when the read completed, else the FetchError that stopped it."""
+        if self.error is not None:
+            return self.error.as_record(account_id, stream)
+        return Cursor(account_id, stream, self.newest_id or "")
+
+
+def _read_timeline(
+    session: requests.Session,
+    url: str,
+    params: Mapping[str, Any],
+    cursor: str | None,
+    since: datetime,
+    convert: Callable[[Mapping[str, Any]], list[Record]],
+    headers: Mapping[str, str] | None = None,
+) -> _Timeline:
+    """Read a list forward from ``cursor`` to an empty page, or without one back past ``since``.
+
+    Hitting the page cap is not an error: ``min_id``/``max_id`` paging resumes exactly
+    where it stopped, so the newest id read is still a cursor without gaps.
+    """
+    forward = cursor is not None
+    timeline = _Timeline(newest_id=cursor)
+    query = {**params, "min_id": cursor} if forward else dict(params)
+    paginator = LinkHeaderPaginator("prev" if forward else "next")
+    try:
+        for response, page in paginate(session, url, query, paginator, MAX_PAGES, headers):
+            with expected_shape(response):
+                reached_since = _read_page(timeline, page, convert, forward, since)
+            if reached_since:
+                break
+    except PageCapReached:
+        pass
+    except PlatformError as err:
+        timeline.error = err
+    return timeline
+
+
+def _read_page(
+    timeline: _Timeline,
+    page: Any,
+    convert: Callable[[Mapping[str, Any]], list[Record]],
+    forward: bool,
+    since: datetime,
+) -> bool:
+    """Add a page's records; True when a backward read has reached items older than ``since``."""
+    if not isinstance(page, list):
+        raise TypeError(f"expected a JSON list, got {type(page).__name__}")
+    # Items come newest first within every page, and forward pages come in time order.
+    if page and (forward or timeline.newest_id is None):
+        timeline.newest_id = str(page[0]["id"])
+    for item in page:
+        timeline.records.extend(convert(item))
+    return not forward and any(_time(item["created_at"]) < since for item in page)
+
+
+def _time(value: str) -> datetime:
+    """An RFC 3339 timestamp (``2026-03-02T09:41:12.345Z``) as an aware UTC datetime."""
+    return utc(datetime.fromisoformat(value))
+
+
+def _optional_id(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _author_id(status: Mapping[str, Any]) -> str:
+    return str(status["account"]["id"])
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,171 @@
+"""Paging strategies shared by the platform readers, and the one loop that drives them.
+
+A paginator is a small strategy object (the dlt design): ``init_request`` sets up the
+first request, ``update_state(response, data)`` reads where the next page is,
+``has_next_page`` says whether there is one, and ``update_request`` points the request
+at it. :func:`paginate` sends, parses and asks the paginator, with a hard page cap so a
+buggy server can never keep us looping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from flows.platforms.http import PlatformError, get_response, json_body
+from flows.records import Inbound, Post, Record, Reply
+
+
+@dataclass
+class PageRequest:
+    """The next request to send: a URL and its query parameters."""
+
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class PageCapReached(PlatformError):
+    """Raised by :func:`paginate` when ``max_pages`` pages were read and the server offers more."""
+
+
+class Paginator:
+    """Base strategy: one page only. Subclasses say where the next page is."""
+
+    has_next_page: bool = True
+
+    def init_request(self, request: PageRequest) -> None:
+        """Adjust the first request (e.g. add ``page=1``)."""
+
+    def update_state(self, response: requests.Response, data: Any) -> None:
+        """Read from a page's response where the next page is."""
+        self.has_next_page = False
+
+    def update_request(self, request: PageRequest) -> None:
+        """Point ``request`` at the next page."""
+
+    def ends_paging(self, response: requests.Response) -> bool:
+        """True when this error response only means there are no more pages."""
+        return False
+
+
+class LinkHeaderPaginator(Paginator):
+    """Follows ``Link: <…>; rel="next"`` (or ``rel="prev"``) until a page has no such link or no items.
+
+    Mastodon pages backwards in time with ``next`` (``max_id``) and forwards with
+    ``prev`` (``min_id``). A link to another origin is refused: the request may carry a
+    token, and a server must not be able to send it elsewhere.
+    """
+
+    def __init__(self, rel: str = "next") -> None:
+        self.rel = rel
+        self._next_url: str | None = None
+        self._origin = ""
+
+    def init_request(self, request: PageRequest) -> None:
+        self._origin = _origin(request.url)
+
+    def update_state(self, response: requests.Response, data: Any) -> None:
+        self._next_url = response.links.get(self.rel, {}).get("url")
+        if self._next_url and _origin(self._next_url) != self._origin:
+            raise PlatformError(response.url, response.status_code, "next page link points to another host")
+        self.has_next_page = bool(self._next_url) and bool(data)
+
+    def update_request(self, request: PageRequest) -> None:
+        # The link already carries every query parameter of the next page.
+        request.url = self._next_url or request.url
+        request.params = {}
+
+
+class PageNumberPaginator(Paginator):
+    """WordPress paging: ``page=1, 2, …`` up to the ``X-WP-TotalPages`` header.
+
+    Without the header, paging stops at the first empty page. HTTP 400 with a
+    ``*_invalid_page_number`` code (a page past the end) also ends paging.
+    """
+
+    def __init__(self, page_param: str = "page", total_pages_header: str = "X-WP-TotalPages") -> None:
+        self.page_param = page_param
+        self.total_pages_header = total_pages_header
+        self.page = 1
+
+    def init_request(self, request: PageRequest) -> None:
+        request.params[self.page_param] = self.page
+
+    def update_state(self, response: requests.Response, data: Any) -> None:
+        try:
+            total_pages: int | None = int(response.headers[self.total_pages_header])
+        except (KeyError, ValueError):
+            total_pages = None
+        self.has_next_page = self.page < total_pages if total_pages is not None else bool(data)
+
+    def update_request(self, request: PageRequest) -> None:
+        self.page += 1
+        request.params[self.page_param] = self.page
+
+    def ends_paging(self, response: requests.Response) -> bool:
+        if response.status_code != 400:
+            return False
+        try:
+            code = response.json().get("code", "")
+        except (ValueError, AttributeError):
+            return False
+        return isinstance(code, str) and code.endswith("_invalid_page_number")
+
+
+def paginate(
+    session: requests.Session,
+    url: str,
+    params: Mapping[str, Any] | None,
+    paginator: Paginator,
+    max_pages: int,
+    headers: Mapping[str, str] | None = None,
+) -> Iterator[tuple[requests.Response, Any]]:
+    """Yield ``(response, parsed JSON)`` page by page while the paginator finds a next page.
+
+    Raises :class:`PlatformError` for a failed page, and :class:`PageCapReached` after
+    ``max_pages`` pages when the server still offers another one.
+    """
+    request = PageRequest(url, dict(params or {}))
+    paginator.init_request(request)
+    for _ in range(max_pages):
+        response = get_response(session, request.url, request.params, headers)
+        if paginator.ends_paging(response):
+            return
+        data = json_body(response)
+        paginator.update_state(response, data)
+        yield response, data
+        if not paginator.has_next_page:
+            return
+        paginator.update_request(request)
+    raise PageCapReached(request.url, None, f"stopped after {max_pages} pages; the server offers more")
+
+
+def unique_records(records: Iterable[Record]) -> Iterator[Record]:
+    """The records with each Post, Inbound and Reply id yielded once (overlapping reads repeat them)."""
+    seen: set[tuple[type, str]] = set()
+    for record in records:
+        key = _record_key(record)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        yield record
+
+
+def _record_key(record: Record) -> tuple[type, str] | None:
+    if isinstance(record, Post):
+        return Post, record.post_id
+    if isinstance(record, Inbound):
+        return Inbound, record.message_id
+    if isinstance(record, Reply):
+        return Reply, record.reply_id
+    return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()

@@ -1,0 +1,132 @@
+"""Paging strategies and the paging loop, against a local server."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from flows.platforms.http import PlatformError
+from flows.platforms.paging import (
+    LinkHeaderPaginator,
+    PageCapReached,
+    PageNumberPaginator,
+    paginate,
+    unique_records,
+)
+from flows.records import Cursor, Inbound, Post, Reply
+
+WHEN = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def _linked_pages(httpserver: HTTPServer, pages: list[list[int]], rel: str = "next") -> None:
+    """Serve ``/items?cursor=N`` with page N and a Link to page N+1 while there is one."""
+
+    def handler(request: Request) -> Response:
+        index = int(request.args.get("cursor", 0))
+        headers = {}
+        if index + 1 < len(pages):
+            headers["Link"] = f'<{httpserver.url_for("/items")}?cursor={index + 1}>; rel="{rel}"'
+        return Response(str(pages[index]), headers=headers, content_type="application/json")
+
+    httpserver.expect_request("/items").respond_with_handler(handler)
+
+
+def test_link_header_paging_follows_next_until_no_link(httpserver: HTTPServer, session: requests.Session) -> None:
+    _linked_pages(httpserver, [[1, 2], [3, 4], [5]])
+    pages = [data for _, data in paginate(session, httpserver.url_for("/items"), {"limit": 2}, LinkHeaderPaginator(), 10)]
+    assert pages == [[1, 2], [3, 4], [5]]
+    assert [request.args.get("cursor") for request, _ in httpserver.log] == [None, "1", "2"]
+    assert httpserver.log[0][0].args["limit"] == "2"
+
+
+def test_link_header_paging_can_follow_prev_instead(httpserver: HTTPServer, session: requests.Session) -> None:
+    _linked_pages(httpserver, [[9], [10]], rel="prev")
+    next_only = list(paginate(session, httpserver.url_for("/items"), None, LinkHeaderPaginator("next"), 10))
+    both = list(paginate(session, httpserver.url_for("/items"), None, LinkHeaderPaginator("prev"), 10))
+    assert (len(next_only), len(both)) == (1, 2)
+
+
+def test_link_header_paging_stops_at_an_empty_page(httpserver: HTTPServer, session: requests.Session) -> None:
+    _linked_pages(httpserver, [[1], [], [2]])
+    pages = [data for _, data in paginate(session, httpserver.url_for("/items"), None, LinkHeaderPaginator(), 10)]
+    assert pages == [[1], []]
+
+
+def test_link_header_paging_refuses_a_link_to_another_host(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/items").respond_with_json(
+        [1], headers={"Link": '<https://elsewhere.example/items?page=2>; rel="next"'}
+    )
+    with pytest.raises(PlatformError, match="another host"):
+        list(paginate(session, httpserver.url_for("/items"), None, LinkHeaderPaginator(), 10))
+
+
+def test_the_page_cap_stops_a_server_that_pages_forever(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/items").respond_with_json([1], headers={"Link": f'<{httpserver.url_for("/items")}>; rel="next"'})
+    pages = paginate(session, httpserver.url_for("/items"), None, LinkHeaderPaginator(), max_pages=5)
+    with pytest.raises(PageCapReached):
+        list(pages)
+    assert len(httpserver.log) == 5
+
+
+def test_page_numbers_stop_at_x_wp_totalpages(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/posts").respond_with_handler(
+        lambda request: Response(f"[{request.args['page']}]", headers={"X-WP-TotalPages": "3"})
+    )
+    pages = [data for _, data in paginate(session, httpserver.url_for("/posts"), {"per_page": 1}, PageNumberPaginator(), 10)]
+    assert pages == [[1], [2], [3]]
+    assert len(httpserver.log) == 3
+
+
+def test_page_numbers_treat_invalid_page_number_as_the_end(httpserver: HTTPServer, session: requests.Session) -> None:
+    def handler(request: Request) -> Response:
+        if request.args["page"] == "3":
+            body = {
+                "code": "rest_post_invalid_page_number",
+                "message": "The page number requested is larger than the number of pages available.",
+                "data": {"status": 400},
+            }
+            return Response(json.dumps(body), status=400, content_type="application/json")
+        return Response("[1]", content_type="application/json")
+
+    httpserver.expect_request("/posts").respond_with_handler(handler)
+    pages = list(paginate(session, httpserver.url_for("/posts"), None, PageNumberPaginator(), 10))
+    assert len(pages) == 2
+
+
+def test_page_numbers_without_a_total_stop_at_an_empty_page(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/posts").respond_with_handler(
+        lambda request: Response("[]" if request.args["page"] == "2" else "[1]")
+    )
+    assert len(list(paginate(session, httpserver.url_for("/posts"), None, PageNumberPaginator(), 10))) == 2
+
+
+def test_another_400_is_an_error_not_the_end(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/comments").respond_with_json(
+        {"code": "rest_forbidden_param", "message": "Query parameter not permitted: author"}, status=400
+    )
+    with pytest.raises(PlatformError) as caught:
+        list(paginate(session, httpserver.url_for("/comments"), None, PageNumberPaginator(), 10))
+    assert caught.value.status == 400
+    assert "not permitted" in caught.value.message
+
+
+def test_unique_records_yields_each_id_once_per_record_type() -> None:
+    post = Post("a", "1", WHEN)
+    reply = Reply("a", "1", "0", WHEN)
+    inbound = Inbound("a", "2", WHEN, "reply")
+    cursor = Cursor("a", "statuses", "1")
+    records = [
+        post,
+        reply,
+        inbound,
+        Post("a", "1", WHEN, text="again"),
+        Reply("a", "1", "0", WHEN),
+        inbound,
+        cursor,
+    ]
+    assert list(unique_records(records)) == [post, reply, inbound, cursor]
