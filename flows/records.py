@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 TEXT_CAP = 2000
 """Most characters of platform text kept per record: enough to read, too little to abuse."""
 
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|li|ul|ol|h[1-6]|blockquote|tr|td|th)\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -24,7 +25,8 @@ def cap_text(raw: str | None, limit: int = TEXT_CAP) -> str:
     """Plain text from platform HTML: tags dropped, entities decoded, spaces folded, capped."""
     if not raw:
         return ""
-    text = _TAG.sub(" ", raw.replace("<br>", "\n").replace("</p>", "\n"))
+    # Block tags separate words; inline ones (a mention's <a>@<span>name</span></a>) must not.
+    text = _TAG.sub("", _BLOCK_TAG.sub(" ", raw))
     text = _SPACE.sub(" ", html.unescape(text)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

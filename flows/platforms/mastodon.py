@@ -69,10 +69,17 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     if profile is None:
         return
     own_id = profile.platform_id
-    new_posts = yield from _read_statuses(target, state, session, base, own_id)
-    yield from _read_context(target, session, base, own_id, _context_post_ids(new_posts, state))
+    auth = _owner_headers(target)
+    new_posts = yield from _read_statuses(target, state, session, base, own_id, auth)
+    yield from _read_context(target, session, base, own_id, _context_post_ids(new_posts, state), auth)
     if target.token:
-        yield from _read_notifications(target, state, session, base, own_id)
+        yield from _read_notifications(target, state, session, base, own_id, auth)
+
+
+def _owner_headers(target: Target) -> dict[str, str] | None:
+    """The owner's token on every call once we have it: only the author sees its own direct
+    messages in its timeline (so its answers to DMs), and threads are capped lower anonymously."""
+    return {"Authorization": f"Bearer {target.token}"} if target.token else None
 
 
 def _read_profile(target: Target, session: requests.Session, base: str) -> Generator[Record, None, Profile | None]:
@@ -128,13 +135,13 @@ def _field_links(value: str | None) -> list[str]:
 
 
 def _read_statuses(
-    target: Target, state: FetchState, session: requests.Session, base: str, own_id: str
+    target: Target, state: FetchState, session: requests.Session, base: str, own_id: str, auth: dict[str, str] | None
 ) -> Generator[Record, None, list[Post]]:
     """Yield own Posts and Replies, then the ``statuses`` Cursor; return the own Posts read."""
     url = f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses"
     convert = partial(_status_records, target.account_id, own_id)
     cursor = state.cursors.get(STREAM_STATUSES) or None
-    timeline = _read_timeline(session, url, {"limit": PAGE_LIMIT}, cursor, state.since, convert)
+    timeline = _read_timeline(session, url, {"limit": PAGE_LIMIT}, cursor, state.since, convert, auth)
     yield from timeline.records
     yield timeline.end_record(target.account_id, STREAM_STATUSES)
     return [record for record in timeline.records if isinstance(record, Post)]
@@ -167,12 +174,14 @@ def _context_post_ids(new_posts: list[Post], state: FetchState) -> list[str]:
     return list(ordered)[:CONTEXT_POSTS]
 
 
-def _read_context(target: Target, session: requests.Session, base: str, own_id: str, post_ids: list[str]) -> Iterator[Record]:
+def _read_context(
+    target: Target, session: requests.Session, base: str, own_id: str, post_ids: list[str], auth: dict[str, str] | None
+) -> Iterator[Record]:
     """Yield citizens' replies under each post (Inbound) and the account's answers to them (Reply)."""
     for post_id in post_ids:
         url = f"{base}/api/v1/statuses/{quote(post_id, safe='')}/context"
         try:
-            response, context = get_json(session, url)
+            response, context = get_json(session, url, headers=auth)
             with expected_shape(response):
                 records = _thread_records(target.account_id, own_id, post_id, context["descendants"])
         except PlatformError as err:
@@ -205,10 +214,11 @@ def _thread_records(account_id: str, own_id: str, post_id: str, descendants: lis
     return [*inbound, *replies]
 
 
-def _read_notifications(target: Target, state: FetchState, session: requests.Session, base: str, own_id: str) -> Iterator[Record]:
+def _read_notifications(
+    target: Target, state: FetchState, session: requests.Session, base: str, own_id: str, headers: dict[str, str] | None
+) -> Iterator[Record]:
     """Yield mentions and DMs (Inbound), then the ``notifications`` Cursor."""
     url = f"{base}/api/v1/notifications"
-    headers = {"Authorization": f"Bearer {target.token}"}
     params = {"types[]": "mention", "limit": PAGE_LIMIT}
     convert = partial(_mention_records, target.account_id, own_id)
     cursor = state.cursors.get(STREAM_NOTIFICATIONS) or None

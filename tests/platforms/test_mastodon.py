@@ -409,3 +409,17 @@ def test_a_timeout_is_an_error_not_an_exception(silent_url: str, sleeps: list[fl
 def test_a_missing_handle_is_an_error(fake: FakeMastodon, session: requests.Session) -> None:
     records = list(mastodon.fetch(target(fake.base, handle=None), FetchState(NOW, SINCE), session))
     assert [record.message for record in records] == ["no Mastodon handle configured"]
+
+
+def test_with_a_token_every_call_is_made_as_the_owner(fake: FakeMastodon, session: requests.Session) -> None:
+    # Only the author sees its own direct statuses in its timeline: its answers to DMs.
+    fake.statuses = [status(500, 6)]
+    run(fake, session, token=TOKEN)
+    for path in ("/statuses", "/context", "/notifications"):
+        assert {r.headers.get("Authorization") for r in fake.requests_to(path)} == {f"Bearer {TOKEN}"}, path
+
+
+def test_without_a_token_nothing_is_sent_as_the_owner(fake: FakeMastodon, session: requests.Session) -> None:
+    fake.statuses = [status(500, 6)]
+    run(fake, session)
+    assert all("Authorization" not in r.headers for r, _ in fake.server.log)
