@@ -23,8 +23,9 @@ from flows.warehouse import store
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
+# Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 ConfigOpt = typer.Option("config", "--config", "-c", help="Configuration directory (accounts.yaml, policy.yaml, apprise.yaml).")
 DbOpt = typer.Option(None, "--db", help="DuckDB file [default: $CUSTODIAN_DB or data/custodian.duckdb].")
@@ -131,12 +132,16 @@ def findings(db: Path | None = DbOpt,
     if format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{len(rows)} open findings")
-    for column in ("severity", "check", "account", "agency", "value", "threshold", "first_seen", "message"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"{len(rows)} open findings", show_lines=False)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("account", no_wrap=True)
+    table.add_column("measured", no_wrap=True, justify="right")
+    table.add_column("message", ratio=1)
     for row in rows:
-        table.add_row(row["severity"], row["check"], row["account"], row["agency"], f"{row['value']} {row['unit']}",
-                      f"{row['threshold']} {row['unit']}", row["first_seen"][:16], row["message"])
+        table.add_row(row["severity"], row["check"], row["account"],
+                      f"{row['value']:g} / {row['threshold']:g} {row['unit']}" if row["value"] is not None else "—",
+                      row["message"])
     out.print(table)
 
 
@@ -158,6 +163,7 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
     from flows.simulator import Simulator, generate
 
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "custodian.duckdb").unlink(missing_ok=True)  # each demo shows a fresh government
     _quiet_prefect(workdir / ".prefect")
     government = generate(accounts=accounts)
     alerts_file = workdir / "alerts.jsonl"
@@ -193,5 +199,5 @@ def _show_alerts(deliveries: list[dict], alerts_file: Path) -> None:
         out.print(delivery["message"], markup=False, highlight=False)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
+if __name__ == "__main__":  # python -m flows.cli, as the console script does
+    app()

@@ -84,7 +84,7 @@ def _describe(item: Item) -> str:
                      f"(open since {local_time(item.first_seen, item.timezone)}).")
     else:
         lines.append(item.message)
-        lines.append(f"Since: {local_time(item.first_seen, item.timezone)} · threshold {item.threshold:g} {item.unit}")
+        lines.append(f"Threshold: {item.threshold:g} {item.unit} · first noticed {local_time(item.first_seen, item.timezone)}")
         lines.append(f"What to do: {_action(item.check_name)}")
         lines += [f"Waiting: {link}" for link in _links(item.details)]
     if item.account_url:
