@@ -1,0 +1,14 @@
+"""The bundled simulator: a generated government served over the platforms' real HTTP APIs.
+
+It depends on nothing else in ``flows``, and the pipeline meets it only over HTTP::
+
+    from flows.simulator import generate, Simulator
+    sim = Simulator(generate(accounts=12, seed=7)).start()
+    sim.registry()   # accounts.yaml pointing at sim.base_url
+"""
+
+from flows.simulator.generator import generate
+from flows.simulator.government import Government
+from flows.simulator.server import Simulator, serve
+
+__all__ = ["Government", "Simulator", "generate", "serve"]

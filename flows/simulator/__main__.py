@@ -1,0 +1,28 @@
+"""``python -m flows.simulator --port 8800 --accounts 1000 --seed 7``: serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flows.simulator.server import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and serve; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m flows.simulator",
+                                     description="Serve a simulated government on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8800, help="port to listen on (0: any free port)")
+    parser.add_argument("--accounts", type=int, default=12, help="number of accounts to generate")
+    parser.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same data")
+    parser.add_argument("--rate-limit", type=int, default=300,
+                        help="Mastodon requests per 300 s per instance and client")
+    parser.add_argument("--inbox-file", default=None, help="also append each apprise delivery to this JSONL file")
+    args = parser.parse_args(argv)
+    serve(port=args.port, accounts=args.accounts, seed=args.seed, rate_limit=args.rate_limit,
+          inbox_file=args.inbox_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

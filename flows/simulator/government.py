@@ -1,0 +1,177 @@
+"""The generated government as plain data, independent of any platform's wire format.
+
+A :class:`Government` holds agencies and accounts; each account holds its own posts
+and the citizens' messages to it, each message with the account's reply (or none).
+The platform apps (``mastodon``, ``wordpress``, ``feeds``) turn this into their own
+response shapes; :meth:`Government.registry` turns it into Custodian's ``accounts.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+BEHAVIOURS = ("healthy", "stale", "slow", "unanswered", "gone", "suspended")
+OVERSIGHT_TAG = "oversight"
+TIMEZONE = "Asia/Muscat"
+GMT_OFFSET_HOURS = 4  # Asia/Muscat has no daylight saving time
+
+
+@dataclass(frozen=True)
+class Agency:
+    id: str
+    name: str
+    name_ar: str
+    instance: str  # Mastodon instance host of its accounts
+    topics: tuple[tuple[str, str], ...]
+
+    @property
+    def notify_tag(self) -> str:
+        return f"agency-{self.id}"
+
+    def topic(self, index: int, language: str) -> str:
+        english, arabic = self.topics[index % len(self.topics)]
+        return arabic if language == "ar" else english
+
+
+@dataclass(frozen=True)
+class Citizen:
+    """Someone writing to an account; ``home`` None means the account's own Mastodon instance."""
+
+    name: str
+    username: str
+    home: str | None
+    registered: bool = False  # WordPress: commented while logged in as a subscriber
+
+
+@dataclass
+class Reply:
+    created_at: datetime
+    text: str
+
+
+@dataclass
+class Post:
+    created_at: datetime
+    title: str
+    text: str
+
+
+@dataclass
+class Message:
+    """A citizen's message: a comment on post ``post`` (an index), a mention, or a direct message."""
+
+    created_at: datetime
+    text: str
+    author: Citizen
+    post: int | None
+    kind: str = "reply"  # reply (to an own post) | mention | direct
+    reply: Reply | None = None
+
+
+@dataclass
+class Account:
+    """One official account. ``home`` is the Mastodon instance, the WordPress site or the feed name."""
+
+    id: str
+    agency: Agency
+    platform: str
+    behaviour: str
+    language: str
+    engagement: str
+    home: str
+    handle: str | None = None
+    token: str | None = None
+    feed_style: str | None = None  # rss | atom | youtube
+    has_comments: bool = False
+    posts: list[Post] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+
+    @property
+    def token_env(self) -> str | None:
+        if self.token is None:
+            return None
+        return "CUSTODIAN_TOKEN_" + self.id.upper().replace("-", "_").replace(".", "_")
+
+    @property
+    def custodian_tag(self) -> str:
+        return f"custodian-{self.id}"
+
+    @property
+    def display_name(self) -> str:
+        return self.agency.name_ar if self.language == "ar" else self.agency.name
+
+
+def api_base(account: Account, base_url: str) -> str:
+    """The URL Custodian reads the account from: instance root, site root or feed URL."""
+    if account.platform == "mastodon":
+        return f"{base_url}/mastodon/{account.home}"
+    if account.platform == "wordpress":
+        return f"{base_url}/wordpress/{account.home}"
+    return f"{base_url}/feeds/{account.home}.xml"
+
+
+def public_url(account: Account, base_url: str) -> str:
+    """The address a person would open: profile page, site home or the feed itself."""
+    if account.platform == "mastodon":
+        return f"{base_url}/mastodon/{account.home}/@{account.handle}"
+    if account.platform == "wordpress":
+        return f"{base_url}/wordpress/{account.home}/"
+    return api_base(account, base_url)
+
+
+def comments_url(account: Account, base_url: str) -> str | None:
+    if account.platform != "feed" or not account.has_comments:
+        return None
+    return f"{base_url}/feeds/{account.home}-comments.xml"
+
+
+@dataclass
+class Government:
+    """Everything :func:`flows.simulator.generate` made, deterministic from ``seed`` and ``now``."""
+
+    seed: int
+    now: datetime
+    agencies: list[Agency]
+    accounts: list[Account]
+
+    def account(self, account_id: str) -> Account:
+        """The account with registry id ``account_id``; KeyError if there is none."""
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        raise KeyError(account_id)
+
+    def behaviours(self) -> dict[str, str]:
+        """``{account id: behaviour}`` for every account."""
+        return {a.id: a.behaviour for a in self.accounts}
+
+    def tokens(self) -> dict[str, str]:
+        """``{environment variable: token}`` for every account that has an owner token."""
+        return {a.token_env: a.token for a in self.accounts if a.token and a.token_env}
+
+    def tags(self) -> list[str]:
+        """Every apprise tag the registry names: custodians, agencies, and the oversight team."""
+        return ([a.custodian_tag for a in self.accounts]
+                + [agency.notify_tag for agency in self.agencies] + [OVERSIGHT_TAG])
+
+    def registry(self, base_url: str) -> dict[str, Any]:
+        """The government in Custodian's ``accounts.yaml`` format, pointing at ``base_url``."""
+        agencies = [{"id": a.id, "name": f"{a.name} | {a.name_ar}", "notify": [a.notify_tag],
+                     "timezone": TIMEZONE} for a in self.agencies]
+        return {"agencies": agencies, "accounts": [_registry_entry(a, base_url) for a in self.accounts]}
+
+
+def _registry_entry(account: Account, base_url: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": account.id, "agency": account.agency.id, "platform": account.platform}
+    if account.handle:
+        entry["handle"] = account.handle
+    entry.update(api_base=api_base(account, base_url), custodians=[account.custodian_tag],
+                 engagement=account.engagement, language=account.language,
+                 url=public_url(account, base_url))
+    if account.token_env:
+        entry["token_env"] = account.token_env
+    if comments := comments_url(account, base_url):
+        entry["comments_url"] = comments
+    return entry

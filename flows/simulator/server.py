@@ -1,0 +1,234 @@
+"""The simulator: one HTTP server on 127.0.0.1 routing to the platform apps and the inbox.
+
+URL layout (``BASE = http://127.0.0.1:PORT``)::
+
+    BASE/mastodon/<instance>/api/v1/...     Mastodon (mastodon.py)
+    BASE/wordpress/<site>/wp-json/...       WordPress REST (wordpress.py)
+    BASE/feeds/<name>.xml, <name>-comments.xml   RSS / Atom (feeds.py)
+    BASE/inbox, BASE/inbox/<tag>            apprise json:// target (inbox.py)
+    BASE/registry.json                      the government in accounts.yaml format
+
+Requests are computed under one lock (the work per request is small and the GIL
+serialises it anyway), which makes the mutation methods safe to call from tests
+while the server is answering.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flows.simulator.feeds import FeedApp
+from flows.simulator.generator import generate
+from flows.simulator.government import Government
+from flows.simulator.inbox import Inbox
+from flows.simulator.mastodon import MastodonApp
+from flows.simulator.ratelimit import RateLimiter
+from flows.simulator.wire import Request, Response, failure, json_response
+from flows.simulator.wordpress import WordPressApp
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256  # a benchmark opens many connections at once
+    simulator: Simulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+    disable_nagle_algorithm = True  # else headers and body in two writes cost a 40 ms delayed ACK
+    server: _Server
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve()
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        req = Request(self.command, unquote(parts.path), parse_qs(parts.query, keep_blank_values=True),
+                      {k.lower(): v for k, v in self.headers.items()},
+                      self.rfile.read(length) if length else b"", self.client_address[0])
+        try:
+            response = self.server.simulator.dispatch(req)
+        except Exception:  # a simulator bug must answer 500, not drop the connection
+            traceback.print_exc(file=sys.stderr)
+            response = json_response({"error": "simulator error"}, 500)
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if response.status != 304:
+            self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD" and response.status != 304:
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silent: a benchmark's thousands of requests would flood the terminal."""
+
+
+class Simulator:
+    """A simulated government served over HTTP; the socket is bound on construction.
+
+    ``port`` 0 picks a free port (see :attr:`base_url`). Rate limits apply to the
+    Mastodon API, per instance and client (IP, or token when one is sent).
+    """
+
+    def __init__(self, gov: Government, host: str = "127.0.0.1", port: int = 0, rate_limit: int = 300,
+                 rate_window_s: float = 300, inbox_file: str | Path | None = None):
+        self.gov = gov
+        self._server = _Server((host, port), _Handler)
+        self._server.simulator = self
+        shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+        self.port: int = self._server.server_address[1]
+        self.base_url = f"http://{shown}:{self.port}"
+        self.lock = threading.RLock()
+        self.failures: dict[str, Response] = {}
+        self.limiter = RateLimiter(rate_limit, rate_window_s)
+        self.mastodon = MastodonApp(gov, self.base_url, self.limiter, self.failures)
+        self.wordpress = WordPressApp(gov, self.base_url, self.failures)
+        self.feeds = FeedApp(gov, self.base_url, self.failures)
+        self._inbox = Inbox(inbox_file)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Simulator:
+        """Serve in a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                            name=f"simulator:{self.port}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- what the pipeline and the demo read ------------------------------------------------
+
+    def registry(self) -> dict[str, Any]:
+        """The government in Custodian's ``accounts.yaml`` format, pointing at this server."""
+        return self.gov.registry(self.base_url)
+
+    def apprise_config(self) -> dict[str, Any]:
+        """apprise YAML (as a dict): one ``json://`` URL into the inbox per tag the registry names."""
+        address = self.base_url.removeprefix("http://")
+        return {"version": 1, "urls": [{f"json://{address}/inbox/{tag}": [{"tag": tag}]} for tag in self.gov.tags()]}
+
+    def inbox(self) -> list[dict[str, Any]]:
+        """Every delivery received so far (tag, title, message, type, received_at, …), oldest first."""
+        return self._inbox.deliveries()
+
+    def dispatch(self, req: Request) -> Response:
+        """Route one request to the app that owns its path."""
+        head, _, rest = req.path.lstrip("/").partition("/")
+        if head == "inbox":
+            return self._inbox.handle(rest.strip("/"), req)
+        with self.lock:
+            if head == "mastodon":
+                host, _, sub = rest.partition("/")
+                return self.mastodon.handle(host, sub, req)
+            if head == "wordpress":
+                host, _, sub = rest.partition("/")
+                return self.wordpress.handle(host, sub, req)
+            if head == "feeds":
+                return self.feeds.handle(rest, req)
+        if req.path == "/registry.json":
+            return json_response(self.registry())
+        if req.path == "/":
+            return json_response({"simulator": "custodian", "registry": f"{self.base_url}/registry.json",
+                                  "inbox": f"{self.base_url}/inbox", "accounts": len(self.gov.accounts)})
+        return json_response({"error": "not found"}, 404)
+
+    # --- mutation, for tests ------------------------------------------------------------------
+
+    def _app(self, account_id: str) -> MastodonApp | WordPressApp | FeedApp:
+        platform = self.gov.account(account_id).platform
+        return {"mastodon": self.mastodon, "wordpress": self.wordpress, "feed": self.feeds}[platform]
+
+    def add_post(self, account_id: str, created_at: datetime, text: str) -> str:
+        """Publish an own post; returns its platform id (Mastodon status id, WordPress post id, feed guid)."""
+        with self.lock:
+            return self._app(account_id).add_post(account_id, created_at, text)
+
+    def add_inbound(self, account_id: str, created_at: datetime, text: str, post_id: str | None = None,
+                    kind: str | None = None) -> str:
+        """A citizen's message to the account; returns its id (status id, comment id, comment guid).
+
+        It answers post ``post_id`` or, when None, the latest own post before
+        ``created_at``. ``kind`` (Mastodon only): ``"mention"`` or ``"direct"`` for a
+        standalone mention or a direct message, seen only through notifications.
+        Feeds need a comment feed (ValueError otherwise).
+        """
+        with self.lock:
+            app = self._app(account_id)
+            if isinstance(app, MastodonApp):
+                return app.add_inbound(account_id, created_at, text, post_id, kind)
+            return app.add_inbound(account_id, created_at, text, post_id)
+
+    def add_reply(self, account_id: str, inbound_id: str, created_at: datetime, text: str) -> str:
+        """The account's reply to message ``inbound_id``; returns the reply's id."""
+        with self.lock:
+            return self._app(account_id).add_reply(account_id, str(inbound_id), created_at, text)
+
+    def fail(self, account_id: str, status: int | None = 500, body: Any = None) -> None:
+        """Answer every request for the account with ``status`` (and ``body``); ``None`` clears it.
+
+        ``body`` None gives ``{"error": <reason phrase>}``; a dict or list is sent as
+        JSON, a str as text, bytes as they are.
+        """
+        self.gov.account(account_id)  # KeyError for an unknown account
+        with self.lock:
+            if status is None:
+                self.failures.pop(account_id, None)
+            else:
+                self.failures[account_id] = failure(status, body)
+
+
+def summary(gov: Government) -> str:
+    """Accounts per platform and behaviour, one line per platform."""
+    counts = Counter((a.platform, a.behaviour) for a in gov.accounts)
+    lines = []
+    for platform in ("mastodon", "wordpress", "feed"):
+        shown = ", ".join(f"{b} {n}" for (p, b), n in sorted(counts.items()) if p == platform)
+        total = sum(n for (p, _), n in counts.items() if p == platform)
+        lines.append(f"  {platform:<10} {total:>5}  ({shown})")
+    return "\n".join(lines)
+
+
+def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int = 300,
+          inbox_file: str | Path | None = None, host: str = "127.0.0.1") -> None:
+    """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C)."""
+    gov = generate(accounts=accounts, seed=seed)
+    sim = Simulator(gov, host=host, port=port, rate_limit=rate_limit, inbox_file=inbox_file).start()
+    print(f"Custodian simulator at {sim.base_url}  (registry: {sim.base_url}/registry.json)")
+    print(f"{len(gov.accounts)} accounts, seed {seed}, rate limit {rate_limit} per 300 s per instance and client:")
+    print(summary(gov), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopping")
+    finally:
+        sim.stop()
