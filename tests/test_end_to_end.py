@@ -1,0 +1,183 @@
+"""The whole pipeline through real Prefect runs, against the bundled simulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from flows.cli import app, write_demo_config
+from flows.simulator import Simulator, generate
+
+EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered"}
+
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
+
+@pytest.fixture(scope="module")
+def government():
+    return generate(accounts=12, seed=7)
+
+
+@pytest.fixture(scope="module")
+def two_runs(prefect_harness, government, tmp_path_factory):
+    """Run the monitor twice over the default government; keep what each run delivered."""
+    from flows.monitor import monitor
+
+    workdir = tmp_path_factory.mktemp("e2e")
+    sim = Simulator(government).start()
+    try:
+        config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
+        os.environ.update(government.tokens())
+        db = workdir / "custodian.duckdb"
+        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
+        inbox_after_first = list(sim.inbox())
+        counts_after_first = table_counts(db)
+        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
+        yield {"first": first, "second": second, "inbox_first": inbox_after_first, "inbox": list(sim.inbox()),
+               "counts_first": counts_after_first, "db": db, "registry": sim.registry()}
+    finally:
+        sim.stop()
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("posts", "inbound", "replies", "cursors", "findings", "alert_events")}
+    finally:
+        con.close()
+
+
+def open_findings(db: Path) -> set[tuple[str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return set(con.execute("SELECT check_name, account_id FROM findings WHERE state = 'open'").fetchall())
+    finally:
+        con.close()
+
+
+def test_it_finds_exactly_the_stale_slow_and_unanswered_accounts(two_runs, government):
+    behaviours = government.behaviours()
+    expected = {(EXPECTED_CHECK[b], a) for a, b in behaviours.items() if b in EXPECTED_CHECK}
+    assert {"healthy", "gone", *EXPECTED_CHECK} <= set(behaviours.values())
+    assert open_findings(two_runs["db"]) == expected  # nothing for healthy, gone or suspended accounts
+
+
+def test_a_gone_account_is_recorded_not_mistaken_for_silence(two_runs, government):
+    gone = [a for a, b in government.behaviours().items() if b == "gone"]
+    assert gone
+    errors = {e["account"]: e for e in two_runs["first"]["errors"]}
+    for account_id in gone:
+        assert errors[account_id]["status"] == 404 and "127.0.0.1" in errors[account_id]["url"]
+    assert two_runs["first"]["accounts"]["failed"] >= len(gone)
+
+
+def test_each_custodian_with_findings_gets_one_message(two_runs):
+    found_accounts = {a for _, a in open_findings(two_runs["db"])}
+    custodian_tags = {t for acc in two_runs["registry"]["accounts"] if acc["id"] in found_accounts for t in acc["custodians"]}
+    tags = [d["tag"] for d in two_runs["inbox_first"]]
+    assert sorted(tags) == sorted(custodian_tags)
+    assert all(d["title"].startswith("Custodian:") for d in two_runs["inbox_first"])
+
+
+def test_a_second_run_with_no_change_sends_nothing_and_duplicates_nothing(two_runs):
+    assert two_runs["inbox"] == two_runs["inbox_first"]
+    assert two_runs["second"]["notifications"]["messages_sent"] == 0
+    assert table_counts(two_runs["db"]) == two_runs["counts_first"]
+
+
+def test_findings_json_has_the_documented_keys(two_runs):
+    result = CliRunner().invoke(app, ["findings", "--format", "json", "--db", str(two_runs["db"])])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and all({"check", "account", "agency", "platform", "severity", "value", "threshold", "message",
+                         "first_seen"} <= row.keys() for row in rows)
+
+
+def hanging_server() -> tuple[socket.socket, int]:
+    """Accepts connections and never answers: an account whose fetch is still running when killed."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept_forever():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=accept_forever, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+def run_cli(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+
+def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(government, tmp_path):
+    sim = Simulator(government).start()
+    listener, port = hanging_server()
+    try:
+        registry = sim.registry()
+        config_dir = write_demo_config(tmp_path / "config", registry, sim.apprise_config())
+        env = {**os.environ, **government.tokens(), "PREFECT_HOME": str(tmp_path / "prefect")}
+        reference = run_cli(["run", "--config", str(config_dir), "--db", str(tmp_path / "reference.duckdb")], env)
+        assert reference.wait(timeout=300) == 0, reference.stderr.read()
+
+        stuck = dict(registry, accounts=[*registry["accounts"], {**registry["accounts"][0], "id": "zz-stuck",
+                                                                   "api_base": f"http://127.0.0.1:{port}"}])
+        (config_dir / "accounts.yaml").write_text(yaml.safe_dump(stuck, allow_unicode=True), encoding="utf-8")
+        killed = run_cli(["run", "--config", str(config_dir), "--db", str(tmp_path / "killed.duckdb"),
+                          "--batch-size", "1"], env)
+        deadline = time.monotonic() + 240
+        for line in killed.stderr:
+            if "collected 6/" in line or time.monotonic() > deadline:
+                break
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        partial = table_counts(tmp_path / "killed.duckdb")
+        assert 0 < partial["posts"] < table_counts(tmp_path / "reference.duckdb")["posts"]
+
+        (config_dir / "accounts.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+        rerun = run_cli(["run", "--config", str(config_dir), "--db", str(tmp_path / "killed.duckdb")], env)
+        assert rerun.wait(timeout=300) == 0, rerun.stderr.read()
+    finally:
+        listener.close()
+        sim.stop()
+    assert same_rows(tmp_path / "killed.duckdb", tmp_path / "reference.duckdb")
+
+
+def same_rows(db: Path, reference: Path) -> bool:
+    """Posts, inbound messages, replies and open findings match the uninterrupted run's."""
+    queries = ["SELECT account_id, post_id, created_at FROM posts",
+               "SELECT account_id, message_id, created_at FROM inbound",
+               "SELECT account_id, reply_id, in_reply_to_id FROM replies",
+               "SELECT check_name, account_id FROM findings WHERE state = 'open'"]
+    results = []
+    for path in (db, reference):
+        con = duckdb.connect(str(path), read_only=True)
+        results.append([sorted(con.execute(q).fetchall()) for q in queries])
+        con.close()
+    for query, mine, theirs in zip(queries, *results):
+        assert mine == theirs, f"{query}: {len(mine)} rows vs {len(theirs)} in the uninterrupted run"
+    return True
