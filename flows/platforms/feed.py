@@ -23,13 +23,12 @@ from typing import Any
 import feedparser
 import requests
 
-from flows.platforms.http import PlatformError, get_response, http_error_message
+from flows.platforms.http import GONE_STATUSES, PlatformError, get_response, http_error_message
 from flows.platforms.paging import unique_records
 from flows.records import Cursor, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text
 
 STREAM_FEED = "feed"
 STREAM_COMMENTS = "comments"
-GONE_STATUSES = (404, 410)
 MAX_THREAD_DEPTH = 50
 """How far up a comment thread to look for the post (a guard against reference cycles)."""
 

@@ -45,6 +45,9 @@ EPOCH_THRESHOLD = 1_000_000_000
 
 Sleep = Callable[[float], None]
 
+GONE_STATUSES = (404, 410)
+"""HTTP statuses that mean the account (or the thing asked for) no longer exists."""
+
 
 class PlatformError(Exception):
     """A platform could not be read: HTTP error status, transport failure or unusable body."""

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import requests
 
-from flows.platforms.http import PlatformError, expected_shape, get_json
+from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
 from flows.platforms.paging import LinkHeaderPaginator, PageCapReached, paginate, unique_records
 from flows.records import (
     Cursor,
@@ -48,7 +48,6 @@ PAGE_LIMIT = 40
 MAX_PAGES = 25
 CONTEXT_POSTS = 40
 """Most own posts whose reply threads are read per run (the newest ones)."""
-GONE_STATUSES = (404, 410)
 
 _HREF = re.compile(r'href="([^"]+)"')
 _WEB_ADDRESS = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from flows.platforms.http import PlatformError, expected_shape, get_json
+from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
 from flows.platforms.paging import PageNumberPaginator, paginate, unique_records
 from flows.records import Cursor, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
 
@@ -39,7 +39,6 @@ POSTS_OVERLAP = timedelta(hours=15)
 """WordPress reads a zone-less ``after`` in the site's own time zone (UTC-12 … UTC+14), so
 an overlap of 15 h keeps a UTC watermark from skipping posts on any site; ids de-duplicate."""
 COMMENTS_OVERLAP = timedelta(hours=24)
-GONE_STATUSES = (404, 410)
 WP_TIME = "%Y-%m-%dT%H:%M:%S"
 
 
