@@ -95,6 +95,8 @@ def _print_summary(summary: dict) -> None:
               f"{a['quarantined']} quarantined, {a['records']} records")
     out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved); "
               f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
+    for q in summary.get("quarantined", []):
+        out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
     for e in summary["errors"]:
         out.print(f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}",
                   markup=False, highlight=False)

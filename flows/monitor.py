@@ -51,11 +51,13 @@ def collect_account(target: Target, state: FetchState, session) -> store.Account
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def collect_batch(targets: list[Target], states: dict[str, FetchState]) -> list[store.AccountOutcome]:
-    """Pull a batch of accounts, one after another, over one HTTP session."""
+def collect_batch(accounts: list[Account], states: dict[str, FetchState]) -> list[store.AccountOutcome]:
+    """Pull a batch of accounts, one after another, over one HTTP session.
+
+    Tokens are resolved here, inside the task, so Prefect never holds one as a parameter."""
     session = make_session()
     try:
-        return [collect_account(t, states[t.account_id], session) for t in targets]
+        return [collect_account(target_of(a), states[a.id], session) for a in accounts]
     finally:
         session.close()
 
@@ -93,7 +95,8 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         delivery = notify(con, config, run_id, moment)
         con.execute("UPDATE runs SET status = 'completed' WHERE run_id = $id", {"id": run_id})
         summary = {"run_id": run_id, "accounts": counts, "findings": asdict(checks),
-                   "notifications": asdict(delivery), "errors": _errors(con, run_id)}
+                   "notifications": asdict(delivery), "errors": _errors(con, run_id),
+                   "quarantined": _quarantined(con, run_id)}
         logger.info("run %s: %s accounts ok of %s; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
                     run_id, counts["ok"], counts["total"], checks.open_total, checks.opened, checks.resolved,
                     delivery.messages_sent, delivery.messages_failed)
@@ -107,8 +110,7 @@ def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: in
     since = now - timedelta(days=config.policy.window_days)
     states = store.fetch_states(con, [a.id for a in accounts], now, since)
     batches = [accounts[i:i + batch_size] for i in range(0, len(accounts), batch_size)]
-    futures = [collect_batch.submit([target_of(a) for a in batch], {a.id: states[a.id] for a in batch})
-               for batch in batches]
+    futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}) for batch in batches]
     registered = [a.id for a in config.registry.accounts]
     done = 0
     for future in as_completed(futures):
@@ -134,6 +136,12 @@ def notify(con, config: Config, run_id: str, now: datetime):
     queue_reminders(con, config.policy.notify.repeat_hours, run_id, now)
     queue_deliveries(con, config)
     return deliver(con, config, ApprisePostman(config.apprise_path), now)
+
+
+def _quarantined(con, run_id: str) -> list[dict]:
+    rows = con.execute("SELECT account_id, reasons FROM quarantine WHERE run_id = $id ORDER BY account_id",
+                       {"id": run_id}).fetchall()
+    return [{"account": account_id, "reasons": list(reasons)} for account_id, reasons in rows]
 
 
 def _errors(con, run_id: str) -> list[dict]:

@@ -181,3 +181,35 @@ def same_rows(db: Path, reference: Path) -> bool:
     for query, mine, theirs in zip(queries, *results):
         assert mine == theirs, f"{query}: {len(mine)} rows vs {len(theirs)} in the uninterrupted run"
     return True
+
+
+def test_bad_data_is_quarantined_and_a_failing_fetch_keeps_findings_open(prefect_harness, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from flows.monitor import monitor
+
+    government = generate(accounts=12, seed=11)
+    behaviours = government.behaviours()
+    healthy = next(a for a, b in behaviours.items() if b == "healthy")
+    stale = next(a for a, b in behaviours.items() if b == "stale")
+    with Simulator(government) as sim:
+        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
+        os.environ.update(government.tokens())
+        db = str(tmp_path / "custodian.duckdb")
+        monitor(config_dir=str(config_dir), db=db)
+        delivered = len(sim.inbox())
+
+        sim.add_post(healthy, datetime.now(UTC) + timedelta(days=3), "A post from the future")
+        sim.fail(stale, 502)
+        summary = monitor(config_dir=str(config_dir), db=db)
+        inbox = sim.inbox()
+
+    [quarantined] = summary["quarantined"]
+    assert quarantined["account"] == healthy and "created_at" in " ".join(quarantined["reasons"])
+    assert any(e["account"] == stale and e["status"] == 502 for e in summary["errors"])
+    assert ("staleness", stale) in open_findings(Path(db))  # not resolved by missing data
+    assert len(inbox) == delivered  # no false "resolved" notice, nothing new
+    con = duckdb.connect(db, read_only=True)
+    kept = con.execute("SELECT records FROM quarantine WHERE account_id = $a", {"a": healthy}).fetchone()[0]
+    con.close()
+    assert "A post from the future" in kept

@@ -53,8 +53,8 @@ def fetch(target: Target, state: FetchState, session: requests.Session) -> Itera
 
 def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
     base = target.api_base.rstrip("/")
-    site_gone = yield from _read_profile(target, session, base)
-    if site_gone:
+    unreadable = yield from _read_profile(target, session, base)
+    if unreadable:
         return
     staff_ids = _public_author_ids(session, base) | set(target.staff_ids)
     post_author_ids = yield from _read_posts(target, state, session, base)
@@ -62,24 +62,27 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
 
 
 def _read_profile(target: Target, session: requests.Session, base: str) -> Generator[Record, None, bool]:
-    """Yield the site's Profile, or why there is none; return True when the site is gone."""
+    """Yield the site's Profile, or why there is none; return True when the site cannot be read."""
     try:
         response, index = get_json(session, f"{base}/wp-json/")
         with expected_shape(response):
             home = index.get("home") or index.get("url") or base
-            profile = Profile(
-                account_id=target.account_id,
-                platform_id=home,
-                display_name=cap_text(index.get("name"), 200),
-                bio=cap_text(index.get("description")),
-                url=home,
-            )
+            yield Profile(target.account_id, home, cap_text(index.get("name"), 200), cap_text(index.get("description")),
+                          home)
+            return False
     except PlatformError as err:
-        gone = err.status in GONE_STATUSES
-        message = f"site not found (HTTP {err.status})" if gone else ""
-        yield err.as_record(target.account_id, STREAM_PROFILE, gone=gone, message=message)
-        return gone
-    yield profile
+        index_error = err
+    # Security plugins and slim hosts close the index while the posts API answers: then the
+    # site is alive and only its name is unknown. Only when posts fail too is it unreachable.
+    try:
+        get_json(session, f"{base}/wp-json/wp/v2/posts", {"per_page": 1, "_fields": "id"})
+    except PlatformError:
+        gone = index_error.status in GONE_STATUSES
+        message = f"site not found (HTTP {index_error.status})" if gone else ""
+        yield index_error.as_record(target.account_id, STREAM_PROFILE, gone=gone, message=message)
+        return True
+    log.info("WordPress index unavailable at %s (%s); reading the API without it", index_error.url, index_error.message)
+    yield Profile(target.account_id, base, url=base)
     return False
 
 

@@ -101,7 +101,12 @@ class FakeWordPress:
             "home": self.base,
             "namespaces": ["wp/v2"],
         }
-        httpserver.expect_request(PREFIX + "/wp-json/").respond_with_json(index)
+        self.index_closed = False
+        httpserver.expect_request(PREFIX + "/wp-json/").respond_with_handler(
+            lambda request: Response('{"code":"rest_cannot_access"}', status=404, content_type="application/json")
+            if self.index_closed
+            else Response(json.dumps(index), content_type="application/json")
+        )
         httpserver.expect_request(api + "/users").respond_with_handler(self._users)
         httpserver.expect_request(api + "/posts").respond_with_handler(
             lambda request: wp_collection(request, self.posts, "date_gmt", True, "rest_post_invalid_page_number")
@@ -241,6 +246,7 @@ def test_a_hidden_user_list_leaves_post_authors_and_registry_staff(fake: FakeWor
 def test_a_missing_site_is_gone(fake: FakeWordPress, session: requests.Session, status_code: int) -> None:
     fake.server.clear_all_handlers()
     fake.server.expect_request(PREFIX + "/wp-json/").respond_with_json({"code": "rest_no_route"}, status=status_code)
+    fake.server.expect_request(PREFIX + "/wp-json/wp/v2/posts").respond_with_json({"code": "x"}, status=status_code)
     [error] = run(fake, session)
     assert isinstance(error, FetchError)
     assert (error.stream, error.gone, error.message) == (
@@ -248,7 +254,16 @@ def test_a_missing_site_is_gone(fake: FakeWordPress, session: requests.Session, 
         True,
         f"site not found (HTTP {status_code})",
     )
-    assert len(fake.server.log) == 1
+    assert [request.path for request, _ in fake.server.log] == [PREFIX + "/wp-json/", PREFIX + "/wp-json/wp/v2/posts"]
+
+
+def test_a_closed_index_with_a_working_api_is_read_not_gone(fake: FakeWordPress, session: requests.Session) -> None:
+    fake.posts = [post(1201, "2026-03-01T09:00:00")]
+    fake.index_closed = True
+    records = run(fake, session)
+    assert not of_type(records, FetchError)
+    assert of_type(records, Profile) == [Profile("moh-web", fake.base, url=fake.base)]
+    assert [p.post_id for p in of_type(records, Post)] == ["1201"]
 
 
 def test_failed_posts_do_not_stop_the_comments(fake: FakeWordPress, session: requests.Session) -> None:
