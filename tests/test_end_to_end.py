@@ -213,3 +213,22 @@ def test_bad_data_is_quarantined_and_a_failing_fetch_keeps_findings_open(prefect
     kept = con.execute("SELECT records FROM quarantine WHERE account_id = $a", {"a": healthy}).fetchone()[0]
     con.close()
     assert "A post from the future" in kept
+
+
+def test_run_exits_2_on_invalid_configuration_and_writes_nothing(tmp_path):
+    config_dir = write_demo_config(tmp_path / "config", {"agencies": [], "accounts": []},
+                                   {"version": 1, "urls": []})
+    db = tmp_path / "never.duckdb"
+    result = CliRunner().invoke(app, ["run", "--config", str(config_dir), "--db", str(db)])
+    assert result.exit_code == 2
+    assert "accounts.yaml" in result.output and not db.exists()
+
+
+def test_run_exits_1_when_the_run_itself_fails(prefect_harness, government, tmp_path):
+    with Simulator(government) as sim:
+        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
+        blocked = tmp_path / "a-file"
+        blocked.write_text("not a directory")
+        result = CliRunner().invoke(app, ["run", "--config", str(config_dir), "--db", str(blocked / "x.duckdb")])
+    assert result.exit_code == 1
+    assert "run failed" in result.output

@@ -1,0 +1,46 @@
+"""The flow's glue: one account's trouble never stops the others, and the CLI's exit codes."""
+
+from types import SimpleNamespace
+
+from flows import monitor
+from flows.records import FetchError, FetchState, Post, Target
+from tests.conftest import NOW, ago
+
+
+def target(account_id: str) -> Target:
+    return Target(account_id, "mastodon", "http://127.0.0.1:9", handle=account_id)
+
+
+def state() -> FetchState:
+    return FetchState(now=NOW, since=ago(30))
+
+
+def test_a_crashing_reader_becomes_a_recorded_failure(monkeypatch):
+    def explode(target, state, session):
+        raise KeyError("status")
+    monkeypatch.setattr(monitor, "platform_module", lambda name: SimpleNamespace(fetch=explode))
+    outcome = monitor.collect_account(target("a"), state(), session=None)
+    [error] = outcome.records
+    assert outcome.status == "failed"
+    assert isinstance(error, FetchError) and "reader crashed: KeyError" in error.message
+
+
+def test_gone_wins_over_other_errors_and_clean_pulls_are_ok(monkeypatch):
+    yields = {
+        "gone": [FetchError("gone", "u", 500, "x"), FetchError("gone", "u", 404, "not found", gone=True)],
+        "fine": [Post("fine", "1", ago(1))],
+    }
+    monkeypatch.setattr(monitor, "platform_module",
+                        lambda name: SimpleNamespace(fetch=lambda t, s, session: iter(yields[t.account_id])))
+    assert monitor.collect_account(target("gone"), state(), None).status == "gone"
+    assert monitor.collect_account(target("fine"), state(), None).status == "ok"
+
+
+def test_targets_carry_the_token_from_the_environment_only(monkeypatch):
+    from flows.config import Account
+
+    account = Account(id="a", agency="moh", platform="mastodon", handle="a", api_base="https://x.example",
+                      custodians=["c"], engagement="active", token_env="A_TOKEN")
+    monkeypatch.setenv("A_TOKEN", "tok-123")
+    built = monitor.target_of(account)
+    assert built.token == "tok-123" and "tok-123" not in repr(built)
