@@ -28,7 +28,7 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 ConfigOpt = typer.Option("config", "--config", "-c", help="Configuration directory (accounts.yaml, policy.yaml, apprise.yaml).")
-DbOpt = typer.Option(None, "--db", help="DuckDB file [default: $CUSTODIAN_DB or data/custodian.duckdb].")
+DbOpt = typer.Option(None, "--db", help="DuckDB file (default: $CUSTODIAN_DB, else data/custodian.duckdb).")
 
 
 def _quiet_prefect(prefect_home: Path | None = None) -> None:

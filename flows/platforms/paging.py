@@ -83,7 +83,8 @@ class LinkHeaderPaginator(Paginator):
 class PageNumberPaginator(Paginator):
     """WordPress paging: ``page=1, 2, …`` up to the ``X-WP-TotalPages`` header.
 
-    Without the header, paging stops at the first empty page. HTTP 400 with a
+    Without the header (a proxy stripped it, a slim server never sent it), paging stops at
+    an empty page or at a page shorter than ``per_page``. HTTP 400 with a
     ``*_invalid_page_number`` code (a page past the end) also ends paging.
     """
 
@@ -91,16 +92,22 @@ class PageNumberPaginator(Paginator):
         self.page_param = page_param
         self.total_pages_header = total_pages_header
         self.page = 1
+        self.per_page = 0
 
     def init_request(self, request: PageRequest) -> None:
         request.params[self.page_param] = self.page
+        self.per_page = int(request.params.get("per_page") or 0)
 
     def update_state(self, response: requests.Response, data: Any) -> None:
         try:
             total_pages: int | None = int(response.headers[self.total_pages_header])
         except (KeyError, ValueError):
             total_pages = None
-        self.has_next_page = self.page < total_pages if total_pages is not None else bool(data)
+        if total_pages is not None:
+            self.has_next_page = self.page < total_pages
+        else:
+            full = isinstance(data, list) and len(data) >= self.per_page > 0
+            self.has_next_page = bool(data) and (full or not self.per_page)
 
     def update_request(self, request: PageRequest) -> None:
         self.page += 1
@@ -126,20 +133,26 @@ def paginate(
 ) -> Iterator[tuple[requests.Response, Any]]:
     """Yield ``(response, parsed JSON)`` page by page while the paginator finds a next page.
 
+    A page equal to the one before ends paging whatever the strategy says: a server that
+    ignores ``page`` or ``min_id`` would otherwise serve it again until the cap.
     Raises :class:`PlatformError` for a failed page, and :class:`PageCapReached` after
     ``max_pages`` pages when the server still offers another one.
     """
     request = PageRequest(url, dict(params or {}))
     paginator.init_request(request)
+    previous: Any = None
     for _ in range(max_pages):
         response = get_response(session, request.url, request.params, headers)
         if paginator.ends_paging(response):
             return
         data = json_body(response)
+        if data and data == previous:
+            return
         paginator.update_state(response, data)
         yield response, data
         if not paginator.has_next_page:
             return
+        previous = data
         paginator.update_request(request)
     raise PageCapReached(request.url, None, f"stopped after {max_pages} pages; the server offers more")
 

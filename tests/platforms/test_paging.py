@@ -66,7 +66,9 @@ def test_link_header_paging_refuses_a_link_to_another_host(httpserver: HTTPServe
 
 
 def test_the_page_cap_stops_a_server_that_pages_forever(httpserver: HTTPServer, session: requests.Session) -> None:
-    httpserver.expect_request("/items").respond_with_json([1], headers={"Link": f'<{httpserver.url_for("/items")}>; rel="next"'})
+    served = iter(range(1000))
+    httpserver.expect_request("/items").respond_with_handler(lambda request: Response(
+        f"[{next(served)}]", headers={"Link": f'<{httpserver.url_for("/items")}>; rel="next"'}))
     pages = paginate(session, httpserver.url_for("/items"), None, LinkHeaderPaginator(), max_pages=5)
     with pytest.raises(PageCapReached):
         list(pages)
@@ -91,7 +93,7 @@ def test_page_numbers_treat_invalid_page_number_as_the_end(httpserver: HTTPServe
                 "data": {"status": 400},
             }
             return Response(json.dumps(body), status=400, content_type="application/json")
-        return Response("[1]", content_type="application/json")
+        return Response(f"[{request.args['page']}]", content_type="application/json")
 
     httpserver.expect_request("/posts").respond_with_handler(handler)
     pages = list(paginate(session, httpserver.url_for("/posts"), None, PageNumberPaginator(), 10))
@@ -103,6 +105,28 @@ def test_page_numbers_without_a_total_stop_at_an_empty_page(httpserver: HTTPServ
         lambda request: Response("[]" if request.args["page"] == "2" else "[1]")
     )
     assert len(list(paginate(session, httpserver.url_for("/posts"), None, PageNumberPaginator(), 10))) == 2
+
+
+def test_page_numbers_without_a_total_stop_at_a_short_page(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/posts").respond_with_handler(
+        lambda request: Response("[1, 2]" if request.args["page"] == "1" else "[3]")
+    )
+    pages = [data for _, data in paginate(session, httpserver.url_for("/posts"), {"per_page": 2}, PageNumberPaginator(), 10)]
+    assert pages == [[1, 2], [3]]
+    assert len(httpserver.log) == 2
+
+
+def test_page_numbers_stop_when_a_server_ignores_the_page(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/posts").respond_with_handler(lambda request: Response("[1, 2]"))
+    pages = list(paginate(session, httpserver.url_for("/posts"), {"per_page": 2}, PageNumberPaginator(), 10))
+    assert len(pages) == 1 and len(httpserver.log) == 2  # the repeat is seen and dropped, not paged to the cap
+
+
+def test_link_paging_stops_when_a_server_ignores_the_cursor(httpserver: HTTPServer, session: requests.Session) -> None:
+    httpserver.expect_request("/items").respond_with_handler(lambda request: Response(
+        "[3, 2]", headers={"Link": f'<{httpserver.url_for("/items")}?min_id=3>; rel="prev"'}))
+    pages = list(paginate(session, httpserver.url_for("/items"), None, LinkHeaderPaginator("prev"), 10))
+    assert len(pages) == 1 and len(httpserver.log) == 2
 
 
 def test_another_400_is_an_error_not_the_end(httpserver: HTTPServer, session: requests.Session) -> None:
