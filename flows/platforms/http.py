@@ -45,6 +45,10 @@ EPOCH_THRESHOLD = 1_000_000_000
 
 Sleep = Callable[[float], None]
 
+MAX_BODY_BYTES = 16 * 2**20
+"""Largest response body read; a WordPress page of 100 posts is a few hundred KiB."""
+MAX_BODY_SECONDS = 60
+"""Longest a body may take to arrive once the headers came (a drip-feeding server)."""
 GONE_STATUSES = (404, 410)
 """HTTP statuses that mean the account (or the thing asked for) no longer exists."""
 
@@ -201,12 +205,33 @@ def get_response(
     params: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> requests.Response:
-    """GET ``url``; any status comes back, transport failures raise :class:`PlatformError`."""
+    """GET ``url``; any status comes back, transport failures and oversized or endless bodies
+    raise :class:`PlatformError`. The body is read here, within ``MAX_BODY_BYTES`` and
+    ``MAX_BODY_SECONDS``, so no platform can fill memory or hold a reader forever."""
     try:
-        return session.get(url, params=params, headers=headers)
+        response = session.get(url, params=params, headers=headers, stream=True)
+        _read_capped(response)
+        return response
     except requests.RequestException as exc:
         full_url = requests.Request("GET", url, params=params).prepare().url or url
         raise PlatformError(full_url, None, _transport_message(exc)) from exc
+
+
+def _read_capped(response: requests.Response) -> None:
+    """Read the body into ``response`` (so .content/.json() work), refusing too much or too slow."""
+    started, size, chunks = time.monotonic(), 0, []
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise PlatformError(response.url, response.status_code, f"response body over {MAX_BODY_BYTES:,} bytes")
+            if time.monotonic() - started > MAX_BODY_SECONDS:
+                message = f"response body still arriving after {MAX_BODY_SECONDS} s"
+                raise PlatformError(response.url, response.status_code, message)
+            chunks.append(chunk)
+    finally:
+        response.close()
+    response._content = b"".join(chunks)  # what requests itself sets when it reads the body
 
 
 def get_json(

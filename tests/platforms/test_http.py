@@ -150,3 +150,32 @@ def test_an_error_record_carries_account_url_and_stream() -> None:
         "posts",
         False,
     )
+
+
+def test_an_oversized_body_is_refused_not_read_into_memory(httpserver, session, monkeypatch) -> None:
+    from flows.platforms import http
+
+    monkeypatch.setattr(http, "MAX_BODY_BYTES", 100_000)
+    httpserver.expect_request("/huge").respond_with_data(b"[" + b"1," * 200_000 + b"1]", content_type="application/json")
+    httpserver.expect_request("/fine").respond_with_json([1, 2, 3])
+    with pytest.raises(http.PlatformError, match="response body over 100,000 bytes"):
+        http.get_json(session, httpserver.url_for("/huge"))
+    assert http.get_json(session, httpserver.url_for("/fine"))[1] == [1, 2, 3]
+
+
+def test_a_drip_fed_body_is_abandoned(httpserver, session, monkeypatch) -> None:
+    import time as clock
+
+    from werkzeug import Response as WerkzeugResponse
+
+    from flows.platforms import http
+
+    monkeypatch.setattr(http, "MAX_BODY_SECONDS", 0.3)
+
+    def drip():
+        for _ in range(20):
+            clock.sleep(0.05)
+            yield b" "
+    httpserver.expect_request("/drip").respond_with_handler(lambda request: WerkzeugResponse(drip()))
+    with pytest.raises(http.PlatformError, match="still arriving"):
+        http.get_response(session, httpserver.url_for("/drip"))
