@@ -122,7 +122,7 @@ CREATE TABLE IF NOT EXISTS inbound (
     kind          VARCHAR NOT NULL,         -- reply | comment | mention | direct
     author        VARCHAR,                  -- public name or handle as the platform shows it
     url           VARCHAR,
-    text          VARCHAR,                  -- plain text, capped
+    text          VARCHAR,                  -- plain text, capped; empty for direct messages (private)
     post_id       VARCHAR,                  -- the account's post it hangs under, if any
     is_question   BOOLEAN NOT NULL,         -- contains ? or ؟
     first_seen_at TIMESTAMPTZ NOT NULL,

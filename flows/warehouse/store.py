@@ -190,6 +190,7 @@ def _upsert_inbound(con, messages: list[Inbound], now: datetime) -> None:
     frame = _frame(messages)
     if not frame.empty:
         frame["is_question"] = frame["text"].map(looks_like_question)
+        frame.loc[frame["kind"] == "direct", "text"] = ""  # private correspondence: keep that it came, not what it said
         frame["first_seen_at"] = now
     _upsert(con, "inbound", ["account_id", "message_id"], frame, keep_on_update=("first_seen_at",))
 
@@ -239,4 +240,6 @@ def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: da
 
 def _record_json(record: Record) -> dict:
     data = {"type": type(record).__name__, **asdict(record)}
+    if isinstance(record, Inbound) and record.kind == "direct":
+        data["text"] = ""
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
