@@ -25,7 +25,7 @@ import requests
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=25)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the monitor's own choice")
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args(argv)
 

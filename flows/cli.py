@@ -68,14 +68,14 @@ def validate(config: Path = ConfigOpt) -> None:
 @app.command()
 def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
-        batch_size: int = typer.Option(25, min=1, help="Accounts per collection task.")) -> None:
+        batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker).")) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
     _config_or_exit(config)
     summary = _run_flow(config, db, now, batch_size)
     _print_summary(summary)
 
 
-def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int = 25) -> dict:
+def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None) -> dict:
     _quiet_prefect()
     from flows.monitor import monitor
 

