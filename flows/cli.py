@@ -13,6 +13,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import typer
 import yaml
 from rich.console import Console
@@ -111,7 +112,11 @@ def open_findings(db: Path | None) -> list[dict]:
     path = store.db_path(db)
     if not path.exists():
         return []
-    con = store.connect(path, read_only=True)
+    try:
+        con = store.connect(path, read_only=True)
+    except duckdb.IOException as exc:  # a run holds the write lock: DuckDB admits one writer, no readers
+        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
+        raise typer.Exit(1) from None
     try:
         rows = con.execute(
             "SELECT check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "

@@ -50,3 +50,24 @@ def test_batches_keep_the_pool_busy_without_tiny_tasks():
     assert monitor.auto_batch_size(12) == 10
     assert monitor.auto_batch_size(1000) == 63
     assert monitor.auto_batch_size(100_000) == 200
+
+
+def test_findings_says_clearly_when_a_run_holds_the_database(tmp_path):
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.warehouse import store
+
+    db = tmp_path / "busy.duckdb"
+    store.connect(db).close()
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); "
+                               "print('holding', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        result = CliRunner().invoke(app, ["findings", "--db", str(db)])
+    finally:
+        holder.kill()
+    assert result.exit_code == 1 and "a run is probably writing it" in result.output
