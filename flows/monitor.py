@@ -97,10 +97,10 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         store.load_registry(con, config.registry, moment)
         store.start_run(con, run_id, moment)
         _collect_all(con, config, run_id, moment, batch_size)
-        counts = store.finish_run(con, run_id, moment, "collected")
+        counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
         checks = check(con, config, run_id, moment)
         delivery = notify(con, config, run_id, moment)
-        con.execute("UPDATE runs SET status = 'completed' WHERE run_id = $id", {"id": run_id})
+        store.close_run(con, run_id, datetime.now(UTC), "completed")
         summary = {"run_id": run_id, "accounts": counts, "findings": asdict(checks),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
                    "quarantined": _quarantined(con, run_id)}
@@ -108,6 +108,9 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
                     run_id, counts["ok"], counts["total"], checks.open_total, checks.opened, checks.resolved,
                     delivery.messages_sent, delivery.messages_failed)
         return summary
+    except Exception:
+        store.close_run(con, run_id, datetime.now(UTC), "failed")  # what was merged stays; the next run resumes
+        raise
     finally:
         con.close()
 

@@ -232,3 +232,25 @@ def test_run_exits_1_when_the_run_itself_fails(prefect_harness, government, tmp_
         result = CliRunner().invoke(app, ["run", "--config", str(config_dir), "--db", str(blocked / "x.duckdb")])
     assert result.exit_code == 1
     assert "run failed" in result.output
+
+
+def test_a_run_that_fails_after_collection_is_marked_failed_and_keeps_its_data(
+        prefect_harness, government, tmp_path, monkeypatch):
+    from flows import monitor as monitor_module
+
+    def broken_checks(*args):
+        raise RuntimeError("checks exploded")
+    monkeypatch.setattr(monitor_module, "run_checks", broken_checks)
+    with Simulator(government) as sim:
+        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
+        db = tmp_path / "custodian.duckdb"
+        with pytest.raises(RuntimeError, match="checks exploded"):
+            monitor_module.monitor(config_dir=str(config_dir), db=str(db))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        [(status, started, finished)] = con.execute("SELECT status, started_at, finished_at FROM runs").fetchall()
+        posts = con.execute("SELECT count(*) FROM posts").fetchone()[0]
+    finally:
+        con.close()
+    assert status == "failed" and finished >= started
+    assert posts > 0

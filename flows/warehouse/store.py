@@ -126,6 +126,12 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, statu
     return dict(zip(("total", "ok", "failed", "quarantined", "records"), counts))
 
 
+def close_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status: str) -> None:
+    """Mark the run completed or failed at ``now`` (a failure keeps everything merged before it)."""
+    con.execute("UPDATE runs SET status = $status, finished_at = $now WHERE run_id = $id",
+                {"status": status, "now": now, "id": run_id})
+
+
 def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
     """Write a batch in one transaction. Quarantined accounts keep only their outcome, records
     and reasons in ``quarantine``; failed accounts keep what they fetched but no cursor for
