@@ -55,8 +55,8 @@ class ApprisePostman:
             return None
         if outcome is None:
             return f"no apprise URL carries the tag {tag!r}"
-        return _scrub(captured.getvalue().strip().splitlines()[-1:] and captured.getvalue().strip().splitlines()[-1]
-                      or "apprise reported a failed delivery")
+        logged = captured.getvalue().strip().splitlines()
+        return _scrub(logged[-1] if logged else "apprise reported a failed delivery")
 
 
 _CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
