@@ -254,3 +254,17 @@ def test_a_run_that_fails_after_collection_is_marked_failed_and_keeps_its_data(
         con.close()
     assert status == "failed" and finished >= started
     assert posts > 0
+
+
+def test_the_demo_command_shows_findings_of_every_check_and_the_alerts(prefect_harness, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))  # the demo points it at its workdir
+    workdir = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--workdir", str(workdir)])
+    assert result.exit_code == 0, result.output
+    for check in ("staleness", "response_time", "unanswered"):
+        assert check in result.output
+    alerts = [json.loads(line) for line in (workdir / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+    troubled = [a for a, b in generate(accounts=12).behaviours().items() if b in EXPECTED_CHECK]
+    assert sorted(alert["tag"] for alert in alerts) == sorted(f"custodian-{a}" for a in troubled)
+    assert f"{len(alerts)} alert messages delivered" in result.output
+    assert (workdir / "config" / "accounts.yaml").exists() and (workdir / "custodian.duckdb").exists()
