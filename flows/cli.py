@@ -49,12 +49,15 @@ def _quiet_prefect(prefect_home: Path | None = None) -> None:
 
 def _config_or_exit(config_dir: Path):
     try:
-        return load_config(config_dir)
+        config = load_config(config_dir)
     except ConfigError as exc:
         err.print("[bold red]invalid configuration[/]")
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    for warning in config.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    return config
 
 
 @app.command()

@@ -87,7 +87,7 @@ class Account(_Strict):
     paused: str | None = None
     """Why the account is deliberately dormant; a paused account raises no finding."""
     url: str | None = None
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
+    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # BCP 47: ar, ar-OM
     staff_ids: list[str] = Field(default_factory=list)
     comments_url: str | None = None
 
@@ -137,6 +137,8 @@ class Config:
     policy: Policy
     apprise_path: Path
     apprise_tags: frozenset[str]
+    warnings: tuple[str, ...] = ()
+    """Worth telling an operator, not worth refusing the run (e.g. no oversight channel yet)."""
 
     def agency(self, agency_id: str) -> Agency:
         return next(a for a in self.registry.agencies if a.id == agency_id)
@@ -154,7 +156,9 @@ def load_config(directory: str | Path) -> Config:
         problems += _cross_check(directory / ACCOUNTS_FILE, registry, policy, tags)
     if problems or registry is None:
         raise ConfigError(problems)
-    return Config(directory, registry, policy, apprise_path, frozenset(tags))
+    warnings = [] if OVERSIGHT_TAG in tags else [
+        f"{apprise_path}: no URL carries the oversight team's tag {OVERSIGHT_TAG!r}; oversight hears nothing"]
+    return Config(directory, registry, policy, apprise_path, frozenset(tags), tuple(warnings))
 
 
 def _load_model(path: Path, model: type[BaseModel], problems: list[str], required: bool):
@@ -226,8 +230,6 @@ def _cross_check(path: Path, registry: Registry, policy: Policy, tags: set[str])
     for account_id in policy.staleness.accounts:
         if account_id not in account_ids:
             problems.append(f"{path.parent / POLICY_FILE}: staleness.accounts: unknown account {account_id!r}")
-    if OVERSIGHT_TAG not in tags:
-        problems.append(f"{path.parent / APPRISE_FILE}: no URL carries the oversight team's tag {OVERSIGHT_TAG!r}")
     return problems
 
 

@@ -93,9 +93,12 @@ def test_the_most_specific_staleness_threshold_wins(config_dir):
     assert policy.stale_after("moh-blog", "wordpress", "active").warn_days == 2
 
 
-def test_oversight_tag_is_required(config_dir):
+def test_a_missing_oversight_channel_is_a_warning_not_a_refusal(config_dir):
     edit(config_dir / "apprise.yaml", "- tag: oversight", "- tag: someone-else")
-    assert any("oversight" in p for p in problems_of(config_dir))
+    [warning] = load_config(config_dir).warnings
+    assert "'oversight'" in warning
+    result = CliRunner().invoke(app, ["validate", "--config", str(config_dir)])
+    assert result.exit_code == 0 and "warning:" in result.output
 
 
 def test_broken_yaml_names_the_line(config_dir):
@@ -123,3 +126,12 @@ def test_tokens_come_from_the_environment_only(config_dir, monkeypatch):
     assert account.token() is None
     monkeypatch.setenv(account.token_env, "s3cret")
     assert account.token() == "s3cret"
+
+
+@pytest.mark.parametrize("tag, valid", [("ar", True), ("ar-OM", True), ("en-GB", True), ("arabic!", False)])
+def test_language_is_a_bcp47_tag(config_dir, tag, valid):
+    edit(config_dir / "accounts.yaml", "    language: en\n", f"    language: {tag}\n")
+    if valid:
+        assert load_config(config_dir)
+    else:
+        assert any("field 'language'" in p for p in problems_of(config_dir))
