@@ -90,6 +90,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     """One monitoring run over every registered, unpaused account; returns the run summary."""
     logger = get_run_logger()
     config = load_config(config_dir)
+    postman = ApprisePostman(config.apprise_path)  # before anything is written: a missing ${SECRET} stops here
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
     run_id = str(uuid.uuid4())
     con = store.connect(store.db_path(db))
@@ -99,7 +100,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         _collect_all(con, config, run_id, moment, batch_size)
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
         checks = check(con, config, run_id, moment)
-        delivery = notify(con, config, run_id, moment)
+        delivery = notify(con, config, postman, run_id, moment)
         store.close_run(con, run_id, datetime.now(UTC), "completed")
         summary = {"run_id": run_id, "accounts": counts, "findings": asdict(checks),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
@@ -142,11 +143,11 @@ def check(con, config: Config, run_id: str, now: datetime):
 
 
 @task(retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
-def notify(con, config: Config, run_id: str, now: datetime):
+def notify(con, config: Config, postman: ApprisePostman, run_id: str, now: datetime):
     """Queue reminders and deliveries, then send one message per recipient."""
     queue_reminders(con, config.policy.notify.repeat_hours, run_id, now)
     queue_deliveries(con, config)
-    return deliver(con, config, ApprisePostman(config.apprise_path), now)
+    return deliver(con, config, postman, now)
 
 
 def _quarantined(con, run_id: str) -> list[dict]:

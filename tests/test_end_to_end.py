@@ -268,3 +268,17 @@ def test_the_demo_command_shows_findings_of_every_check_and_the_alerts(prefect_h
     assert sorted(alert["tag"] for alert in alerts) == sorted(f"custodian-{a}" for a in troubled)
     assert f"{len(alerts)} alert messages delivered" in result.output
     assert (workdir / "config" / "accounts.yaml").exists() and (workdir / "custodian.duckdb").exists()
+
+
+def test_a_missing_apprise_secret_stops_the_run_before_anything_is_written(prefect_harness, tmp_path, monkeypatch):
+    monkeypatch.delenv("CUSTODIAN_TEST_HOOK_TOKEN", raising=False)
+    config_dir = write_demo_config(
+        tmp_path / "config",
+        {"agencies": [{"id": "moh", "name": "MoH", "notify": ["oversight"]}],
+         "accounts": [{"id": "a", "agency": "moh", "platform": "feed", "api_base": "http://127.0.0.1:9/feed.xml",
+                       "custodians": ["oversight"], "engagement": "passive"}]},
+        {"version": 1, "urls": [{"json://u:${CUSTODIAN_TEST_HOOK_TOKEN}@127.0.0.1:9/x": [{"tag": "oversight"}]}]})
+    db = tmp_path / "never.duckdb"
+    result = CliRunner().invoke(app, ["run", "--config", str(config_dir), "--db", str(db)])
+    assert result.exit_code == 2
+    assert "CUSTODIAN_TEST_HOOK_TOKEN" in result.output and not db.exists()
