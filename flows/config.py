@@ -148,12 +148,12 @@ def load_config(directory: str | Path) -> Config:
     """Load and cross-check ``accounts.yaml``, ``policy.yaml`` (optional) and ``apprise.yaml``."""
     directory = Path(directory)
     problems: list[str] = []
-    registry = _load_model(directory / ACCOUNTS_FILE, Registry, problems, required=True)
-    policy = _load_model(directory / POLICY_FILE, Policy, problems, required=False) or Policy()
+    registry, lines = _load_model(directory / ACCOUNTS_FILE, Registry, problems, required=True)
+    policy = _load_model(directory / POLICY_FILE, Policy, problems, required=False)[0] or Policy()
     apprise_path = directory / APPRISE_FILE
     tags = _apprise_tags(apprise_path, problems)
     if registry is not None:
-        problems += _cross_check(directory / ACCOUNTS_FILE, registry, policy, tags)
+        problems += _cross_check(directory / ACCOUNTS_FILE, lines, registry, policy, tags)
     if problems or registry is None:
         raise ConfigError(problems)
     warnings = [] if OVERSIGHT_TAG in tags else [
@@ -161,23 +161,24 @@ def load_config(directory: str | Path) -> Config:
     return Config(directory, registry, policy, apprise_path, frozenset(tags), tuple(warnings))
 
 
-def _load_model(path: Path, model: type[BaseModel], problems: list[str], required: bool):
+def _load_model(path: Path, model: type[BaseModel], problems: list[str], required: bool) -> tuple[Any, dict]:
+    """The validated model (None when invalid or absent) and the file's line map; problems appended."""
     if not path.exists():
         if required:
             problems.append(f"{path}: file not found")
-        return None
+        return None, {}
     try:
         data, lines = load_with_lines(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")
-        return None
+        return None, {}
     try:
-        return model.model_validate(data if data is not None else {})
+        return model.model_validate(data if data is not None else {}), lines
     except ValidationError as exc:
         problems += [_describe(path, data, lines, err) for err in exc.errors()]
-        return None
+        return None, lines
 
 
 def _describe(path: Path, data: Any, lines: dict[tuple, int], err: dict) -> str:
@@ -200,9 +201,8 @@ def _entry_and_field(data: Any, loc: tuple) -> tuple[str, str]:
     return ".".join(str(p) for p in loc[:-1]) or "(top level)", str(loc[-1]) if loc else "(file)"
 
 
-def _cross_check(path: Path, registry: Registry, policy: Policy, tags: set[str]) -> list[str]:
+def _cross_check(path: Path, lines: dict[tuple, int], registry: Registry, policy: Policy, tags: set[str]) -> list[str]:
     """What one model cannot see alone: duplicate ids, unknown agencies, tags no URL carries."""
-    _, lines = load_with_lines(path.read_text(encoding="utf-8"))
     problems: list[str] = []
 
     def fault(kind: str, index: int, ident: str, field: str, message: str) -> None:
