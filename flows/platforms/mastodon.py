@@ -12,6 +12,7 @@ Streams and their cursors (plain status/notification id strings, "" before anyth
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -69,8 +70,9 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
         return
     own_id = profile.platform_id
     auth = _owner_headers(target)
-    new_posts = yield from _read_statuses(target, state, session, base, own_id, auth)
-    yield from _read_context(target, session, base, own_id, _context_post_ids(new_posts, state), auth)
+    new_posts, timeline_counts = yield from _read_statuses(target, state, session, base, own_id, auth)
+    yield from _read_changed_threads(target, state, session, base, own_id, _context_post_ids(new_posts, state), auth,
+                                     timeline_counts)
     if target.token:
         yield from _read_notifications(target, state, session, base, own_id, auth)
 
@@ -135,15 +137,23 @@ def _field_links(value: str | None) -> list[str]:
 
 def _read_statuses(
     target: Target, state: FetchState, session: requests.Session, base: str, own_id: str, auth: dict[str, str] | None
-) -> Generator[Record, None, list[Post]]:
-    """Yield own Posts and Replies, then the ``statuses`` Cursor; return the own Posts read."""
+) -> Generator[Record, None, tuple[list[Post], dict[str, int] | None]]:
+    """Yield own Posts and Replies, then the ``statuses`` Cursor. Return the own Posts read and,
+    on a first run that read the newest statuses completely, their ``replies_count``s."""
     url = f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses"
-    convert = partial(_status_records, target.account_id, own_id)
+    counts: dict[str, int] = {}
+
+    def convert(status: Mapping[str, Any]) -> list[Record]:
+        if isinstance(status.get("replies_count"), int):
+            counts[str(status["id"])] = status["replies_count"]
+        return _status_records(target.account_id, own_id, status)
+
     cursor = state.cursors.get(STREAM_STATUSES) or None
     timeline = _read_timeline(session, url, {"limit": PAGE_LIMIT}, cursor, state.since, convert, auth)
     yield from timeline.records
     yield timeline.end_record(target.account_id, STREAM_STATUSES)
-    return [record for record in timeline.records if isinstance(record, Post)]
+    first_run_counts = counts if cursor is None and timeline.error is None else None
+    return [record for record in timeline.records if isinstance(record, Post)], first_run_counts
 
 
 def _status_records(account_id: str, own_id: str, status: Mapping[str, Any]) -> list[Record]:
@@ -173,22 +183,75 @@ def _context_post_ids(new_posts: list[Post], state: FetchState) -> list[str]:
     return list(ordered)[:CONTEXT_POSTS]
 
 
-def _read_context(
-    target: Target, session: requests.Session, base: str, own_id: str, post_ids: list[str], auth: dict[str, str] | None
+def _read_changed_threads(
+    target: Target, state: FetchState, session: requests.Session, base: str, own_id: str, post_ids: list[str],
+    auth: dict[str, str] | None, counts: dict[str, int] | None = None,
 ) -> Iterator[Record]:
-    """Yield citizens' replies under each post (Inbound) and the account's answers to them (Reply)."""
+    """Read the threads whose direct-reply count changed since they were last read, then the
+    ``context`` Cursor (JSON ``{post id: replies_count when last read}``).
+
+    Re-reading every recent thread on every run would spend most of an anonymous caller's
+    per-IP budget (300 requests / 5 min) on unchanged threads. ``replies_count`` counts the
+    direct replies Mastodon distributes, the very messages read here; one request for the
+    newest page of statuses gives it for the 40 newest posts (a first run has it from the
+    timeline it just read: ``counts``). Where that page cannot be read or carries no counts,
+    every thread is read, as before. A post older than that page is read once. A thread
+    whose read failed keeps its old count, so it is read again next run.
+    """
+    if counts is None:
+        counts = _newest_reply_counts(session, f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses", auth)
+    seen = _seen_counts(state.cursors.get(STREAM_CONTEXT))
+    now_seen: dict[str, int] = {}
     for post_id in post_ids:
-        url = f"{base}/api/v1/statuses/{quote(post_id, safe='')}/context"
-        try:
-            response, context = get_json(session, url, headers=auth)
-            with expected_shape(response):
-                records = _thread_records(target.account_id, own_id, post_id, context["descendants"])
-        except PlatformError as err:
-            if err.status in GONE_STATUSES:
-                continue  # the post was deleted: nothing hangs under it any more, and that is no failure
-            yield err.as_record(target.account_id, STREAM_CONTEXT)
+        known = counts.get(post_id) if counts is not None else None
+        unchanged = known is not None and known == seen.get(post_id)
+        if counts is not None and (unchanged or (known is None and post_id in seen)):
+            now_seen[post_id] = seen[post_id]
             continue
+        if known == 0:  # no direct reply yet: nothing to read
+            now_seen[post_id] = 0
+            continue
+        records, failure = _read_thread(target, session, base, own_id, post_id, auth)
         yield from records
+        if failure is None:
+            now_seen[post_id] = known if known is not None else seen.get(post_id, -1)
+        elif post_id in seen:
+            now_seen[post_id] = seen[post_id]
+    yield Cursor(target.account_id, STREAM_CONTEXT, json.dumps(now_seen, sort_keys=True))
+
+
+def _newest_reply_counts(session: requests.Session, url: str, auth: dict[str, str] | None) -> dict[str, int] | None:
+    """``{status id: replies_count}`` for the newest page of own statuses; None if unknown."""
+    try:
+        response, page = get_json(session, url, {"limit": PAGE_LIMIT}, headers=auth)
+        with expected_shape(response):
+            return {str(status["id"]): int(status["replies_count"]) for status in page}
+    except PlatformError:
+        return None
+
+
+def _seen_counts(cursor: str | None) -> dict[str, int]:
+    try:
+        seen = json.loads(cursor or "{}")
+    except ValueError:
+        return {}
+    return seen if isinstance(seen, dict) else {}
+
+
+def _read_thread(
+    target: Target, session: requests.Session, base: str, own_id: str, post_id: str, auth: dict[str, str] | None
+) -> tuple[list[Record], Record | None]:
+    """The thread's records and, if reading it failed, the FetchError (also among the records)."""
+    url = f"{base}/api/v1/statuses/{quote(post_id, safe='')}/context"
+    try:
+        response, context = get_json(session, url, headers=auth)
+        with expected_shape(response):
+            return _thread_records(target.account_id, own_id, post_id, context["descendants"]), None
+    except PlatformError as err:
+        if err.status in GONE_STATUSES:
+            return [], None  # the post was deleted: nothing hangs under it any more, and that is no failure
+        error = err.as_record(target.account_id, STREAM_CONTEXT)
+        return [error], error
 
 
 def _thread_records(account_id: str, own_id: str, post_id: str, descendants: list[dict]) -> list[Record]:

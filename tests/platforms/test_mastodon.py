@@ -118,7 +118,7 @@ class FakeMastodon:
         api = PREFIX + "/api/v1"
         httpserver.expect_request(api + "/accounts/lookup").respond_with_handler(self._lookup)
         httpserver.expect_request(f"{api}/accounts/{OWN}/statuses").respond_with_handler(
-            lambda request: mastodon_page(request, self.statuses)
+            lambda request: mastodon_page(request, [self._counted(status) for status in self.statuses])
         )
         httpserver.expect_request(api + "/notifications").respond_with_handler(self._notifications)
         httpserver.expect_request(re.compile(re.escape(api) + r"/statuses/\d+/context")).respond_with_handler(self._context)
@@ -129,6 +129,12 @@ class FakeMastodon:
 
     def requests_to(self, path_end: str) -> list[Request]:
         return [request for request, _ in self.server.log if request.path.endswith(path_end)]
+
+    def _counted(self, status: dict) -> dict:
+        """The status with Mastodon's replies_count: its direct, distributed replies."""
+        children = [c for c in self.descendants.get(status["id"], [])
+                    if c["in_reply_to_id"] == status["id"] and c["visibility"] != "direct"]
+        return {**status, "replies_count": len(children)}
 
     def _lookup(self, request: Request) -> Response:
         if request.args.get("acct") != "cityhall":
@@ -189,9 +195,11 @@ def test_it_reads_the_profile_as_documented(fake: FakeMastodon, session: request
 
 def test_a_first_run_pages_back_until_statuses_are_older_than_since(fake: FakeMastodon, session: requests.Session) -> None:
     fake.statuses = [status(1000 + age, hours_ago=99 - age) for age in range(100)]  # 1099 is newest
+    for item in fake.statuses:  # a citizen reply under every post, so the cap on threads read shows
+        fake.descendants[item["id"]] = [status(f"9{item['id']}", 0.1, author="220011", acct="jane", reply_to=item["id"])]
     records = run(fake, session)
     statuses_requests = fake.requests_to("/statuses")
-    assert len(statuses_requests) == 2  # the second page reaches back past since
+    assert len(statuses_requests) == 2  # the second page reaches back past since; no extra read for reply counts
     assert statuses_requests[1].args["max_id"] == "1060"
     assert "exclude_replies" not in statuses_requests[0].args
     assert len(of_type(records, Post)) == 80
@@ -202,7 +210,7 @@ def test_a_first_run_pages_back_until_statuses_are_older_than_since(fake: FakeMa
 def test_a_later_run_reads_forward_from_the_cursor_only(fake: FakeMastodon, session: requests.Session) -> None:
     fake.statuses = [status(1000 + n, hours_ago=100 - n) for n in range(55)]
     records = run(fake, session, cursors={"statuses": "1009"})
-    statuses_requests = fake.requests_to("/statuses")
+    statuses_requests = [r for r in fake.requests_to("/statuses") if "min_id" in r.args]
     assert statuses_requests[0].args["min_id"] == "1009"
     assert len(statuses_requests) == 3  # 40 newer, 5 newer, then an empty page
     assert sorted(int(post.post_id) for post in of_type(records, Post)) == list(range(1010, 1055))
@@ -268,12 +276,15 @@ def test_replies_under_own_posts_come_from_the_context(fake: FakeMastodon, sessi
 def test_a_failed_context_is_an_error_and_the_others_go_on(fake: FakeMastodon, session: requests.Session) -> None:
     fake.statuses = [status(600, 3), status(700, 2), status(800, 1)]
     fake.broken_contexts = {"600": 500, "700": 404}  # 700 was deleted: not a failure
-    fake.descendants["800"] = [status(801, 0.5, author="5", acct="ana", reply_to=800)]
+    for post_id in ("600", "700", "800"):
+        fake.descendants[post_id] = [status(f"{post_id[0]}01", 0.5, author="5", acct="ana", reply_to=post_id)]
     records = run(fake, session)
     [error] = of_type(records, FetchError)
     assert (error.stream, error.status, error.gone) == ("context", 500, False)
     assert error.url.endswith(f"{PREFIX}/api/v1/statuses/600/context")
     assert [message.message_id for message in of_type(records, Inbound)] == ["801"]
+    [context_cursor] = [c for c in of_type(records, Cursor) if c.stream == "context"]
+    assert json.loads(context_cursor.value) == {"700": 1, "800": 1}  # 600 failed: read again next run
 
 
 @pytest.mark.parametrize("status_code", [404, 410])
@@ -371,7 +382,7 @@ def test_a_rejected_token_fails_only_the_notifications(fake: FakeMastodon, sessi
         "HTTP 401: The access token is invalid",
     )
     assert "revoked-token" not in error.url + error.message
-    assert [cursor.stream for cursor in of_type(records, Cursor)] == ["statuses"]
+    assert [cursor.stream for cursor in of_type(records, Cursor)] == ["statuses", "context"]
 
 
 def test_malformed_json_is_an_error_naming_account_and_url(fake: FakeMastodon, session: requests.Session) -> None:
@@ -387,8 +398,8 @@ def test_malformed_json_is_an_error_naming_account_and_url(fake: FakeMastodon, s
     assert error.url == f"{fake.base}/api/v1/accounts/{OWN}/statuses?limit=40"
     assert (error.stream, error.status) == ("statuses", 200)
     assert error.message.startswith("malformed JSON")
-    assert of_type(records, Cursor) == []
-    assert len(fake.requests_to("/context")) == 1  # the context stream still ran
+    assert [c.stream for c in of_type(records, Cursor)] == ["context"]  # no statuses cursor
+    assert len(fake.requests_to("/context")) == 1  # without reply counts, every thread is read
 
 
 def test_an_unexpected_json_shape_is_an_error(fake: FakeMastodon, session: requests.Session) -> None:
@@ -414,6 +425,7 @@ def test_a_missing_handle_is_an_error(fake: FakeMastodon, session: requests.Sess
 def test_with_a_token_every_call_is_made_as_the_owner(fake: FakeMastodon, session: requests.Session) -> None:
     # Only the author sees its own direct statuses in its timeline: its answers to DMs.
     fake.statuses = [status(500, 6)]
+    fake.descendants["500"] = [status(501, 5, author="220011", acct="jane", reply_to=500)]
     run(fake, session, token=TOKEN)
     for path in ("/statuses", "/context", "/notifications"):
         assert {r.headers.get("Authorization") for r in fake.requests_to(path)} == {f"Bearer {TOKEN}"}, path
@@ -423,3 +435,40 @@ def test_without_a_token_nothing_is_sent_as_the_owner(fake: FakeMastodon, sessio
     fake.statuses = [status(500, 6)]
     run(fake, session)
     assert all("Authorization" not in r.headers for r, _ in fake.server.log)
+
+
+def thread_reads(fake: FakeMastodon) -> list[str]:
+    return sorted(request.path.split("/")[-2] for request in fake.requests_to("/context"))
+
+
+def test_a_thread_is_read_again_only_when_its_reply_count_changes(fake: FakeMastodon, session: requests.Session) -> None:
+    fake.statuses = [status(500, 6), status(600, 5), status(700, 4)]
+    fake.descendants["500"] = [status(501, 5, author="220011", acct="jane", reply_to=500)]
+    fake.descendants["600"] = [status(601, 4, author="220012", acct="omar", reply_to=600)]
+    first = run(fake, session)
+    assert thread_reads(fake) == ["500", "600"]  # 700 has no reply: nothing to read
+    cursors = {c.stream: c.value for c in of_type(first, Cursor)}
+
+    fake.server.clear_log()
+    fake.descendants["600"].append(status(602, 1, author="220013", acct="sam", reply_to=600))
+    second = run(fake, session, cursors=cursors, recent_post_ids=("700", "600", "500"))
+    assert thread_reads(fake) == ["600"]
+    assert [m.message_id for m in of_type(second, Inbound)] == ["601", "602"]
+
+    fake.server.clear_log()
+    third_cursors = {c.stream: c.value for c in of_type(second, Cursor)}
+    run(fake, session, cursors=third_cursors, recent_post_ids=("700", "600", "500"))
+    assert thread_reads(fake) == []
+
+
+def test_a_thread_that_failed_to_read_is_read_again_next_run(fake: FakeMastodon, session: requests.Session) -> None:
+    fake.statuses = [status(500, 6)]
+    fake.descendants["500"] = [status(501, 5, author="220011", acct="jane", reply_to=500)]
+    fake.broken_contexts = {"500": 503}
+    first = run(fake, session)
+    cursors = {c.stream: c.value for c in of_type(first, Cursor)}
+    fake.broken_contexts = {}
+    fake.server.clear_log()
+    second = run(fake, session, cursors=cursors, recent_post_ids=("500",))
+    assert thread_reads(fake) == ["500"]
+    assert [m.message_id for m in of_type(second, Inbound)] == ["501"]
