@@ -87,8 +87,13 @@ def judged_accounts(con: duckdb.DuckDBPyConnection, config, run_id: str) -> pd.D
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> list[dict]:
-    """Run every check for the judged accounts; one dict per violation."""
+    """Run every check for the accounts judged in ``run_id``; one dict per violation."""
     judged_accounts(con, config, run_id)
+    return _violations(con, config, now)
+
+
+def _violations(con: duckdb.DuckDBPyConnection, config, now: datetime) -> list[dict]:
+    """Every check's rows for the accounts in the registered ``judged`` table."""
     window_start = now - timedelta(days=config.policy.window_days)
     violations = []
     for check in load_checks():
@@ -113,8 +118,8 @@ class CheckSummary:
 
 def run_checks(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> CheckSummary:
     """Evaluate, then reconcile findings and record the flips, in one transaction."""
-    violations = evaluate(con, config, run_id, now)
-    judged = set(con.execute("SELECT account_id FROM judged").df()["account_id"])
+    judged = set(judged_accounts(con, config, run_id)["account_id"])
+    violations = _violations(con, config, now)
     accounts = {a.id: a for a in config.registry.accounts}
     con.execute("BEGIN TRANSACTION")
     try:
@@ -150,7 +155,7 @@ def _upsert_findings(con, violations: list[dict], accounts: dict, run_id: str, n
         con.execute(
             "UPDATE findings SET severity = $severity, value = $value, threshold = $threshold, message = $message, "
             "details = $details, last_seen = $now, last_run_id = $run, agency_id = $agency, platform = $platform, "
-            "check_name = $check, account_id = $account, unit = $unit WHERE finding_id = $id", fields)
+            "unit = $unit WHERE finding_id = $id", {k: v for k, v in fields.items() if k not in ("check", "account")})
         if SEVERITY_RANK[v["severity"]] > SEVERITY_RANK[previous[1]]:
             _event(con, finding_id, "worsened", v["severity"], run_id, now)
             worsened += 1

@@ -198,7 +198,7 @@ def _read_changed_threads(
     every thread is read, as before. A post older than that page is read once. A thread
     whose read failed keeps its old count, so it is read again next run.
     """
-    if counts is None:
+    if counts is None and post_ids:  # no recent post, no thread: spare the request
         counts = _newest_reply_counts(session, f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses", auth)
     seen = _seen_counts(state.cursors.get(STREAM_CONTEXT))
     now_seen: dict[str, int] = {}

@@ -472,3 +472,10 @@ def test_a_thread_that_failed_to_read_is_read_again_next_run(fake: FakeMastodon,
     second = run(fake, session, cursors=cursors, recent_post_ids=("500",))
     assert thread_reads(fake) == ["500"]
     assert [m.message_id for m in of_type(second, Inbound)] == ["501"]
+
+
+def test_an_account_with_no_recent_post_costs_no_reply_count_request(fake: FakeMastodon, session: requests.Session) -> None:
+    fake.statuses = [status(500, 24 * 60)]  # its only post is older than the window
+    run(fake, session, cursors={"statuses": "500"})
+    assert all("min_id" in request.args for request in fake.requests_to("/statuses"))
+    assert fake.requests_to("/context") == []
