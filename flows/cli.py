@@ -43,6 +43,9 @@ def _quiet_prefect(prefect_home: Path | None = None) -> None:
         progress.propagate = False
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.prefect_api import startup_timeout
+
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(startup_timeout()))
     if prefect_home is not None:
         os.environ["PREFECT_HOME"] = str(prefect_home.resolve())
 
@@ -82,8 +85,10 @@ def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
 def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None) -> dict:
     _quiet_prefect()
     from flows.monitor import monitor
+    from flows.prefect_api import ensure_api
 
     try:
+        ensure_api()
         return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size)
     except ConfigError as exc:  # the config changed under us between the check and the run
         err.print("\n".join(exc.problems), markup=False)

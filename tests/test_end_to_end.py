@@ -27,7 +27,9 @@ EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    from flows.prefect_api import startup_timeout
+
+    with prefect_test_harness(server_startup_timeout=startup_timeout()):
         yield
 
 
