@@ -114,8 +114,11 @@ class Account(_Strict):
 
     @model_validator(mode="after")
     def _handle_where_needed(self) -> Account:
-        if self.platform == "mastodon" and not self.handle:
-            raise ValueError("a mastodon account needs its handle (the username, without the instance)")
+        from flows.platforms import get_platform
+
+        platform = get_platform(self.platform)
+        if platform.handle_required and not self.handle:
+            raise ValueError(f"a {self.platform} account needs its handle ({platform.handle_hint})")
         return self
 
     def token(self) -> str | None:

@@ -21,7 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from checks.runner import run_checks
 from flows.config import Account, Config, load_config
 from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
-from flows.platforms import platform_module
+from flows.platforms import get_platform
 from flows.platforms.http import make_session
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import store
@@ -48,13 +48,23 @@ def target_of(account: Account) -> Target:
 
 def collect_account(target: Target, state: FetchState, session) -> store.AccountOutcome:
     """Every record of one account; a module bug becomes a FetchError, never a stopped run."""
+    platform = get_platform(target.platform)
+    skipped = platform.needs_token(target)
     try:
-        records = list(platform_module(target.platform).fetch(target, state, session))
+        records = [skipped] if skipped else list(platform.fetch(target, state, session))
     except Exception as exc:  # noqa: BLE001 - one account's failure must not stop the others
         records = [FetchError(target.account_id, target.api_base, None, f"reader crashed: {type(exc).__name__}: {exc}")]
-    errors = [r for r in records if isinstance(r, FetchError)]
-    status = "gone" if any(e.gone for e in errors) else "failed" if errors else "ok"
-    return store.AccountOutcome(target.account_id, records, status)
+    return store.AccountOutcome(target.account_id, records, outcome_status(records))
+
+
+STATUS_BY_PRECEDENCE = ("skipped", "deferred", "credentials", "suspended", "gone", "failed")
+"""An account's run status is its most telling FetchError kind (first here), else ``ok``."""
+
+
+def outcome_status(records: list) -> str:
+    """``ok`` when no FetchError came, else the most telling kind among them."""
+    kinds = {r.kind for r in records if isinstance(r, FetchError)}
+    return next((kind for kind in STATUS_BY_PRECEDENCE if kind in kinds), "ok")
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)

@@ -166,6 +166,21 @@ class FetchError:
     stream: str = ""
     gone: bool = False
     """True when the platform says the account does not exist (404/410) or is suspended."""
+    kind: str = "failed"
+    """One of :data:`FETCH_ERROR_KINDS`: why the account could not be read (``gone`` implies ``gone``)."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FETCH_ERROR_KINDS:
+            raise ValueError(f"unknown FetchError kind {self.kind!r}")
+        if self.gone and self.kind == "failed":
+            object.__setattr__(self, "kind", "gone")
+
+
+FETCH_ERROR_KINDS = ("failed", "gone", "suspended", "credentials", "skipped", "deferred")
+"""``failed``: HTTP error, timeout or unusable body; ``gone``: deleted or not found (404/410);
+``suspended``: suspended, deactivated or taken down by the platform; ``credentials``: the
+token was rejected, expired or lacks a scope; ``skipped``: the platform needs a token and
+none is configured; ``deferred``: the platform's budget could not cover the account this run."""
 
 
 Record = Profile | Post | Inbound | Reply | Cursor | FetchError

@@ -1,8 +1,7 @@
 """The flow's glue: one account's trouble never stops the others, and the CLI's exit codes."""
 
-from types import SimpleNamespace
-
 from flows import monitor
+from flows.platforms.base import Credential, Platform
 from flows.records import FetchError, FetchState, Post, Target
 from tests.conftest import NOW, ago
 
@@ -15,10 +14,31 @@ def state() -> FetchState:
     return FetchState(now=NOW, since=ago(30))
 
 
+class FakePlatform(Platform):
+    name = "fake"
+
+    def __init__(self, fetch, credential: Credential | None = None):
+        self._fetch, self.credential = fetch, credential
+
+    def fetch(self, target, state, session):
+        return self._fetch(target, state, session)
+
+
+def test_an_account_without_the_token_its_platform_requires_is_skipped_not_read(monkeypatch):
+    def must_not_read(target, state, session):
+        raise AssertionError("read without a token")
+    needs = Credential("an API key", required=True, opens="everything")
+    monkeypatch.setattr(monitor, "get_platform", lambda name: FakePlatform(must_not_read, needs))
+    outcome = monitor.collect_account(target("a"), state(), session=None)
+    [error] = outcome.records
+    assert outcome.status == "skipped" and error.kind == "skipped"
+    assert error.message == "skipped: needs token (an API key)"
+
+
 def test_a_crashing_reader_becomes_a_recorded_failure(monkeypatch):
     def explode(target, state, session):
         raise KeyError("status")
-    monkeypatch.setattr(monitor, "platform_module", lambda name: SimpleNamespace(fetch=explode))
+    monkeypatch.setattr(monitor, "get_platform", lambda name: FakePlatform(explode))
     outcome = monitor.collect_account(target("a"), state(), session=None)
     [error] = outcome.records
     assert outcome.status == "failed"
@@ -30,8 +50,8 @@ def test_gone_wins_over_other_errors_and_clean_pulls_are_ok(monkeypatch):
         "gone": [FetchError("gone", "u", 500, "x"), FetchError("gone", "u", 404, "not found", gone=True)],
         "fine": [Post("fine", "1", ago(1))],
     }
-    monkeypatch.setattr(monitor, "platform_module",
-                        lambda name: SimpleNamespace(fetch=lambda t, s, session: iter(yields[t.account_id])))
+    monkeypatch.setattr(monitor, "get_platform",
+                        lambda name: FakePlatform(lambda t, s, session: iter(yields[t.account_id])))
     assert monitor.collect_account(target("gone"), state(), None).status == "gone"
     assert monitor.collect_account(target("fine"), state(), None).status == "ok"
 

@@ -1,26 +1,44 @@
-"""Platform modules by name; nothing else lives here.
+"""Platforms by name; nothing else lives here.
 
-Every module exposes one function with one contract::
-
-    fetch(target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]
-
-It reads the platform over HTTP only, yields :mod:`flows.records` records, yields a
-``Cursor`` for a stream only after that stream was read to its end, and turns every
-failure into a ``FetchError`` (account, URL, status, message) instead of raising.
-It never touches DuckDB, Prefect or apprise. ``session`` comes from
-:func:`flows.platforms.http.make_session`.
+Each entry names ``module:PLATFORM``, an instance of :class:`flows.platforms.base.Platform`
+(the contract: name, default ``api_base``, credential, rate-limit reader, ``fetch``).
+Adding a platform is one module and one line here, or an entry point in the group
+``custodian.platforms`` (``name = "package.module:PLATFORM"``) shipped by another package.
+Modules are imported on first use.
 """
 
-from importlib import import_module
-from types import ModuleType
+from __future__ import annotations
 
-PLATFORMS: dict[str, str] = {
-    "mastodon": "flows.platforms.mastodon",
-    "wordpress": "flows.platforms.wordpress",
-    "feed": "flows.platforms.feed",
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flows.platforms.base import Platform
+
+ENTRY_POINT_GROUP = "custodian.platforms"
+
+BUILT_IN: dict[str, str] = {
+    "mastodon": "flows.platforms.mastodon:PLATFORM",
+    "wordpress": "flows.platforms.wordpress:PLATFORM",
+    "feed": "flows.platforms.feed:PLATFORM",
 }
 
 
-def platform_module(name: str) -> ModuleType:
-    """The module that reads platform ``name``; imported on first use."""
-    return import_module(PLATFORMS[name])
+def _discover() -> dict[str, str]:
+    found = dict(BUILT_IN)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry.name, entry.value)  # a plug-in never replaces a built-in platform
+    return found
+
+
+PLATFORMS: dict[str, str] = _discover()
+"""Every known platform name → ``module:attribute`` of its :class:`Platform` object."""
+
+
+@cache
+def get_platform(name: str) -> Platform:
+    """The platform called ``name``; KeyError for an unknown one."""
+    module_name, _, attribute = PLATFORMS[name].partition(":")
+    return getattr(import_module(module_name), attribute or "PLATFORM")

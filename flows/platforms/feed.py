@@ -23,6 +23,7 @@ from typing import Any
 import feedparser
 import requests
 
+from flows.platforms.base import Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, get_response, http_error_message
 from flows.platforms.paging import unique_records
 from flows.records import Cursor, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text
@@ -220,3 +221,15 @@ def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
 def _web_address(link: str | None) -> str | None:
     """``link`` when it is an http(s) URL; feedparser fills ``link`` with ``tag:`` ids too."""
     return link if link and link.startswith(("http://", "https://")) else None
+
+
+class Feed(Platform):
+    """An RSS 2.0 or Atom feed (any blog, Blogger, a YouTube channel feed), with an optional comment feed."""
+
+    name = "feed"
+
+    def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
+        return fetch(target, state, session)
+
+
+PLATFORM = Feed()

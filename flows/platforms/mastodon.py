@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import requests
 
+from flows.platforms.base import Credential, Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
 from flows.platforms.paging import LinkHeaderPaginator, PageCapReached, paginate, unique_records
 from flows.records import (
@@ -394,3 +395,19 @@ def _author_id(status: Mapping[str, Any]) -> str:
 
 def _count(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+class Mastodon(Platform):
+    """Any Mastodon instance's REST API v1; public reads, the owner's token for mentions and DMs."""
+
+    name = "mastodon"
+    handle_required = True
+    handle_hint = "the username, without the instance"
+    credential = Credential("an access token of the account's owner (scope read)", required=False,
+                            opens="mentions and direct messages, and the owner's own answers to them")
+
+    def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
+        return fetch(target, state, session)
+
+
+PLATFORM = Mastodon()

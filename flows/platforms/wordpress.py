@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from flows.platforms.base import Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
 from flows.platforms.paging import PageNumberPaginator, paginate, unique_records
 from flows.records import Cursor, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
@@ -218,3 +219,15 @@ def _watermark(cursor: str | None) -> datetime | None:
 def _latest(current: datetime | None, moments: list[datetime]) -> datetime | None:
     """The latest of a watermark (if any) and the moments just read."""
     return max([*moments, *([current] if current else [])], default=None)
+
+
+class WordPress(Platform):
+    """A WordPress site's REST API (``/wp-json/wp/v2``); everything read is public."""
+
+    name = "wordpress"
+
+    def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
+        return fetch(target, state, session)
+
+
+PLATFORM = WordPress()

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS account_runs (
     run_id       VARCHAR NOT NULL,
     account_id   VARCHAR NOT NULL,
-    status       VARCHAR NOT NULL,          -- ok | failed | gone | quarantined
+    status       VARCHAR NOT NULL,          -- ok | quarantined | failed | gone | suspended | credentials | skipped | deferred
     records      INTEGER NOT NULL,          -- records pulled this run
     finished_at  TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (run_id, account_id)
@@ -59,8 +59,10 @@ CREATE TABLE IF NOT EXISTS fetch_errors (
     http_status INTEGER,                    -- null for timeouts, refused connections, malformed bodies
     message     VARCHAR NOT NULL,
     gone        BOOLEAN NOT NULL,           -- the platform says the account is missing (404/410) or suspended
-    occurred_at TIMESTAMPTZ NOT NULL
+    occurred_at TIMESTAMPTZ NOT NULL,
+    kind        VARCHAR                     -- failed | gone | suspended | credentials | skipped | deferred
 );
+ALTER TABLE fetch_errors ADD COLUMN IF NOT EXISTS kind VARCHAR;  -- databases made before the column existed
 
 -- Pulled batches that failed validation, kept for inspection; they never feed the checks.
 CREATE TABLE IF NOT EXISTS quarantine (

@@ -45,7 +45,7 @@ class AccountOutcome:
 
     account_id: str
     records: list[Record] = field(default_factory=list)
-    status: str = "ok"  # ok | failed | gone | quarantined
+    status: str = "ok"  # ok | quarantined | a FetchError kind (flows.records.FETCH_ERROR_KINDS)
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -113,7 +113,7 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> Non
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status: str) -> dict:
     """Close the run with its counts; returns them."""
     counts = con.execute(
-        "SELECT count(*), count(*) FILTER (status = 'ok'), count(*) FILTER (status IN ('failed', 'gone')), "
+        "SELECT count(*), count(*) FILTER (status = 'ok'), count(*) FILTER (status NOT IN ('ok', 'quarantined')), "
         "count(*) FILTER (status = 'quarantined'), coalesce(sum(records), 0) FROM account_runs WHERE run_id = $id",
         {"id": run_id},
     ).fetchone()

@@ -1,0 +1,72 @@
+"""The platform contract as a type: what every platform module provides, and nothing more.
+
+A platform is one module under ``flows/platforms/`` exposing ``PLATFORM``, an instance
+of a :class:`Platform` subclass, and one line in :data:`flows.platforms.PLATFORMS` (or an
+entry point in the group ``custodian.platforms`` naming ``package.module:PLATFORM``, so a
+third party can ship a platform as its own package).
+
+Contract of :meth:`Platform.fetch`: given an account (:class:`~flows.records.Target`),
+what the warehouse remembers of it (:class:`~flows.records.FetchState`) and the one HTTP
+session (:func:`flows.platforms.http.make_session`), yield :mod:`flows.records` records
+and nothing else. A ``Cursor`` for a stream comes only after that stream was read to its
+end. Every failure is a ``FetchError`` (account, URL without secrets, status, message,
+``kind``), never an exception that stops the run. The module never touches DuckDB,
+Prefect or apprise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import requests
+
+from flows.platforms import http
+from flows.records import FetchError, FetchState, Record, Target
+
+
+@dataclass(frozen=True)
+class Credential:
+    """The secret an account's ``token_env`` variable holds for this platform, and what it opens."""
+
+    holds: str
+    """What the variable must contain, e.g. ``an OAuth 2.0 Bearer token``."""
+    required: bool
+    """True when nothing can be read without it: the account is then recorded as skipped."""
+    opens: str
+    """What it gives beyond the public reads, e.g. ``mentions and direct messages``."""
+
+
+class Platform:
+    """One platform's reader. Subclasses set the class attributes and implement :meth:`fetch`."""
+
+    name: ClassVar[str]
+    """The registry's ``platform`` value."""
+    default_api_base: ClassVar[str | None] = None
+    """Where the platform's API is reached when a registry entry gives no ``api_base``."""
+    credential: ClassVar[Credential | None] = None
+    """The credential ``token_env`` names; None when the platform takes none."""
+    handle_required: ClassVar[bool] = False
+    """True when a registry entry must give ``handle`` (the account on a shared host)."""
+    handle_hint: ClassVar[str] = ""
+    """What ``handle`` holds on this platform, for error messages (e.g. ``the username without @``)."""
+
+    def rate_limit_wait(self, headers: Mapping[str, str], now: float) -> float | None:
+        """Seconds to wait before the next request to this platform, or None.
+
+        The default reads ``X-RateLimit-*`` and ``RateLimit-*`` headers; a platform with
+        signals of its own (X's per-endpoint reset, Graph's usage percentages) overrides it.
+        """
+        return http.rate_limit_wait(headers, now)
+
+    def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
+        """Every record of one account (see the module docstring for the contract)."""
+        raise NotImplementedError
+
+    def needs_token(self, target: Target) -> FetchError | None:
+        """The ``skipped`` record for an account that cannot be read without a credential it lacks."""
+        if self.credential is not None and self.credential.required and not target.token:
+            return FetchError(target.account_id, target.api_base, None,
+                              f"skipped: needs token ({self.credential.holds})", "credentials", kind="skipped")
+        return None
