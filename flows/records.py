@@ -61,6 +61,9 @@ class Target:
     """Feeds: an optional comment feed."""
     auth_base: str | None = None
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
+    engagement: str | None = None
+    """passive | active | engaged: a module yields ``FetchError(kind="credentials")`` naming the
+    scope when the token lacks one this level needs (e.g. DMs for ``engaged``)."""
 
 
 @dataclass(frozen=True, slots=True)
