@@ -62,8 +62,7 @@ class Target:
     auth_base: str | None = None
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
     engagement: str | None = None
-    """passive | active | engaged: a module yields ``FetchError(kind="credentials")`` naming the
-    scope when the token lacks one this level needs (e.g. DMs for ``engaged``)."""
+    """The registry's engagement level (passive | active | engaged): which scopes the token needs."""
 
 
 @dataclass(frozen=True, slots=True)
