@@ -90,8 +90,22 @@ class Account(_Strict):
     language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # BCP 47: ar, ar-OM
     staff_ids: list[str] = Field(default_factory=list)
     comments_url: str | None = None
+    auth_base: str | None = None
+    """Bluesky: the PDS that opens a session with the app password (default ``https://bsky.social``)."""
 
-    _urls = field_validator("api_base", "url", "comments_url")(_http_url)
+    _urls = field_validator("api_base", "url", "comments_url", "auth_base")(_http_url)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _platform_default_api_base(cls, data: Any) -> Any:
+        """An entry without ``api_base`` reaches its platform's public API (X, Bluesky, …)."""
+        if isinstance(data, dict) and not data.get("api_base") and data.get("platform") in PLATFORMS:
+            from flows.platforms import get_platform
+
+            default = get_platform(data["platform"]).default_api_base
+            if default:
+                return {**data, "api_base": default}
+        return data
 
     @field_validator("platform")
     @classmethod

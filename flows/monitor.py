@@ -22,7 +22,7 @@ from checks.runner import run_checks
 from flows.config import Account, Config, load_config
 from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
 from flows.platforms import get_platform
-from flows.platforms.http import make_session
+from flows.platforms.http import make_session, platform_waits
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import store
 
@@ -43,7 +43,7 @@ def target_of(account: Account) -> Target:
     """What a platform module may know of an account (its token resolved from the environment)."""
     return Target(account_id=account.id, platform=account.platform, api_base=account.api_base,
                   handle=account.handle, token=account.token(), staff_ids=tuple(account.staff_ids),
-                  comments_url=account.comments_url)
+                  comments_url=account.comments_url, auth_base=account.auth_base)
 
 
 def collect_account(target: Target, state: FetchState, session) -> store.AccountOutcome:
@@ -51,7 +51,8 @@ def collect_account(target: Target, state: FetchState, session) -> store.Account
     platform = get_platform(target.platform)
     skipped = platform.needs_token(target)
     try:
-        records = [skipped] if skipped else list(platform.fetch(target, state, session))
+        with platform_waits(session, platform.rate_limit_wait):  # the platform's own rate-limit headers
+            records = [skipped] if skipped else list(platform.fetch(target, state, session))
     except Exception as exc:  # noqa: BLE001 - one account's failure must not stop the others
         records = [FetchError(target.account_id, target.api_base, None, f"reader crashed: {type(exc).__name__}: {exc}")]
     return store.AccountOutcome(target.account_id, records, outcome_status(records))

@@ -59,6 +59,8 @@ class Target:
     """WordPress: user ids the registry adds to the site's staff set."""
     comments_url: str | None = None
     """Feeds: an optional comment feed."""
+    auth_base: str | None = None
+    """Bluesky: the PDS where the app password opens a session (notifications)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,8 @@ EPOCH_THRESHOLD = 1_000_000_000
 """A numeric reset above this is epoch seconds; below it, seconds from now."""
 
 Sleep = Callable[[float], None]
+WaitReader = Callable[[Mapping[str, str], float], "float | None"]
+"""A platform's rate-limit reader: ``(headers, now epoch seconds) -> seconds to wait or None``."""
 
 MAX_BODY_BYTES = 16 * 2**20
 """Largest response body read; a WordPress page of 100 posts is a few hundred KiB."""
@@ -162,21 +164,42 @@ class RateLimitWait:
     def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time) -> None:
         self.sleep = sleep
         self.clock = clock
+        self.reader: WaitReader = rate_limit_wait
+        """Reads the wait from a response's headers; a platform puts its own in with :func:`platform_waits`."""
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        wait = rate_limit_wait(response.headers, now=self.clock())
+        wait = self.reader(response.headers, self.clock())
         if wait:
             log.info("rate limit nearly spent at %s; waiting %.1f s", urlsplit(response.url).netloc, wait)
             self.sleep(wait)
 
 
-def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+@contextmanager
+def platform_waits(session: requests.Session, reader: WaitReader) -> Iterator[None]:
+    """Within the block, the session's rate-limit hook reads waits with ``reader``
+    (a platform's own :meth:`~flows.platforms.base.Platform.rate_limit_wait`), then the default again."""
+    hooks = [hook for hook in session.hooks["response"] if isinstance(hook, RateLimitWait)]
+    before = [hook.reader for hook in hooks]
+    for hook in hooks:
+        hook.reader = reader
+    try:
+        yield
+    finally:
+        for hook, previous in zip(hooks, before, strict=True):
+            hook.reader = previous
+
+
+def rate_limit_wait(
+    headers: Mapping[str, str], now: float, prefixes: tuple[str, ...] = ("X-RateLimit-", "RateLimit-")
+) -> float | None:
     """Seconds to wait before the next request, or None when the budget is not low.
 
-    Reads Mastodon's ``X-RateLimit-*`` and the IETF draft's ``RateLimit-*`` headers. The
-    reset may be ISO-8601, epoch seconds, or seconds from now; the wait is capped.
+    Reads ``<prefix>Remaining`` and ``<prefix>Reset`` for the first prefix present: by
+    default Mastodon's ``X-RateLimit-*`` and the IETF draft's ``RateLimit-*`` (X passes
+    ``x-rate-limit-``). The reset may be ISO-8601, epoch seconds, or seconds from now; the
+    wait is capped.
     """
-    for prefix in ("X-RateLimit-", "RateLimit-"):
+    for prefix in prefixes:
         remaining = headers.get(prefix + "Remaining")
         if remaining is None:
             continue
@@ -272,7 +295,9 @@ def http_error_message(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         return message
-    detail = body.get("error") or body.get("message") if isinstance(body, dict) else None
+    # Mastodon/Bluesky say {"error", "message"}; X's problem bodies say {"title", "detail"}.
+    keys = ("error", "message", "title", "detail")
+    detail = next((body[key] for key in keys if body.get(key)), None) if isinstance(body, dict) else None
     return f"{message}: {cap_text(str(detail), 200)}" if detail else message
 
 
