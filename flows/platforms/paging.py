@@ -9,6 +9,7 @@ buggy server can never keep us looping.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,6 +205,15 @@ def unique_records(records: Iterable[Record]) -> Iterator[Record]:
                 continue
             seen.add(key)
         yield record
+
+
+def json_cursor(value: str | None) -> dict:
+    """A cursor stored as a JSON object (e.g. ``{post id: reply count when read}``); {} when absent or unreadable."""
+    try:
+        found = json.loads(value or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _record_key(record: Record) -> tuple[type, str] | None:
