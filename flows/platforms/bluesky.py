@@ -292,6 +292,7 @@ class Bluesky(Platform):
     default_api_base = "https://public.api.bsky.app"
     handle_required = True
     handle_hint = "the handle (moh.example.gov) or the DID"
+    default_auth_base = DEFAULT_AUTH_BASE
     credential = Credential("an app password of the account (its PDS is auth_base, default https://bsky.social)",
                             required=False, opens="notifications: replies deep in threads, mentions and quotes")
 

@@ -29,6 +29,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from flows.platforms.spend import BudgetSpent, SpendMeter
 from flows.records import FetchError, cap_text, utc
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ EPOCH_THRESHOLD = 1_000_000_000
 """A numeric reset above this is epoch seconds; below it, seconds from now."""
 
 Sleep = Callable[[float], None]
-WaitReader = Callable[[Mapping[str, str], float], "float | None"]
-"""A platform's rate-limit reader: ``(headers, now epoch seconds) -> seconds to wait or None``."""
 
 MAX_BODY_BYTES = 16 * 2**20
 """Largest response body read; a WordPress page of 100 posts is a few hundred KiB."""
@@ -118,13 +117,17 @@ class _SleepInjectedRetry(Retry):
 
 
 class _DefaultTimeoutAdapter(HTTPAdapter):
-    """An adapter that applies a default timeout to every request sent without one."""
+    """An adapter that applies a default timeout to every request sent without one, and asks
+    the session's :class:`SpendMeter` (if any) before sending."""
 
-    def __init__(self, timeout: tuple[float, float], **kwargs: Any) -> None:
+    def __init__(self, timeout: tuple[float, float], meter: SpendMeter | None = None, **kwargs: Any) -> None:
         self.default_timeout = timeout
+        self.meter = meter
         super().__init__(**kwargs)
 
     def send(self, request: requests.PreparedRequest, timeout: Any = None, **kwargs: Any) -> Any:
+        if self.meter is not None and not self.meter.allow(request.url or ""):
+            raise BudgetSpent("budget for this run spent: request not sent", request=request)
         return super().send(request, timeout=self.default_timeout if timeout is None else timeout, **kwargs)
 
 
@@ -135,9 +138,14 @@ def make_session(
     retries: int = 3,
     sleep: Sleep = time.sleep,
     clock: Callable[[], float] = time.time,
+    rate_limit_reader: Callable[[Mapping[str, str], float], float | None] | None = None,
+    meter: SpendMeter | None = None,
 ) -> requests.Session:
     """A session with Custodian's User-Agent, default timeouts, retries and rate-limit waits.
 
+    ``rate_limit_reader`` is the platform's ``rate_limit_wait(headers, now)`` (default: the
+    generic ``X-RateLimit-*``/``RateLimit-*`` reader); the response hook calls it after
+    every response. ``meter`` counts each request's cost and enforces the run's budget.
     ``sleep`` and ``clock`` are injectable so tests never wait for real.
     """
     session = requests.Session()
@@ -151,34 +159,40 @@ def make_session(
         raise_on_status=False,
         sleep=sleep,
     )
-    adapter = _DefaultTimeoutAdapter(timeout, max_retries=retry)
+    adapter = _DefaultTimeoutAdapter(timeout, meter, max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.hooks["response"].append(RateLimitWait(sleep=sleep, clock=clock))
+    session.hooks["response"].append(RateLimitWait(sleep=sleep, clock=clock, reader=rate_limit_reader))
+    if meter is not None:
+        session.hooks["response"].append(meter)
     return session
 
 
 class RateLimitWait:
-    """Response hook: when few requests remain in the server's window, sleep until it resets."""
+    """Response hook: when the platform's reader says the budget is nearly spent, sleep until it resets."""
 
-    def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time,
+                 reader: Callable[[Mapping[str, str], float], float | None] | None = None) -> None:
         self.sleep = sleep
         self.clock = clock
-        self.reader: WaitReader = rate_limit_wait
-        """Reads the wait from a response's headers; a platform puts its own in with :func:`platform_waits`."""
+        self.reader = reader or rate_limit_wait
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         wait = self.reader(response.headers, self.clock())
+        wait = min(wait, MAX_WAIT_SECONDS) if wait else None
         if wait:
             log.info("rate limit nearly spent at %s; waiting %.1f s", urlsplit(response.url).netloc, wait)
             self.sleep(wait)
 
 
 @contextmanager
-def platform_waits(session: requests.Session, reader: WaitReader) -> Iterator[None]:
-    """Within the block, the session's rate-limit hook reads waits with ``reader``
-    (a platform's own :meth:`~flows.platforms.base.Platform.rate_limit_wait`), then the default again."""
-    hooks = [hook for hook in session.hooks["response"] if isinstance(hook, RateLimitWait)]
+def platform_waits(session: requests.Session, reader: Callable[[Mapping[str, str], float], float | None]
+                   ) -> Iterator[None]:
+    """Within the block, the session's rate-limit hook reads waits with ``reader`` (a platform's
+    own :meth:`~flows.platforms.base.Platform.rate_limit_wait`), then its reader of before again.
+    For a session shared by accounts of several platforms (a collection batch)."""
+    response_hooks = getattr(session, "hooks", {}).get("response", [])  # a test's stand-in may have none
+    hooks = [hook for hook in response_hooks if isinstance(hook, RateLimitWait)]
     before = [hook.reader for hook in hooks]
     for hook in hooks:
         hook.reader = reader
