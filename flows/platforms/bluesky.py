@@ -182,7 +182,8 @@ def _read_newest_first(
                     if indexed is None:
                         continue
                     times.append(indexed)
-                    if indexed >= floor:
+                    if indexed >= floor or watermark is None:  # a first run keeps whole pages: the
+                        # latest post of a stale account shows, however old
                         records.extend(converted)
                         newest = max(newest, indexed) if newest else indexed
             if any(moment < floor for moment in times):

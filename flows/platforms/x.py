@@ -9,7 +9,8 @@ monitor records ``skipped`` before calling :meth:`X.fetch`). Streams and their c
   ``GET /2/users/:id`` and reported with ``moved_to`` = its new username. A protected
   account's posts are closed to us: that is a ``failed`` read, never silence.
 - ``tweets`` and ``mentions``: ``GET /2/users/:id/tweets`` and ``/mentions``. A first run
-  reads from ``start_time`` = ``state.since``; later runs from ``since_id`` = the stored
+  pages back until a page reaches past ``state.since`` (so a stale account's latest post
+  is seen, however old); later runs read from ``since_id`` = the stored
   ``meta.newest_id``; ``meta.next_token`` → ``pagination_token`` pages to the end.
 
 Own replies: an own post whose ``referenced_tweets`` holds ``replied_to`` a post by someone
@@ -169,8 +170,6 @@ def _read_list(
     params = {"max_results": MAX_RESULTS, "tweet.fields": TWEET_FIELDS, **extra}
     if cursor:
         params["since_id"] = cursor
-    else:
-        params["start_time"] = state.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     newest, records = cursor, []
     try:
         pages = paginate(session, url, params, BodyTokenPaginator("meta.next_token", "pagination_token"),
@@ -182,6 +181,8 @@ def _read_list(
                 if number == 0:
                     newest = (page.get("meta") or {}).get("newest_id") or newest
                 records.extend(convert(page))
+                if not cursor and any(_time(t["created_at"]) < state.since for t in page.get("data") or []):
+                    break  # a first run reads back past since: its last page shows the latest post, however old
     except PageCapReached:
         pass  # over 2,500 posts since the last run: keep what was read, move on
     except PlatformError as err:

@@ -214,9 +214,10 @@ def test_a_first_run_pages_to_the_end_from_since(fake: FakeX, session: requests.
     fake.tweets = [tweet(1000 + n, hours_ago=80 - n) for n in range(80)]  # 1079 newest; 20 older than since
     fake.page_size = 25
     records = run(fake, session)
-    assert sorted(int(p.post_id) for p in of_type(records, Post)) == list(range(1020, 1080))  # 1020 is exactly at since
-    assert len(fake.calls("/tweets")) == 3 and fake.calls("/tweets")[0].args["start_time"] == "2026-02-28T00:00:00Z"
+    # Pages back until one reaches past since (1019 on the third page): whole pages are kept.
+    assert sorted(int(p.post_id) for p in of_type(records, Post)) == list(range(1005, 1080))
     assert [r.args.get("pagination_token") for r in fake.calls("/tweets")] == [None, "25", "50"]
+    assert "start_time" not in fake.calls("/tweets")[0].args
     assert cursors(records)["tweets"] == "1079"
 
 
