@@ -278,3 +278,30 @@ def test_the_reader_parses_x_headers_only() -> None:
         {"x-rate-limit-remaining": "200", "x-rate-limit-reset": reset}), now) is None
     assert PLATFORM.rate_limit_wait(requests.structures.CaseInsensitiveDict(
         {"RateLimit-Remaining": "0", "RateLimit-Reset": reset}), now) is None
+
+
+def test_the_monitor_reads_waits_with_the_x_reader(fake: FakeX) -> None:
+    from flows.monitor import collect_account
+
+    fake.remaining = 4
+    sleeps: list[float] = []
+    target = Target("moh-x", "x", fake.base, handle="CityHall", token=TOKEN)
+    with make_session(sleep=sleeps.append, clock=lambda: NOW.timestamp() + 590) as session:
+        outcome = collect_account(target, FetchState(now=NOW, since=SINCE), session)
+    assert outcome.status == "ok" and sleeps == [10.0, 10.0]
+
+
+def test_a_registry_entry_without_api_base_reaches_api_x_com(tmp_path) -> None:
+    from flows.config import load_config
+
+    registry = {"agencies": [{"id": "moh", "name": "Ministry of Health", "notify": ["moh"]}],
+                "accounts": [{"id": "moh-x", "agency": "moh", "platform": "x", "handle": "MOH_Oman",
+                              "custodians": ["team"], "engagement": "active", "token_env": "MOH_X_TOKEN"},
+                             {"id": "moh-bsky", "agency": "moh", "platform": "bluesky", "handle": "moh.gov.om",
+                              "custodians": ["team"], "engagement": "active"}]}
+    (tmp_path / "accounts.yaml").write_text(json.dumps(registry), encoding="utf-8")
+    (tmp_path / "apprise.yaml").write_text("urls:\n  - json://127.0.0.1/:\n    - tag: moh, team, oversight\n",
+                                           encoding="utf-8")
+    x, bluesky = load_config(tmp_path).registry.accounts
+    assert (x.api_base, bluesky.api_base, bluesky.auth_base) == (
+        "https://api.x.com", "https://public.api.bsky.app", "https://bsky.social")
