@@ -10,19 +10,9 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
-from tests.test_end_to_end import EXPECTED_CHECK, open_findings, table_counts
+from tests.test_end_to_end import EXPECTED_CHECK, open_findings, prefect_harness, table_counts  # noqa: F401 (fixture)
 
 PLATFORMS = ("x", "bluesky")
-
-
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    from flows.prefect_api import startup_timeout
-
-    with prefect_test_harness(server_startup_timeout=startup_timeout()):
-        yield
 
 
 @pytest.fixture(scope="module")
