@@ -185,13 +185,17 @@ class RateLimitWait:
             self.sleep(wait)
 
 
-def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+def rate_limit_wait(
+    headers: Mapping[str, str], now: float, prefixes: tuple[str, ...] = ("X-RateLimit-", "RateLimit-")
+) -> float | None:
     """Seconds to wait before the next request, or None when the budget is not low.
 
-    Reads Mastodon's ``X-RateLimit-*`` and the IETF draft's ``RateLimit-*`` headers. The
-    reset may be ISO-8601, epoch seconds, or seconds from now; the wait is capped.
+    Reads ``<prefix>Remaining`` and ``<prefix>Reset`` for the first prefix present: by
+    default Mastodon's ``X-RateLimit-*`` and the IETF draft's ``RateLimit-*`` (X passes
+    ``x-rate-limit-``). The reset may be ISO-8601, epoch seconds, or seconds from now; the
+    wait is capped.
     """
-    for prefix in ("X-RateLimit-", "RateLimit-"):
+    for prefix in prefixes:
         remaining = headers.get(prefix + "Remaining")
         if remaining is None:
             continue
@@ -287,7 +291,9 @@ def http_error_message(response: requests.Response) -> str:
         body = response.json()
     except ValueError:
         return message
-    detail = body.get("error") or body.get("message") if isinstance(body, dict) else None
+    # Mastodon/Bluesky say {"error", "message"}; X's problem bodies say {"title", "detail"}.
+    keys = ("error", "message", "title", "detail")
+    detail = next((body[key] for key in keys if body.get(key)), None) if isinstance(body, dict) else None
     return f"{message}: {cap_text(str(detail), 200)}" if detail else message
 
 

@@ -25,7 +25,7 @@ import requests
 
 from flows.platforms.base import Credential, Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
-from flows.platforms.paging import LinkHeaderPaginator, PageCapReached, paginate, unique_records
+from flows.platforms.paging import LinkHeaderPaginator, PageCapReached, json_cursor, paginate, unique_records
 from flows.records import (
     Cursor,
     FetchError,
@@ -201,7 +201,7 @@ def _read_changed_threads(
     """
     if counts is None and post_ids:  # no recent post, no thread: spare the request
         counts = _newest_reply_counts(session, f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses", auth)
-    seen = _seen_counts(state.cursors.get(STREAM_CONTEXT))
+    seen = json_cursor(state.cursors.get(STREAM_CONTEXT))
     now_seen: dict[str, int] = {}
     for post_id in post_ids:
         known = counts.get(post_id) if counts is not None else None
@@ -229,14 +229,6 @@ def _newest_reply_counts(session: requests.Session, url: str, auth: dict[str, st
             return {str(status["id"]): int(status["replies_count"]) for status in page}
     except PlatformError:
         return None
-
-
-def _seen_counts(cursor: str | None) -> dict[str, int]:
-    try:
-        seen = json.loads(cursor or "{}")
-    except ValueError:
-        return {}
-    return seen if isinstance(seen, dict) else {}
 
 
 def _read_thread(

@@ -12,9 +12,11 @@ from werkzeug import Request, Response
 
 from flows.platforms.http import PlatformError
 from flows.platforms.paging import (
+    BodyTokenPaginator,
     LinkHeaderPaginator,
     PageCapReached,
     PageNumberPaginator,
+    json_cursor,
     paginate,
     unique_records,
 )
@@ -154,3 +156,49 @@ def test_unique_records_yields_each_id_once_per_record_type() -> None:
         cursor,
     ]
     assert list(unique_records(records)) == [post, reply, inbound, cursor]
+
+
+def _token_pages(httpserver: HTTPServer, pages: list[dict], param: str, path: str = "/tokens") -> None:
+    """Serve ``path``: page N for ``param=tN`` (the first page without it)."""
+
+    def handler(request: Request) -> Response:
+        index = int(request.args.get(param, "t0")[1:])
+        return Response(json.dumps(pages[index]), content_type="application/json")
+
+    httpserver.expect_request(path).respond_with_handler(handler)
+
+
+@pytest.mark.parametrize(
+    ("token_path", "param", "make"),
+    [
+        ("meta.next_token", "pagination_token", lambda items, token: {"data": items, "meta": {"next_token": token}}),
+        ("cursor", "cursor", lambda items, token: {"feed": items, "cursor": token}),
+        ("nextPageToken", "pageToken", lambda items, token: {"items": items, "nextPageToken": token}),
+    ],
+)
+def test_a_token_in_the_body_pages_x_bluesky_and_youtube_alike(
+    httpserver: HTTPServer, session: requests.Session, token_path: str, param: str, make
+) -> None:
+    pages = [make([1, 2], "t1"), make([3], "t2"), make([4], None)]
+    _token_pages(httpserver, pages, param)
+    paginator = BodyTokenPaginator(token_path, param)
+    got = [data for _, data in paginate(session, httpserver.url_for("/tokens"), {"q": "x"}, paginator, 10)]
+    assert got == pages
+    assert [request.args.get(param) for request, _ in httpserver.log] == [None, "t1", "t2"]
+    assert all(request.args["q"] == "x" for request, _ in httpserver.log)
+
+
+def test_body_token_paging_stops_at_an_empty_page_or_a_repeated_token(
+    httpserver: HTTPServer, session: requests.Session
+) -> None:
+    _token_pages(httpserver, [{"feed": [1], "cursor": "t1"}, {"feed": [], "cursor": "t2"}], "cursor")
+    empty_ends = BodyTokenPaginator("cursor", "cursor", items_path="feed")
+    assert len(list(paginate(session, httpserver.url_for("/tokens"), None, empty_ends, 10))) == 2
+    _token_pages(httpserver, [{"feed": [1], "cursor": "t1"}, {"feed": [2], "cursor": "t1"}], "cursor", "/same")
+    repeated_ends = BodyTokenPaginator("cursor", "cursor")
+    assert len(list(paginate(session, httpserver.url_for("/same"), None, repeated_ends, 10))) == 2
+
+
+def test_json_cursor_reads_only_a_json_object() -> None:
+    assert json_cursor('{"a": 1}') == {"a": 1}
+    assert json_cursor(None) == json_cursor("") == json_cursor("[1]") == json_cursor("not json") == {}

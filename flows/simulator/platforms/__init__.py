@@ -17,6 +17,8 @@ FAKE_PLATFORMS: dict[str, str] = {
     "mastodon": "flows.simulator.platforms.mastodon:FakeMastodon",
     "wordpress": "flows.simulator.platforms.wordpress:FakeWordPress",
     "feed": "flows.simulator.platforms.feeds:FakeFeeds",
+    "x": "flows.simulator.platforms.x:FakeX",
+    "bluesky": "flows.simulator.platforms.bluesky:FakeBluesky",
 }
 
 
