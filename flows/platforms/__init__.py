@@ -23,6 +23,8 @@ BUILT_IN: dict[str, str] = {
     "mastodon": "flows.platforms.mastodon:PLATFORM",
     "wordpress": "flows.platforms.wordpress:PLATFORM",
     "feed": "flows.platforms.feed:PLATFORM",
+    "facebook": "flows.platforms.facebook:PLATFORM",
+    "instagram": "flows.platforms.instagram:PLATFORM",
 }
 
 

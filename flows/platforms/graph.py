@@ -1,0 +1,335 @@
+"""What Facebook Pages and Instagram share: Meta's Graph API requests, errors, waits and threads.
+
+Contract: :class:`GraphClient` sends every Graph request of one account with the token in
+an ``Authorization: Bearer`` header (never in a URL), reads the usage headers after each
+response and waits when they say the app is near its limit, waits once and retries on a
+throttle error, and raises :class:`GraphError` (a ``PlatformError`` with the ``kind`` the
+FetchError must carry) for every Graph error body. URLs it puts in errors hold no
+``access_token`` or ``input_token``. :func:`answers` links the account's own messages to
+the citizens' messages they answer, for comment threads and Messenger conversations alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError, RateLimitWait, get_response, json_body
+from flows.platforms.paging import NextUrlPaginator, PageCapReached, paginate, without_params
+from flows.records import FetchError, Reply, TokenInfo, cap_text, utc
+
+log = logging.getLogger(__name__)
+
+SECRET_PARAMS = frozenset({"access_token", "input_token"})
+"""Query parameters that carry a token: removed from every URL stored or shown."""
+USAGE_HEADERS = ("X-App-Usage", "X-Page-Usage", "X-Business-Use-Case-Usage")
+USAGE_BACK_OFF = 75.0
+"""Percent of any usage figure above which requests slow down (Meta's own advice)."""
+THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001})
+"""Graph error codes for 'too many calls' (app, user, page, custom, business use case)."""
+THROTTLE_WAIT = 30.0
+"""Seconds to wait before the one retry of a throttled request when no header says how long."""
+CREDENTIAL_CODES = frozenset({102, 190})
+CREDENTIAL_SUBCODES = {458: "the app was removed by the user", 459: "the user must log in to Facebook",
+                       460: "the password was changed", 463: "it has expired", 464: "the user is unconfirmed",
+                       467: "it is invalid", 492: "the session is invalid"}
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+GONE_CODES = {(100, 33), (803, None)}
+"""(code, subcode) of "object does not exist"; subcode None matches any."""
+SUSPENDED_CODES = frozenset({368})
+"""368: temporarily blocked for policy violations."""
+GRAPH_TIME = "%Y-%m-%dT%H:%M:%S%z"
+MAX_PAGES = 25
+
+
+class GraphError(PlatformError):
+    """A Graph error body (or a 401) read into the FetchError ``kind`` it stands for."""
+
+    def __init__(self, url: str, status: int | None, message: str, kind: str = "failed",
+                 code: int | None = None, subcode: int | None = None) -> None:
+        super().__init__(safe_url(url), status, message)
+        self.kind, self.code, self.subcode = kind, code, subcode
+
+    def as_record(self, account_id: str, stream: str, *, gone: bool = False, message: str = "") -> FetchError:
+        return FetchError(account_id, self.url, self.status, message or self.message, stream, kind=self.kind)
+
+
+def safe_url(url: str) -> str:
+    """``url`` without any token-bearing query parameter."""
+    return without_params(url, SECRET_PARAMS)
+
+
+def graph_error(response: requests.Response) -> GraphError | None:
+    """The error a response carries (Graph's ``error`` object, or a bare 4xx/5xx); None for success."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        if response.status_code == 401:
+            return GraphError(response.url, 401, "access token rejected (HTTP 401)", "credentials")
+        return None if response.ok else GraphError(response.url, response.status_code, f"HTTP {response.status_code}")
+    code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
+    text = cap_text(str(error.get("message") or ""), 200)
+    kind, what = _classify(response.status_code, code, subcode, str(error.get("type") or ""))
+    detail = f"Graph error {code}" + (f"/{subcode}" if subcode else "") + (f": {text}" if text else "")
+    return GraphError(response.url, response.status_code, f"{what} ({detail})", kind, code, subcode)
+
+
+def _classify(status: int, code: int | None, subcode: int | None, error_type: str) -> tuple[str, str]:
+    """(FetchError kind, what happened) for a Graph error."""
+    if code in THROTTLE_CODES:
+        return "failed", "throttled by the Graph API"
+    if code in CREDENTIAL_CODES or subcode in CREDENTIAL_SUBCODES or status == 401:
+        reason = CREDENTIAL_SUBCODES.get(subcode or 0, "it was rejected (expired, revoked or invalid)")
+        return "credentials", f"the access token stopped working: {reason}"
+    if code in PERMISSION_CODES:
+        return "credentials", "the access token lacks a permission this read needs"
+    if (code, subcode) in GONE_CODES or (code, None) in GONE_CODES:
+        return "gone", "the object does not exist or is no longer available"
+    if code in SUSPENDED_CODES:
+        return "suspended", "blocked by Meta for policy violations"
+    if error_type == "OAuthException" and code is None:
+        return "credentials", "the access token stopped working"
+    return "failed", "Graph API error"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def usage_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait given Graph's usage headers, or None below :data:`USAGE_BACK_OFF` percent.
+
+    ``X-App-Usage``/``X-Page-Usage`` hold ``{"call_count": %, "total_cputime": %, "total_time": %}``;
+    ``X-Business-Use-Case-Usage`` holds ``{id: [{… the same …, "estimated_time_to_regain_access":
+    minutes}]}``. A told regain time is waited (capped); otherwise the wait grows from 0 at 75 %
+    to the cap at 100 %. A garbled header is ignored.
+    """
+    highest, regain_minutes = 0.0, 0.0
+    for name in USAGE_HEADERS:
+        for figures in _usage_figures(headers.get(name)):
+            highest = max([highest, *(_float(figures.get(key)) for key in ("call_count", "total_cputime", "total_time"))])
+            regain_minutes = max(regain_minutes, _float(figures.get("estimated_time_to_regain_access")))
+    if regain_minutes > 0:
+        return min(regain_minutes * 60.0, MAX_WAIT_SECONDS)
+    if highest <= USAGE_BACK_OFF:
+        return None
+    return min(MAX_WAIT_SECONDS, MAX_WAIT_SECONDS * (highest - USAGE_BACK_OFF) / (100.0 - USAGE_BACK_OFF))
+
+
+def _usage_figures(raw: str | None) -> list[Mapping[str, Any]]:
+    """Every usage object in one header value (one for app usage, a list per id for BUC)."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return []
+    if not isinstance(value, dict):
+        return []
+    if any(key in value for key in ("call_count", "total_cputime", "total_time")):
+        return [value]
+    return [item for entries in value.values() if isinstance(entries, list) for item in entries if isinstance(item, dict)]
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+class GraphClient:
+    """One account's Graph requests: bearer token, usage waits, one retry when throttled."""
+
+    def __init__(self, session: requests.Session, token: str | None) -> None:
+        self.session = session
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        hook = next((h for h in session.hooks.get("response", []) if isinstance(h, RateLimitWait)), None)
+        # The session's own sleep and clock: injectable, so tests record waits instead of sleeping.
+        self.sleep = hook.sleep if hook else time.sleep
+        self.clock = hook.clock if hook else time.time
+
+    def send(self, session: requests.Session, url: str, params: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None) -> requests.Response:
+        """GET with the token; a success comes back, anything else raises GraphError."""
+        for attempt in (1, 2):
+            response = get_response(session, url, params, {**self.headers, **(headers or {})})
+            wait = usage_wait(response.headers, self.clock())
+            error = graph_error(response)
+            if error is not None and error.code in THROTTLE_CODES and attempt == 1:
+                log.info("Graph throttled %s (code %s); waiting once", safe_url(response.url), error.code)
+                self.sleep(wait or THROTTLE_WAIT)
+                continue
+            if wait:
+                log.info("Graph usage high at %s; waiting %.1f s", safe_url(response.url), wait)
+                self.sleep(wait)
+            if error is not None:
+                raise error
+            return response
+        raise AssertionError("unreachable")
+
+    def get(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[requests.Response, Any]:
+        """One node or edge page as parsed JSON; raises GraphError/PlatformError."""
+        response = self.send(self.session, url, params)
+        try:
+            return response, json_body(response)
+        except PlatformError as err:
+            raise GraphError(err.url, err.status, err.message) from err
+
+    def pages(self, url: str, params: Mapping[str, Any], max_pages: int = MAX_PAGES) -> Iterator[tuple[requests.Response, Any]]:
+        """Every page of an edge, following ``paging.next``. Reaching ``max_pages`` just ends it."""
+        paginator = NextUrlPaginator(drop_params=SECRET_PARAMS)
+        try:
+            yield from paginate(self.session, url, params, paginator, max_pages, get=self.send)
+        except PageCapReached:
+            log.info("Graph paging stopped after %d pages at %s", max_pages, safe_url(url))
+        except PlatformError as err:
+            if isinstance(err, GraphError):
+                raise
+            raise GraphError(err.url, err.status, err.message) from err
+
+    def counts(self, base: str, ids: list[str], fields: str, path: str) -> dict[str, int] | None:
+        """``{id: the integer at path}`` for up to 50 nodes in one request (Graph's ``?ids=``);
+        None when the request fails or its body is not the documented ``{id: node}`` map."""
+        if not ids:
+            return {}
+        try:
+            _, nodes = self.get(f"{base}/", {"ids": ",".join(ids[:50]), "fields": fields})
+            found = {str(node_id): path_int(node, path) for node_id, node in nodes.items()}
+        except (PlatformError, AttributeError):
+            return None
+        return {node_id: count for node_id, count in found.items() if count is not None}
+
+
+def path_int(node: Any, path: str) -> int | None:
+    """The integer at a dotted path of a node (``comments.summary.total_count``), or None."""
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, int) and not isinstance(node, bool) else None
+
+
+def read_token_info(client: GraphClient, base: str, token: str, account_id: str) -> Iterator[TokenInfo | FetchError]:
+    """``/debug_token`` about the account's own token: a TokenInfo, a credentials FetchError when
+    Meta says the token is no longer valid, or nothing when the call is not allowed (a Page token
+    may not inspect itself everywhere; that is no failure)."""
+    url = f"{base}/debug_token"
+    try:
+        _, body = client.get(url, {"input_token": token})
+        data = body["data"]
+        if data.get("is_valid") is False:
+            reason = cap_text(str((data.get("error") or {}).get("message") or "Meta reports it invalid"), 200)
+            yield FetchError(account_id, url, 200, f"the access token is no longer valid: {reason}", "token",
+                             kind="credentials")
+            return
+        expires = _int(data.get("expires_at"))
+        scopes = tuple(str(scope) for scope in data.get("scopes") or ())
+        yield TokenInfo(account_id, datetime.fromtimestamp(expires, UTC) if expires else None, scopes)
+    except (PlatformError, KeyError, TypeError, AttributeError, ValueError, OverflowError) as err:
+        log.info("token details unavailable for %s: %s", account_id, type(err).__name__)
+
+
+def graph_time(value: str) -> datetime:
+    """A Graph timestamp (``2019-05-14T10:20:25+0000``) as an aware UTC datetime."""
+    try:
+        return utc(datetime.strptime(value, GRAPH_TIME))
+    except ValueError:
+        return utc(datetime.fromisoformat(value))
+
+
+def read_watermark(cursor: str | None) -> datetime | None:
+    """The moment a stored cursor holds, or None when there is none or it cannot be read."""
+    try:
+        return utc(datetime.fromisoformat(cursor)) if cursor else None
+    except ValueError:
+        return None
+
+
+def read_counts(cursor: str | None) -> dict[str, int]:
+    """A stored ``{id: count when last read}`` cursor; empty when missing or unreadable."""
+    try:
+        seen = json.loads(cursor or "{}")
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in seen.items() if isinstance(v, int)} if isinstance(seen, dict) else {}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of a thread, as :func:`answers` needs it."""
+
+    message_id: str
+    thread: str
+    created_at: datetime
+    own: bool
+    url: str | None = None
+
+
+def answers(account_id: str, messages: Iterable[Message]) -> list[Reply]:
+    """Replies linking each own message to the citizens' messages it answers.
+
+    In a thread (a top-level comment with its replies, or a conversation) an own message
+    answers every citizen message before it that no earlier own message answered. The
+    first link carries the own message's id; further ones ``<own id>:<answered id>``,
+    since the warehouse keys replies by id.
+    """
+    pending: dict[str, list[Message]] = {}
+    replies: list[Reply] = []
+    for message in sorted(messages, key=lambda m: (m.created_at, m.message_id)):
+        waiting = pending.setdefault(message.thread, [])
+        if not message.own:
+            waiting.append(message)
+            continue
+        for position, answered in enumerate(waiting):
+            reply_id = message.message_id if position == 0 else f"{message.message_id}:{answered.message_id}"
+            replies.append(Reply(account_id, reply_id, answered.message_id, message.created_at, message.url))
+        waiting.clear()
+    return replies
+
+
+THREAD_POSTS = 40
+"""Most own posts whose comments are read per run (the newest ones)."""
+
+
+def thread_post_ids(new_posts: Iterable[tuple[str, datetime]], since: datetime, recent_post_ids: Iterable[str]) -> list[str]:
+    """Own posts whose comment threads to consider: new ones since ``since`` (newest first), then
+    the recent ones the warehouse knows, capped at :data:`THREAD_POSTS`."""
+    fresh = [post_id for post_id, created_at in sorted(new_posts, key=lambda p: p[1], reverse=True) if created_at >= since]
+    return list(dict.fromkeys([*fresh, *recent_post_ids]))[:THREAD_POSTS]
+
+
+def changed_threads(
+    post_ids: list[str],
+    counts: Mapping[str, int] | None,
+    seen: Mapping[str, int],
+    read_thread: Any,
+) -> Iterator[Any]:
+    """Read the threads whose comment count changed since last read; return the new seen counts.
+
+    ``read_thread(post_id)`` returns ``(records, ok)``. With ``counts`` None (unknown) every
+    thread is read. A thread with no comment is not read; one whose read failed keeps its old
+    count so it is read again next run; -1 marks a read whose count was unknown.
+    """
+    now_seen: dict[str, int] = {}
+    for post_id in post_ids:
+        known = counts.get(post_id) if counts is not None else None
+        if known is not None and (known == seen.get(post_id) or known == 0):
+            now_seen[post_id] = known
+            continue
+        records, ok = read_thread(post_id)
+        yield from records
+        if ok:
+            now_seen[post_id] = known if known is not None else -1
+        elif post_id in seen:
+            now_seen[post_id] = seen[post_id]
+    return now_seen
