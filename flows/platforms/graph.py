@@ -32,8 +32,9 @@ SECRET_PARAMS = frozenset({"access_token", "input_token"})
 USAGE_HEADERS = ("X-App-Usage", "X-Page-Usage", "X-Business-Use-Case-Usage")
 USAGE_BACK_OFF = 75.0
 """Percent of any usage figure above which requests slow down (Meta's own advice)."""
-THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001})
-"""Graph error codes for 'too many calls' (app, user, page, custom, business use case)."""
+THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
+"""Graph error codes for 'too many calls': app, user, Page, custom, and the business-use-case
+limits of Pages (80001), Instagram (80002) and Messenger (80006)."""
 THROTTLE_WAIT = 30.0
 """Seconds to wait before the one retry of a throttled request when no header says how long."""
 CREDENTIAL_CODES = frozenset({102, 190})
@@ -163,21 +164,22 @@ class GraphClient:
     def send(self, session: requests.Session, url: str, params: Mapping[str, Any] | None = None,
              headers: Mapping[str, str] | None = None) -> requests.Response:
         """GET with the token; a success comes back, anything else raises GraphError."""
-        for attempt in (1, 2):
-            response = get_response(session, url, params, {**self.headers, **(headers or {})})
-            wait = usage_wait(response.headers, self.clock())
-            error = graph_error(response)
-            if error is not None and error.code in THROTTLE_CODES and attempt == 1:
-                log.info("Graph throttled %s (code %s); waiting once", safe_url(response.url), error.code)
-                self.sleep(wait or THROTTLE_WAIT)
-                continue
-            if wait:
-                log.info("Graph usage high at %s; waiting %.1f s", safe_url(response.url), wait)
-                self.sleep(wait)
-            if error is not None:
-                raise error
-            return response
-        raise AssertionError("unreachable")
+        response, error, wait = self._attempt(session, url, params, headers)
+        if error is not None and error.code in THROTTLE_CODES:
+            log.info("Graph throttled %s (code %s); waiting once", safe_url(response.url), error.code)
+            self.sleep(wait or THROTTLE_WAIT)
+            response, error, wait = self._attempt(session, url, params, headers)
+        if wait:
+            log.info("Graph usage high at %s; waiting %.1f s", safe_url(response.url), wait)
+            self.sleep(wait)
+        if error is not None:
+            raise error
+        return response
+
+    def _attempt(self, session: requests.Session, url: str, params: Mapping[str, Any] | None,
+                 headers: Mapping[str, str] | None) -> tuple[requests.Response, GraphError | None, float | None]:
+        response = get_response(session, url, params, {**self.headers, **(headers or {})})
+        return response, graph_error(response), usage_wait(response.headers, self.clock())
 
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[requests.Response, Any]:
         """One node or edge page as parsed JSON; raises GraphError/PlatformError."""
