@@ -5,7 +5,8 @@ Everything needs the Page access token (``token_env``); without it the monitor r
 
 - ``profile``: ``GET /{page-id}``; "object does not exist" (code 100/33, 803) is ``gone``,
   a policy block (368) ``suspended``, a rejected token ``credentials``; each ends the fetch.
-- ``token``: ``GET /debug_token`` about the Page token: a TokenInfo (expiry, scopes).
+- ``token``: ``GET /debug_token`` about the Page token, once a day: a TokenInfo (expiry,
+  scopes); the cursor keeps the scopes for the runs in between.
 - ``posts``: ``GET /{page-id}/posts?since=`` from the newest ``created_time`` read (ISO UTC)
   minus an hour of overlap; a first run reads back to ``state.since``.
 - ``comments``: ``GET /{post-id}/comments?filter=stream`` (all comments, flat, with
@@ -35,7 +36,7 @@ from flows.platforms.base import Credential, Platform
 from flows.platforms.graph import GraphClient, GraphError, Message, graph_time
 from flows.platforms.http import PlatformError, expected_shape
 from flows.platforms.paging import unique_records
-from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, TokenInfo, cap_text
+from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, cap_text
 
 STREAM_PROFILE, STREAM_POSTS, STREAM_COMMENTS, STREAM_CONVERSATIONS = "profile", "posts", "comments", "conversations"
 PROFILE_FIELDS = "id,name,username,about,link,fan_count,followers_count,verification_status,website"
@@ -64,15 +65,12 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     page_id = yield from _read_profile(client, target, base)
     if page_id is None:
         return
-    scopes = None
-    for record in graph.read_token_info(client, base, target.token or "", target.account_id):
-        yield record
-        if isinstance(record, FetchError):
-            return
-        scopes = record.scopes if isinstance(record, TokenInfo) and record.scopes else None
+    token = yield from graph.token_health(client, base, target, state)
+    if token.failure is not None:
+        return
     new_posts = yield from _read_posts(client, target, state, base, page_id)
     yield from _read_comments(client, target, state, base, page_id, new_posts)
-    yield from _read_conversations(client, target, state, base, page_id, scopes)
+    yield from _read_conversations(client, target, state, base, page_id, token.scopes)
 
 
 def _read_profile(client: GraphClient, target: Target, base: str) -> Generator[Record, None, str | None]:

@@ -14,16 +14,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
 from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError, RateLimitWait, get_response, json_body
 from flows.platforms.paging import NextUrlPaginator, PageCapReached, paginate, without_params
-from flows.records import FetchError, Reply, TokenInfo, cap_text, utc
+from flows.records import Cursor, FetchError, FetchState, Record, Reply, Target, TokenInfo, cap_text, utc
 
 log = logging.getLogger(__name__)
 
@@ -221,24 +221,62 @@ def path_int(node: Any, path: str) -> int | None:
     return node if isinstance(node, int) and not isinstance(node, bool) else None
 
 
-def read_token_info(client: GraphClient, base: str, token: str, account_id: str) -> Iterator[TokenInfo | FetchError]:
-    """``/debug_token`` about the account's own token: a TokenInfo, a credentials FetchError when
-    Meta says the token is no longer valid, or nothing when the call is not allowed (a Page token
-    may not inspect itself everywhere; that is no failure)."""
+STREAM_TOKEN = "token"
+TOKEN_RECHECK = timedelta(hours=24)
+"""How long what ``/debug_token`` said is trusted before it is asked again."""
+
+
+@dataclass(frozen=True)
+class TokenHealth:
+    """What is known of the account's token this run."""
+
+    scopes: tuple[str, ...] | None
+    """The permissions it carries; None when Meta would not say."""
+    failure: FetchError | None = None
+    """Set when Meta says the token is no longer valid: the fetch ends there."""
+
+
+def token_health(client: GraphClient, base: str, target: Target, state: FetchState) -> Generator[Record, None, TokenHealth]:
+    """Ask ``/debug_token`` about the account's own token at most once per :data:`TOKEN_RECHECK`.
+
+    A fresh answer yields a TokenInfo (expiry, scopes) and the ``token`` Cursor (JSON
+    ``{"checked": ISO time, "scopes": [...] or null}``) that lets later runs reuse the scopes;
+    a token Meta reports invalid yields a credentials FetchError. When the call is not
+    allowed (not every token may inspect itself) the scopes are unknown: that is no failure.
+    """
+    checked, scopes = _cached_token(state.cursors.get(STREAM_TOKEN))
+    if checked is not None and state.now - checked < TOKEN_RECHECK:
+        return TokenHealth(scopes)
     url = f"{base}/debug_token"
+    scopes = None
     try:
-        _, body = client.get(url, {"input_token": token})
+        _, body = client.get(url, {"input_token": target.token or ""})
         data = body["data"]
         if data.get("is_valid") is False:
             reason = cap_text(str((data.get("error") or {}).get("message") or "Meta reports it invalid"), 200)
-            yield FetchError(account_id, url, 200, f"the access token is no longer valid: {reason}", "token",
-                             kind="credentials")
-            return
+            failure = FetchError(target.account_id, url, 200, f"the access token is no longer valid: {reason}",
+                                 STREAM_TOKEN, kind="credentials")
+            yield failure
+            return TokenHealth(None, failure)
         expires = _int(data.get("expires_at"))
         scopes = tuple(str(scope) for scope in data.get("scopes") or ())
-        yield TokenInfo(account_id, datetime.fromtimestamp(expires, UTC) if expires else None, scopes)
+        yield TokenInfo(target.account_id, datetime.fromtimestamp(expires, UTC) if expires else None, scopes)
     except (PlatformError, KeyError, TypeError, AttributeError, ValueError, OverflowError) as err:
-        log.info("token details unavailable for %s: %s", account_id, type(err).__name__)
+        log.info("token details unavailable for %s: %s", target.account_id, type(err).__name__)
+    yield Cursor(target.account_id, STREAM_TOKEN, json.dumps({"checked": state.now.isoformat(),
+                                                              "scopes": list(scopes) if scopes is not None else None}))
+    return TokenHealth(scopes)
+
+
+def _cached_token(cursor: str | None) -> tuple[datetime | None, tuple[str, ...] | None]:
+    """(when the token was last checked, its scopes then) from the ``token`` cursor."""
+    try:
+        value = json.loads(cursor or "{}")
+        checked = utc(datetime.fromisoformat(value["checked"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None, None
+    scopes = value.get("scopes")
+    return checked, tuple(str(scope) for scope in scopes) if isinstance(scopes, list) else None
 
 
 def graph_time(value: str) -> datetime:

@@ -5,7 +5,8 @@ Everything needs the owner's access token (``token_env``); without it the monito
 
 - ``profile``: ``GET /{ig-user-id}``; "object does not exist" (code 100/33) is ``gone``, a
   policy block ``suspended``, a rejected token ``credentials``; each ends the fetch.
-- ``token``: ``GET /debug_token``: a TokenInfo (expiry, scopes).
+- ``token``: ``GET /debug_token``, once a day: a TokenInfo (expiry, scopes); the cursor
+  keeps the scopes for the runs in between.
 - ``media``: ``GET /{ig-user-id}/media``, newest first, paged by ``paging.next`` back to the
   newest ``timestamp`` read (ISO UTC) minus an hour of overlap; a first run reads back to
   ``state.since``. The newest media item is always kept, so a long-silent account still
@@ -33,7 +34,7 @@ from flows.platforms.base import Credential, Platform
 from flows.platforms.graph import GraphClient, GraphError, Message, graph_time
 from flows.platforms.http import PlatformError, expected_shape
 from flows.platforms.paging import unique_records
-from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, TokenInfo, cap_text
+from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, cap_text
 
 STREAM_PROFILE, STREAM_MEDIA, STREAM_COMMENTS = "profile", "media", "comments"
 PROFILE_FIELDS = "id,username,name,biography,followers_count,follows_count,media_count,website"
@@ -59,16 +60,14 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     profile = yield from _read_profile(client, target, base)
     if profile is None:
         return
-    for record in graph.read_token_info(client, base, target.token or "", target.account_id):
-        yield record
-        if isinstance(record, FetchError):
-            return
-        if isinstance(record, TokenInfo) and record.scopes and target.engagement == "engaged" \
-                and not set(COMMENT_SCOPES) & set(record.scopes):
-            yield FetchError(target.account_id, f"{base}/debug_token", None, f"the access token lacks the "
-                             f"{COMMENT_SCOPES[0]} permission needed to read comments of an engaged account",
-                             STREAM_COMMENTS, kind="credentials")
-            return
+    token = yield from graph.token_health(client, base, target, state)
+    if token.failure is not None:
+        return
+    if token.scopes is not None and target.engagement == "engaged" and not set(COMMENT_SCOPES) & set(token.scopes):
+        yield FetchError(target.account_id, f"{base}/debug_token", None, f"the access token lacks the "
+                         f"{COMMENT_SCOPES[0]} permission needed to read comments of an engaged account",
+                         STREAM_COMMENTS, kind="credentials")
+        return
     new_media = yield from _read_media(client, target, state, base, profile.platform_id)
     yield from _read_comments(client, target, state, base, profile, new_media)
 

@@ -145,7 +145,7 @@ def test_a_warm_run_asks_since_the_watermark_and_rereads_only_changed_threads(fa
     busy = add_post(fake, 2, 40, [comment(f"{PAGE_ID}_2", 21, 39)])
     cold = run(fake, session)
     cursors = {c.stream: c.value for c in of(cold, Cursor)}
-    assert set(cursors) == {"posts", "comments", "conversations"}
+    assert set(cursors) == {"token", "posts", "comments", "conversations"}
     newest = graph.read_watermark(cursors["posts"])
     assert newest == NOW - timedelta(hours=40)
 
@@ -161,6 +161,7 @@ def test_a_warm_run_asks_since_the_watermark_and_rereads_only_changed_threads(fa
     assert fake.requests_to(f"{quiet}/comments") == []  # its count did not change
     assert [(r.reply_id, r.in_reply_to_id) for r in of(warm, Reply)] == [("2_22", "2_21")]
     assert len(fake.requests_to("v26.0/")) == 1  # one ?ids= request for the counts of older posts
+    assert fake.requests_to("/debug_token") == []  # asked once a day
     assert json.loads([c for c in of(warm, Cursor) if c.stream == "comments"][0].value) == {quiet: 1, busy: 2, fresh: 0}
 
 
@@ -202,6 +203,20 @@ def test_a_token_meta_reports_invalid_is_a_credentials_failure(fake: FakeGraph, 
     error = of(records, FetchError)[0]
     assert error.kind == "credentials" and "password" in error.message and TOKEN not in error.url
     assert not of(records, Post)
+
+
+def test_the_token_is_inspected_once_a_day_and_its_scopes_remembered(fake: FakeGraph, session: requests.Session) -> None:
+    fake.token_data["scopes"] = ["pages_read_engagement", "pages_read_user_content"]
+    first = run(fake, session)
+    token_cursor = {c.stream: c.value for c in of(first, Cursor)}["token"]
+    assert json.loads(token_cursor) == {"checked": NOW.isoformat(), "scopes": fake.token_data["scopes"]}
+    later = FetchState(now=NOW + timedelta(hours=23), since=SINCE, cursors={"token": token_cursor})
+    again = list(PLATFORM.fetch(target(fake), later, session))
+    assert len(fake.requests_to("/debug_token")) == 1 and not of(again, TokenInfo)
+    assert [(e.kind, e.stream) for e in of(again, FetchError)] == [("credentials", "conversations")]  # from the cursor
+    next_day = FetchState(now=NOW + timedelta(hours=25), since=SINCE, cursors={"token": token_cursor})
+    assert of(list(PLATFORM.fetch(target(fake), next_day, session)), TokenInfo)
+    assert len(fake.requests_to("/debug_token")) == 2
 
 
 def test_token_details_that_cannot_be_read_are_no_failure(fake: FakeGraph, session: requests.Session) -> None:
