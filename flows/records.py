@@ -59,6 +59,8 @@ class Target:
     """WordPress: user ids the registry adds to the site's staff set."""
     comments_url: str | None = None
     """Feeds: an optional comment feed."""
+    auth_base: str | None = None
+    """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
     engagement: str | None = None
     """The registry's engagement level (passive | active | engaged): which scopes the token needs."""
 
@@ -180,8 +182,8 @@ class FetchError:
 
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
-    """What the platform says of the account's access token: whose it is, when it expires
-    (None: never, or not told) and the permissions it carries. Never the token itself."""
+    """What the platform says about the account's token (Graph ``debug_token``): when it
+    expires (None: never, or not told) and the scopes it grants. Never the token itself."""
 
     account_id: str
     expires_at: datetime | None
