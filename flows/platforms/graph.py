@@ -150,8 +150,17 @@ def _float(value: Any) -> float:
         return 0.0
 
 
+USAGE_PROBE = {"X-App-Usage": '{"call_count": 100, "total_cputime": 100, "total_time": 100}'}
+"""Headers of an app at its limit: a session whose rate-limit reader waits for them reads Graph usage."""
+
+
 class GraphClient:
-    """One account's Graph requests: bearer token, usage waits, one retry when throttled."""
+    """One account's Graph requests: bearer token, usage waits, one retry when throttled.
+
+    The usage waits are the session's when its rate-limit reader is the Graph platform's
+    (the monitor's per-platform session); with any other session this client waits itself,
+    so a wait is never skipped and never doubled.
+    """
 
     def __init__(self, session: requests.Session, token: str | None) -> None:
         self.session = session
@@ -160,18 +169,20 @@ class GraphClient:
         # The session's own sleep and clock: injectable, so tests record waits instead of sleeping.
         self.sleep = hook.sleep if hook else time.sleep
         self.clock = hook.clock if hook else time.time
+        self.session_waits = hook is not None and bool(hook.reader(USAGE_PROBE, self.clock()))
 
     def send(self, session: requests.Session, url: str, params: Mapping[str, Any] | None = None,
              headers: Mapping[str, str] | None = None) -> requests.Response:
         """GET with the token; a success comes back, anything else raises GraphError."""
-        response, error, wait = self._attempt(session, url, params, headers)
+        response, error, told = self._attempt(session, url, params, headers)
         if error is not None and error.code in THROTTLE_CODES:
             log.info("Graph throttled %s (code %s); waiting once", safe_url(response.url), error.code)
-            self.sleep(wait or THROTTLE_WAIT)
-            response, error, wait = self._attempt(session, url, params, headers)
-        if wait:
-            log.info("Graph usage high at %s; waiting %.1f s", safe_url(response.url), wait)
-            self.sleep(wait)
+            if not (told and self.session_waits):  # else the session has just waited the time Meta told
+                self.sleep(told or THROTTLE_WAIT)
+            response, error, told = self._attempt(session, url, params, headers)
+        if told and not self.session_waits:
+            log.info("Graph usage high at %s; waiting %.1f s", safe_url(response.url), told)
+            self.sleep(told)
         if error is not None:
             raise error
         return response

@@ -11,6 +11,7 @@ from pytest_httpserver import HTTPServer
 
 from flows.platforms import facebook, graph
 from flows.platforms.facebook import PLATFORM
+from flows.platforms.http import make_session
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, TokenInfo
 from tests.platforms.graph_fake import (
     BLOCKED,
@@ -277,6 +278,14 @@ def test_high_usage_headers_make_the_reader_wait(fake: FakeGraph, session: reque
     fake.usage = {"X-App-Usage": json.dumps({"call_count": 90, "total_cputime": 10, "total_time": 12})}
     run(fake, session)
     assert sleeps and all(wait == pytest.approx(36.0) for wait in sleeps)  # 90 % is 60 % of the way from 75 to 100
+
+
+def test_a_session_reading_graph_usage_waits_once_not_twice(fake: FakeGraph) -> None:
+    fake.usage = {"X-App-Usage": json.dumps({"call_count": 90, "total_cputime": 10, "total_time": 12})}
+    sleeps: list[float] = []
+    with make_session("test", sleep=sleeps.append, rate_limit_reader=PLATFORM.rate_limit_wait) as platform_session:
+        run(fake, platform_session)
+    assert len(sleeps) == len(fake.server.log) and all(wait == pytest.approx(36.0) for wait in sleeps)
 
 
 @pytest.mark.parametrize("headers, expected", [

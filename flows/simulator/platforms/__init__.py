@@ -17,6 +17,8 @@ FAKE_PLATFORMS: dict[str, str] = {
     "mastodon": "flows.simulator.platforms.mastodon:FakeMastodon",
     "wordpress": "flows.simulator.platforms.wordpress:FakeWordPress",
     "feed": "flows.simulator.platforms.feeds:FakeFeeds",
+    "facebook": "flows.simulator.platforms.facebook:FakeFacebook",
+    "instagram": "flows.simulator.platforms.instagram:FakeInstagram",
 }
 
 
