@@ -18,7 +18,7 @@ Everything needs the Page access token (``token_env``); without it the monitor r
   Inbound without their text.
 
 A Page comment whose ``parent`` is a citizen's comment thread, or a Page message in a
-conversation, answers the citizens' messages before it (:func:`flows.platforms.graph.answers`).
+conversation, answers the citizens' messages before it (:func:`flows.platforms.graph_threads.answers`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from urllib.parse import quote
 
 import requests
 
-from flows.platforms import graph
+from flows.platforms import graph, graph_threads
 from flows.platforms.base import Credential, Platform
-from flows.platforms.graph import GraphClient, GraphError, Message, graph_time
+from flows.platforms.graph import GraphClient, GraphError, graph_time
+from flows.platforms.graph_threads import Message
 from flows.platforms.http import PlatformError, expected_shape
 from flows.platforms.paging import unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, cap_text
@@ -111,7 +112,7 @@ def _read_posts(
 ) -> Generator[Record, None, dict[str, tuple[datetime, int | None]]]:
     """Yield own Posts since the watermark, then the ``posts`` Cursor; return
     ``{post id: (created_at, comment count or None)}`` of the posts read."""
-    watermark = graph.read_watermark(state.cursors.get(STREAM_POSTS))
+    watermark = graph_threads.read_watermark(state.cursors.get(STREAM_POSTS))
     since = watermark - OVERLAP if watermark else state.since
     url = f"{base}/{quote(page_id, safe='')}/posts"
     params = {"fields": POST_FIELDS, "since": int(since.timestamp()), "limit": 100}
@@ -149,14 +150,14 @@ def _read_comments(
     new_posts: Mapping[str, tuple[datetime, int | None]],
 ) -> Iterator[Record]:
     """Comments under recent own posts whose count changed, then the ``comments`` Cursor."""
-    post_ids = graph.thread_post_ids(((pid, at) for pid, (at, _) in new_posts.items()), state.since,
+    post_ids = graph_threads.thread_post_ids(((pid, at) for pid, (at, _) in new_posts.items()), state.since,
                                      state.recent_post_ids)
     counts: dict[str, int] | None = {pid: count for pid, (_, count) in new_posts.items() if count is not None}
     unknown = [pid for pid in post_ids if pid not in counts]
     more = client.counts(base, unknown, POST_FIELDS.split(",")[-1], COUNT_PATH) if unknown else {}
     counts = None if more is None else {**counts, **more}
-    seen = graph.read_counts(state.cursors.get(STREAM_COMMENTS))
-    now_seen = yield from graph.changed_threads(
+    seen = graph_threads.read_counts(state.cursors.get(STREAM_COMMENTS))
+    now_seen = yield from graph_threads.changed_threads(
         post_ids, counts, seen, lambda post_id: _read_thread(client, target, base, page_id, post_id))
     yield Cursor(target.account_id, STREAM_COMMENTS, json.dumps(now_seen, sort_keys=True))
 
@@ -180,7 +181,7 @@ def _read_thread(client: GraphClient, target: Target, base: str, page_id: str, p
         return [err.as_record(target.account_id, STREAM_COMMENTS)], False
     except PlatformError as err:
         return [err.as_record(target.account_id, STREAM_COMMENTS)], False
-    return [*records, *graph.answers(target.account_id, messages)], True
+    return [*records, *graph_threads.answers(target.account_id, messages)], True
 
 
 def _comment(account_id: str, page_id: str, post_id: str, comment: Mapping[str, Any]) -> tuple[Message, Inbound | None]:
@@ -212,7 +213,7 @@ def _read_conversations(
             yield FetchError(target.account_id, url, None, f"the Page token lacks the {MESSAGING_SCOPE} permission "
                              "needed to read the inbox of an engaged account", STREAM_CONVERSATIONS, kind="credentials")
         return
-    watermark = graph.read_watermark(state.cursors.get(STREAM_CONVERSATIONS))
+    watermark = graph_threads.read_watermark(state.cursors.get(STREAM_CONVERSATIONS))
     stop = max(watermark - OVERLAP, state.since) if watermark else state.since
     params = {"platform": "messenger", "fields": CONVERSATION_FIELDS, "limit": 50}
     records, messages, newest = [], [], watermark
@@ -229,7 +230,7 @@ def _read_conversations(
         yield err.as_record(target.account_id, STREAM_CONVERSATIONS)
         return
     yield from records
-    yield from graph.answers(target.account_id, messages)
+    yield from graph_threads.answers(target.account_id, messages)
     yield Cursor(target.account_id, STREAM_CONVERSATIONS, newest.isoformat() if newest else "")
 
 

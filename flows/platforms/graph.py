@@ -1,12 +1,12 @@
-"""What Facebook Pages and Instagram share: Meta's Graph API requests, errors, waits and threads.
+"""What Facebook Pages and Instagram share: Meta's Graph API requests, errors, waits and token health.
 
 Contract: :class:`GraphClient` sends every Graph request of one account with the token in
 an ``Authorization: Bearer`` header (never in a URL), reads the usage headers after each
 response and waits when they say the app is near its limit, waits once and retries on a
 throttle error, and raises :class:`GraphError` (a ``PlatformError`` with the ``kind`` the
 FetchError must carry) for every Graph error body. URLs it puts in errors hold no
-``access_token`` or ``input_token``. :func:`answers` links the account's own messages to
-the citizens' messages they answer, for comment threads and Messenger conversations alike.
+``access_token`` or ``input_token``. :func:`token_health` asks ``/debug_token`` about the
+account's token once a day. Comment threads are :mod:`flows.platforms.graph_threads`'.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ import requests
 
 from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError, RateLimitWait, get_response, json_body
 from flows.platforms.paging import NextUrlPaginator, PageCapReached, paginate, without_params
-from flows.records import Cursor, FetchError, FetchState, Record, Reply, Target, TokenInfo, cap_text, utc
+from flows.records import Cursor, FetchError, FetchState, Record, Target, TokenInfo, cap_text, utc
 
 log = logging.getLogger(__name__)
 
@@ -296,91 +296,3 @@ def graph_time(value: str) -> datetime:
         return utc(datetime.strptime(value, GRAPH_TIME))
     except ValueError:
         return utc(datetime.fromisoformat(value))
-
-
-def read_watermark(cursor: str | None) -> datetime | None:
-    """The moment a stored cursor holds, or None when there is none or it cannot be read."""
-    try:
-        return utc(datetime.fromisoformat(cursor)) if cursor else None
-    except ValueError:
-        return None
-
-
-def read_counts(cursor: str | None) -> dict[str, int]:
-    """A stored ``{id: count when last read}`` cursor; empty when missing or unreadable."""
-    try:
-        seen = json.loads(cursor or "{}")
-    except ValueError:
-        return {}
-    return {str(k): v for k, v in seen.items() if isinstance(v, int)} if isinstance(seen, dict) else {}
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message of a thread, as :func:`answers` needs it."""
-
-    message_id: str
-    thread: str
-    created_at: datetime
-    own: bool
-    url: str | None = None
-
-
-def answers(account_id: str, messages: Iterable[Message]) -> list[Reply]:
-    """Replies linking each own message to the citizens' messages it answers.
-
-    In a thread (a top-level comment with its replies, or a conversation) an own message
-    answers every citizen message before it that no earlier own message answered. The
-    first link carries the own message's id; further ones ``<own id>:<answered id>``,
-    since the warehouse keys replies by id.
-    """
-    pending: dict[str, list[Message]] = {}
-    replies: list[Reply] = []
-    for message in sorted(messages, key=lambda m: (m.created_at, m.message_id)):
-        waiting = pending.setdefault(message.thread, [])
-        if not message.own:
-            waiting.append(message)
-            continue
-        for position, answered in enumerate(waiting):
-            reply_id = message.message_id if position == 0 else f"{message.message_id}:{answered.message_id}"
-            replies.append(Reply(account_id, reply_id, answered.message_id, message.created_at, message.url))
-        waiting.clear()
-    return replies
-
-
-THREAD_POSTS = 40
-"""Most own posts whose comments are read per run (the newest ones)."""
-
-
-def thread_post_ids(new_posts: Iterable[tuple[str, datetime]], since: datetime, recent_post_ids: Iterable[str]) -> list[str]:
-    """Own posts whose comment threads to consider: new ones since ``since`` (newest first), then
-    the recent ones the warehouse knows, capped at :data:`THREAD_POSTS`."""
-    fresh = [post_id for post_id, created_at in sorted(new_posts, key=lambda p: p[1], reverse=True) if created_at >= since]
-    return list(dict.fromkeys([*fresh, *recent_post_ids]))[:THREAD_POSTS]
-
-
-def changed_threads(
-    post_ids: list[str],
-    counts: Mapping[str, int] | None,
-    seen: Mapping[str, int],
-    read_thread: Any,
-) -> Iterator[Any]:
-    """Read the threads whose comment count changed since last read; return the new seen counts.
-
-    ``read_thread(post_id)`` returns ``(records, ok)``. With ``counts`` None (unknown) every
-    thread is read. A thread with no comment is not read; one whose read failed keeps its old
-    count so it is read again next run; -1 marks a read whose count was unknown.
-    """
-    now_seen: dict[str, int] = {}
-    for post_id in post_ids:
-        known = counts.get(post_id) if counts is not None else None
-        if known is not None and (known == seen.get(post_id) or known == 0):
-            now_seen[post_id] = known
-            continue
-        records, ok = read_thread(post_id)
-        yield from records
-        if ok:
-            now_seen[post_id] = known if known is not None else -1
-        elif post_id in seen:
-            now_seen[post_id] = seen[post_id]
-    return now_seen

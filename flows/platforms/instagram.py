@@ -16,7 +16,7 @@ Everything needs the owner's access token (``token_env``); without it the monito
 
 Replies to replies attach to the top-level comment, so a thread is a top-level comment and
 its replies; the account's reply (``from.id`` or ``username`` is the account's) answers the
-citizens' messages before it in that thread (:func:`flows.platforms.graph.answers`).
+citizens' messages before it in that thread (:func:`flows.platforms.graph_threads.answers`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from urllib.parse import quote
 
 import requests
 
-from flows.platforms import graph
+from flows.platforms import graph, graph_threads
 from flows.platforms.base import Credential, Platform
-from flows.platforms.graph import GraphClient, GraphError, Message, graph_time
+from flows.platforms.graph import GraphClient, GraphError, graph_time
+from flows.platforms.graph_threads import Message
 from flows.platforms.http import PlatformError, expected_shape
 from flows.platforms.paging import unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, cap_text
@@ -115,7 +116,7 @@ def _read_media(
 ) -> Generator[Record, None, dict[str, tuple[datetime, int | None]]]:
     """Yield own media as Posts back to the watermark, then the ``media`` Cursor; return
     ``{media id: (timestamp, comments_count or None)}`` of the media read."""
-    watermark = graph.read_watermark(state.cursors.get(STREAM_MEDIA))
+    watermark = graph_threads.read_watermark(state.cursors.get(STREAM_MEDIA))
     stop = watermark - OVERLAP if watermark else state.since
     read: dict[str, tuple[datetime, int | None]] = {}
     try:
@@ -148,14 +149,14 @@ def _read_comments(
     new_media: Mapping[str, tuple[datetime, int | None]],
 ) -> Iterator[Record]:
     """Comments under recent own media whose count changed, then the ``comments`` Cursor."""
-    media_ids = graph.thread_post_ids(((mid, at) for mid, (at, _) in new_media.items()), state.since,
+    media_ids = graph_threads.thread_post_ids(((mid, at) for mid, (at, _) in new_media.items()), state.since,
                                       state.recent_post_ids)
     counts: dict[str, int] | None = {mid: count for mid, (_, count) in new_media.items() if count is not None}
     unknown = [mid for mid in media_ids if mid not in counts]
     more = client.counts(base, unknown, "comments_count", "comments_count") if unknown else {}
     counts = None if more is None else {**counts, **more}
-    seen = graph.read_counts(state.cursors.get(STREAM_COMMENTS))
-    now_seen = yield from graph.changed_threads(
+    seen = graph_threads.read_counts(state.cursors.get(STREAM_COMMENTS))
+    now_seen = yield from graph_threads.changed_threads(
         media_ids, counts, seen, lambda media_id: _read_thread(client, target, base, profile, media_id))
     yield Cursor(target.account_id, STREAM_COMMENTS, json.dumps(now_seen, sort_keys=True))
 
@@ -181,7 +182,7 @@ def _read_thread(client: GraphClient, target: Target, base: str, profile: Profil
     except (PlatformError, KeyError, TypeError, ValueError) as err:
         error = err if isinstance(err, PlatformError) else PlatformError(url, None, f"unexpected comment shape: {err}")
         return [error.as_record(target.account_id, STREAM_COMMENTS)], False
-    return [*records, *graph.answers(target.account_id, messages)], True
+    return [*records, *graph_threads.answers(target.account_id, messages)], True
 
 
 def _replies(client: GraphClient, comment: Mapping[str, Any]) -> list[Mapping[str, Any]]:

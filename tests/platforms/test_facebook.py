@@ -9,7 +9,7 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from flows.platforms import facebook, graph
+from flows.platforms import facebook, graph, graph_threads
 from flows.platforms.facebook import PLATFORM
 from flows.platforms.http import make_session
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, TokenInfo
@@ -147,7 +147,7 @@ def test_a_warm_run_asks_since_the_watermark_and_rereads_only_changed_threads(fa
     cold = run(fake, session)
     cursors = {c.stream: c.value for c in of(cold, Cursor)}
     assert set(cursors) == {"token", "posts", "comments", "conversations"}
-    newest = graph.read_watermark(cursors["posts"])
+    newest = graph_threads.read_watermark(cursors["posts"])
     assert newest == NOW - timedelta(hours=40)
 
     fake.server.clear_log()

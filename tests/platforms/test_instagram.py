@@ -9,7 +9,7 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from flows.platforms import graph
+from flows.platforms import graph_threads
 from flows.platforms.instagram import PLATFORM
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, TokenInfo
 from tests.platforms.graph_fake import DELETED, EXPIRED, NOW, TOKEN, FakeGraph, graph_time
@@ -106,7 +106,7 @@ def test_a_warm_run_stops_at_the_watermark_and_rereads_only_changed_threads(fake
         add_media(fake, number, hours_ago=60 + number)  # older history
     cold = run(fake, session)
     cursors = {c.stream: c.value for c in of(cold, Cursor)}
-    assert graph.read_watermark(cursors["media"]) == NOW - timedelta(hours=40)
+    assert graph_threads.read_watermark(cursors["media"]) == NOW - timedelta(hours=40)
 
     fake.server.clear_log()
     fake.edges[(busy, "comments")][0]["replies"]["data"].append(
