@@ -23,7 +23,6 @@ conversation, answers the citizens' messages before it (:func:`flows.platforms.g
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,14 +33,15 @@ import requests
 from flows.platforms import graph, graph_threads
 from flows.platforms.base import Credential, Platform
 from flows.platforms.graph import GraphClient, GraphError, graph_time
-from flows.platforms.graph_threads import Message
+from flows.platforms.graph_threads import STREAM_COMMENTS, ListedPost, Message
 from flows.platforms.http import PlatformError, expected_shape
 from flows.platforms.paging import unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, cap_text
 
-STREAM_PROFILE, STREAM_POSTS, STREAM_COMMENTS, STREAM_CONVERSATIONS = "profile", "posts", "comments", "conversations"
+STREAM_PROFILE, STREAM_POSTS, STREAM_CONVERSATIONS = "profile", "posts", "conversations"
 PROFILE_FIELDS = "id,name,username,about,link,fan_count,followers_count,verification_status,website"
-POST_FIELDS = "id,message,created_time,permalink_url,comments.filter(stream).limit(0).summary(true)"
+COUNT_FIELDS = "comments.filter(stream).limit(0).summary(true)"
+POST_FIELDS = f"id,message,created_time,permalink_url,{COUNT_FIELDS}"
 COUNT_PATH = "comments.summary.total_count"
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},permalink_url"
 CONVERSATION_FIELDS = "id,updated_time,link,messages.limit(25){id,created_time,from}"
@@ -70,7 +70,9 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     if token.failure is not None:
         return
     new_posts = yield from _read_posts(client, target, state, base, page_id)
-    yield from _read_comments(client, target, state, base, page_id, new_posts)
+    yield from graph_threads.read_comment_threads(
+        client, base, target, state, new_posts, COUNT_FIELDS, COUNT_PATH, "permalink_url",
+        lambda post_id, post_url: _read_thread(client, target, base, page_id, post_id, post_url))
     yield from _read_conversations(client, target, state, base, page_id, token.scopes)
 
 
@@ -109,14 +111,13 @@ def _profile(account_id: str, page: Mapping[str, Any]) -> Profile:
 
 def _read_posts(
     client: GraphClient, target: Target, state: FetchState, base: str, page_id: str
-) -> Generator[Record, None, dict[str, tuple[datetime, int | None]]]:
-    """Yield own Posts since the watermark, then the ``posts`` Cursor; return
-    ``{post id: (created_at, comment count or None)}`` of the posts read."""
+) -> Generator[Record, None, dict[str, ListedPost]]:
+    """Yield own Posts since the watermark, then the ``posts`` Cursor; return the posts read."""
     watermark = graph_threads.read_watermark(state.cursors.get(STREAM_POSTS))
     since = watermark - OVERLAP if watermark else state.since
     url = f"{base}/{quote(page_id, safe='')}/posts"
     params = {"fields": POST_FIELDS, "since": int(since.timestamp()), "limit": 100}
-    read: dict[str, tuple[datetime, int | None]] = {}
+    read: dict[str, ListedPost] = {}
     try:
         for response, page in client.pages(url, params):
             yield from _posts_of(target.account_id, response, page, read)
@@ -127,42 +128,25 @@ def _read_posts(
     except PlatformError as err:
         yield err.as_record(target.account_id, STREAM_POSTS)
         return read
-    newest = max([created for created, _ in read.values()] + ([watermark] if watermark else []), default=None)
+    newest = max([post.created_at for post in read.values()] + ([watermark] if watermark else []), default=None)
     yield Cursor(target.account_id, STREAM_POSTS, newest.isoformat() if newest else "")
     return read
 
 
-def _posts_of(account_id: str, response: requests.Response, page: Any,
-              read: dict[str, tuple[datetime, int | None]]) -> list[Post]:
+def _posts_of(account_id: str, response: requests.Response, page: Any, read: dict[str, ListedPost]) -> list[Post]:
     """A page of ``/posts`` as Posts, noting each one's time and comment count in ``read``."""
     with expected_shape(response):
         posts = []
         for item in page["data"]:
             post = Post(account_id, str(item["id"]), graph_time(item["created_time"]), item.get("permalink_url"),
                         cap_text(item.get("message")))
-            read[post.post_id] = (post.created_at, graph.path_int(item, COUNT_PATH))
+            read[post.post_id] = ListedPost(post.created_at, graph.path_int(item, COUNT_PATH), post.url)
             posts.append(post)
         return posts
 
 
-def _read_comments(
-    client: GraphClient, target: Target, state: FetchState, base: str, page_id: str,
-    new_posts: Mapping[str, tuple[datetime, int | None]],
-) -> Iterator[Record]:
-    """Comments under recent own posts whose count changed, then the ``comments`` Cursor."""
-    post_ids = graph_threads.thread_post_ids(((pid, at) for pid, (at, _) in new_posts.items()), state.since,
-                                     state.recent_post_ids)
-    counts: dict[str, int] | None = {pid: count for pid, (_, count) in new_posts.items() if count is not None}
-    unknown = [pid for pid in post_ids if pid not in counts]
-    more = client.counts(base, unknown, POST_FIELDS.split(",")[-1], COUNT_PATH) if unknown else {}
-    counts = None if more is None else {**counts, **more}
-    seen = graph_threads.read_counts(state.cursors.get(STREAM_COMMENTS))
-    now_seen = yield from graph_threads.changed_threads(
-        post_ids, counts, seen, lambda post_id: _read_thread(client, target, base, page_id, post_id))
-    yield Cursor(target.account_id, STREAM_COMMENTS, json.dumps(now_seen, sort_keys=True))
-
-
-def _read_thread(client: GraphClient, target: Target, base: str, page_id: str, post_id: str) -> tuple[list[Record], bool]:
+def _read_thread(client: GraphClient, target: Target, base: str, page_id: str, post_id: str,
+                 post_url: str | None = None) -> tuple[list[Record], bool]:
     """One post's comments as Inbound and Replies, and whether the read completed."""
     url = f"{base}/{quote(post_id, safe='')}/comments"
     params = {"filter": "stream", "order": "chronological", "fields": COMMENT_FIELDS, "limit": 100}

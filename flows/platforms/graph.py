@@ -212,17 +212,15 @@ class GraphClient:
                 raise
             raise GraphError(err.url, err.status, err.message) from err
 
-    def counts(self, base: str, ids: list[str], fields: str, path: str) -> dict[str, int] | None:
-        """``{id: the integer at path}`` for up to 50 nodes in one request (Graph's ``?ids=``);
-        None when the request fails or its body is not the documented ``{id: node}`` map."""
-        if not ids:
-            return {}
+    def nodes(self, base: str, ids: list[str], fields: str) -> dict[str, Any] | None:
+        """Up to 50 nodes in one request (Graph's ``?ids=``) as ``{id: node}``; None when the
+        request fails or its body is not that map."""
         try:
             _, nodes = self.get(f"{base}/", {"ids": ",".join(ids[:50]), "fields": fields})
-            found = {str(node_id): path_int(node, path) for node_id, node in nodes.items()}
-        except (PlatformError, AttributeError):
+        except PlatformError:
             return None
-        return {node_id: count for node_id, count in found.items() if count is not None}
+        return {str(node_id): node for node_id, node in nodes.items() if isinstance(node, dict)} \
+            if isinstance(nodes, dict) else None
 
 
 def path_int(node: Any, path: str) -> int | None:

@@ -10,11 +10,50 @@ to the citizens' messages before them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.records import Record, Reply, utc
+from flows.platforms.graph import GraphClient, path_int
+from flows.records import Cursor, FetchState, Record, Reply, Target, utc
+
+STREAM_COMMENTS = "comments"
+
+
+@dataclass(frozen=True)
+class ListedPost:
+    """An own post as this run's listing showed it."""
+
+    created_at: datetime
+    comments: int | None
+    """Its comment count, when the listing tells it."""
+    url: str | None = None
+
+
+def read_comment_threads(
+    client: GraphClient, base: str, target: Target, state: FetchState, listed: Mapping[str, ListedPost],
+    count_fields: str, count_path: str, url_key: str,
+    read_thread: Callable[[str, str | None], tuple[list[Record], bool]],
+) -> Iterator[Record]:
+    """Read the comment threads of recent own posts whose count changed, then the ``comments`` Cursor.
+
+    Counts come from the listing (``listed``) and, for older recent posts, from one ``?ids=``
+    request asking ``count_fields``; ``read_thread(post id, post url)`` reads one thread.
+    """
+    post_ids = thread_post_ids(((pid, post.created_at) for pid, post in listed.items()), state.since,
+                               state.recent_post_ids)
+    counts = {pid: post.comments for pid, post in listed.items() if post.comments is not None}
+    urls = {pid: post.url for pid, post in listed.items()}
+    unknown = [pid for pid in post_ids if pid not in counts]
+    nodes = client.nodes(base, unknown, f"{count_fields},{url_key}") if unknown else {}
+    for node_id, node in (nodes or {}).items():
+        count, url = path_int(node, count_path), node.get(url_key)
+        counts.update({node_id: count} if count is not None else {})
+        urls.setdefault(node_id, url if isinstance(url, str) else None)
+    now_seen = yield from changed_threads(post_ids, None if nodes is None else counts,
+                                          read_counts(state.cursors.get(STREAM_COMMENTS)),
+                                          lambda post_id: read_thread(post_id, urls.get(post_id)))
+    yield Cursor(target.account_id, STREAM_COMMENTS, json.dumps(now_seen, sort_keys=True))
 
 
 def read_watermark(cursor: str | None) -> datetime | None:

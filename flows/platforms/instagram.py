@@ -21,9 +21,8 @@ citizens' messages before it in that thread (:func:`flows.platforms.graph_thread
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -32,12 +31,12 @@ import requests
 from flows.platforms import graph, graph_threads
 from flows.platforms.base import Credential, Platform
 from flows.platforms.graph import GraphClient, GraphError, graph_time
-from flows.platforms.graph_threads import Message
+from flows.platforms.graph_threads import STREAM_COMMENTS, ListedPost, Message
 from flows.platforms.http import PlatformError, expected_shape
 from flows.platforms.paging import unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Target, cap_text
 
-STREAM_PROFILE, STREAM_MEDIA, STREAM_COMMENTS = "profile", "media", "comments"
+STREAM_PROFILE, STREAM_MEDIA = "profile", "media"
 PROFILE_FIELDS = "id,username,name,biography,followers_count,follows_count,media_count,website"
 MEDIA_FIELDS = "id,caption,permalink,timestamp,comments_count"
 _AUTHOR = "id,text,timestamp,username,from{id,username}"
@@ -70,7 +69,9 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
                          STREAM_COMMENTS, kind="credentials")
         return
     new_media = yield from _read_media(client, target, state, base, profile.platform_id)
-    yield from _read_comments(client, target, state, base, profile, new_media)
+    yield from graph_threads.read_comment_threads(
+        client, base, target, state, new_media, "comments_count", "comments_count", "permalink",
+        lambda media_id, media_url: _read_thread(client, target, base, profile, media_id, media_url))
 
 
 def _read_profile(client: GraphClient, target: Target, base: str) -> Generator[Record, None, Profile | None]:
@@ -113,12 +114,11 @@ def _count(value: Any) -> int | None:
 
 def _read_media(
     client: GraphClient, target: Target, state: FetchState, base: str, ig_id: str
-) -> Generator[Record, None, dict[str, tuple[datetime, int | None]]]:
-    """Yield own media as Posts back to the watermark, then the ``media`` Cursor; return
-    ``{media id: (timestamp, comments_count or None)}`` of the media read."""
+) -> Generator[Record, None, dict[str, ListedPost]]:
+    """Yield own media as Posts back to the watermark, then the ``media`` Cursor; return the media read."""
     watermark = graph_threads.read_watermark(state.cursors.get(STREAM_MEDIA))
     stop = watermark - OVERLAP if watermark else state.since
-    read: dict[str, tuple[datetime, int | None]] = {}
+    read: dict[str, ListedPost] = {}
     try:
         for response, page in client.pages(f"{base}/{quote(ig_id, safe='')}/media", {"fields": MEDIA_FIELDS, "limit": 50}):
             first_page = not read
@@ -131,37 +131,21 @@ def _read_media(
     except PlatformError as err:
         yield err.as_record(target.account_id, STREAM_MEDIA)
         return read
-    newest = max([at for at, _ in read.values()] + ([watermark] if watermark else []), default=None)
+    newest = max([media.created_at for media in read.values()] + ([watermark] if watermark else []), default=None)
     yield Cursor(target.account_id, STREAM_MEDIA, newest.isoformat() if newest else "")
     return read
 
 
-def _post(account_id: str, item: Mapping[str, Any], read: dict[str, tuple[datetime, int | None]]) -> Post:
+def _post(account_id: str, item: Mapping[str, Any], read: dict[str, ListedPost]) -> Post:
     post = Post(account_id, str(item["id"]), graph_time(item["timestamp"]), item.get("permalink"),
                 cap_text(item.get("caption")))
     count = item.get("comments_count")
-    read[post.post_id] = (post.created_at, count if isinstance(count, int) else None)
+    read[post.post_id] = ListedPost(post.created_at, count if isinstance(count, int) else None, post.url)
     return post
 
 
-def _read_comments(
-    client: GraphClient, target: Target, state: FetchState, base: str, profile: Profile,
-    new_media: Mapping[str, tuple[datetime, int | None]],
-) -> Iterator[Record]:
-    """Comments under recent own media whose count changed, then the ``comments`` Cursor."""
-    media_ids = graph_threads.thread_post_ids(((mid, at) for mid, (at, _) in new_media.items()), state.since,
-                                      state.recent_post_ids)
-    counts: dict[str, int] | None = {mid: count for mid, (_, count) in new_media.items() if count is not None}
-    unknown = [mid for mid in media_ids if mid not in counts]
-    more = client.counts(base, unknown, "comments_count", "comments_count") if unknown else {}
-    counts = None if more is None else {**counts, **more}
-    seen = graph_threads.read_counts(state.cursors.get(STREAM_COMMENTS))
-    now_seen = yield from graph_threads.changed_threads(
-        media_ids, counts, seen, lambda media_id: _read_thread(client, target, base, profile, media_id))
-    yield Cursor(target.account_id, STREAM_COMMENTS, json.dumps(now_seen, sort_keys=True))
-
-
-def _read_thread(client: GraphClient, target: Target, base: str, profile: Profile, media_id: str) -> tuple[list[Record], bool]:
+def _read_thread(client: GraphClient, target: Target, base: str, profile: Profile, media_id: str,
+                 media_url: str | None) -> tuple[list[Record], bool]:
     """One media item's comments and replies as Inbound and Replies, and whether the read completed."""
     url = f"{base}/{quote(media_id, safe='')}/comments"
     records: list[Record] = []
@@ -172,7 +156,7 @@ def _read_thread(client: GraphClient, target: Target, base: str, profile: Profil
                 comments = page["data"]
             for comment in comments:
                 for item in [comment, *_replies(client, comment)]:
-                    message, inbound = _comment(target.account_id, profile, media_id, str(comment["id"]), item)
+                    message, inbound = _comment(target.account_id, profile, media_id, media_url, str(comment["id"]), item)
                     messages.append(message)
                     records.extend([inbound] if inbound else [])
     except GraphError as err:
@@ -196,8 +180,10 @@ def _replies(client: GraphClient, comment: Mapping[str, Any]) -> list[Mapping[st
     return replies
 
 
-def _comment(account_id: str, profile: Profile, media_id: str, thread: str, item: Mapping[str, Any]) -> tuple[Message, Inbound | None]:
-    """A comment or reply as a thread Message, and as Inbound when a citizen wrote it."""
+def _comment(account_id: str, profile: Profile, media_id: str, media_url: str | None, thread: str,
+             item: Mapping[str, Any]) -> tuple[Message, Inbound | None]:
+    """A comment or reply as a thread Message, and as Inbound (linking the media item: Instagram
+    comments have no address of their own) when a citizen wrote it."""
     author = item.get("from") or {}
     username = str(author.get("username") or item.get("username") or "")
     own = str(author.get("id") or "") == profile.platform_id or (bool(username) and username == _username(profile))
@@ -205,7 +191,7 @@ def _comment(account_id: str, profile: Profile, media_id: str, thread: str, item
     message = Message(str(item["id"]), thread, created_at, own)
     if own:
         return message, None
-    return message, Inbound(account_id, str(item["id"]), created_at, "comment", cap_text(username, 200), None,
+    return message, Inbound(account_id, str(item["id"]), created_at, "comment", cap_text(username, 200), media_url,
                             cap_text(item.get("text")), media_id)
 
 

@@ -84,6 +84,7 @@ def test_a_cold_run_reads_profile_media_comments_and_the_accounts_replies(fake: 
     assert [(p.post_id, p.url) for p in of(records, Post)] == [(media, "https://www.instagram.com/p/C1/")]
     assert {m.message_id for m in of(records, Inbound)} == {"c1", "c1r1", "c2", "c3"}
     assert all(m.post_id == media and m.kind == "comment" for m in of(records, Inbound))
+    assert {m.url for m in of(records, Inbound)} == {"https://www.instagram.com/p/C1/"}  # comments have no link
     assert {(r.reply_id, r.in_reply_to_id) for r in of(records, Reply)} == {
         ("c1r2", "c1"), ("c1r2:c1r1", "c1r1"), ("c2r1", "c2")}
     assert not of(records, FetchError)
