@@ -57,7 +57,8 @@ def test_every_behaviour_is_there_on_both_platforms(government):
 def test_it_finds_exactly_the_stale_slow_and_unanswered_accounts(two_runs, government):
     expected = {(EXPECTED_CHECK[b], a) for a, b in government.behaviours().items() if b in EXPECTED_CHECK}
     found = set(query(two_runs["db"], "SELECT check_name, account_id FROM findings WHERE state = 'open'"))
-    assert found - {f for f in found if f[0] == "credentials"} == expected
+    revoked = {("credentials", a) for a, b in government.behaviours().items() if b == "revoked"}
+    assert found == expected | revoked
 
 
 def test_a_revoked_token_is_a_credentials_failure_and_nothing_else(two_runs, government):
@@ -86,6 +87,20 @@ def test_the_healthy_accounts_are_read_completely(two_runs, government):
     answered = query(two_runs["db"], "SELECT count(*) FROM inbound i JOIN replies r ON r.account_id = i.account_id "
                                      "AND r.in_reply_to_id = i.message_id")[0][0]
     assert answered > 0
+
+
+def test_token_expiry_and_scopes_are_stored_for_the_readable_accounts(two_runs, government):
+    behaviours, platforms = government.behaviours(), {a.id: a.platform for a in government.accounts}
+    status = {a: (expires, scopes) for a, expires, scopes in query(
+        two_runs["db"], "SELECT account_id, expires_at, scopes FROM token_status")}
+    readable = {a for a, b in behaviours.items() if b not in ("deleted", "revoked")}
+    assert set(status) == readable
+    for account_id in readable:
+        expires, scopes = status[account_id]
+        if platforms[account_id] == "instagram":
+            assert expires is not None and "instagram_manage_comments" in scopes
+        else:
+            assert expires is None and "pages_messaging" in scopes  # a Page token from a long-lived user token
 
 
 def test_a_second_run_with_no_change_sends_nothing(two_runs):

@@ -23,7 +23,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flows.simulator.government import Account, Citizen
@@ -119,6 +119,8 @@ class GraphFake(FakePlatform):
 
     throttle_code: int = 80001
     buc_type: str = "pages"
+    token_days_left: int = 0
+    """Days the simulated token has left at ``now`` (``/debug_token`` ``expires_at``); 0: never expires."""
 
     def __init__(self, gov: Any, base_url: str, env: Any) -> None:
         super().__init__(gov, base_url, env)
@@ -256,12 +258,17 @@ class GraphFake(FakePlatform):
                                        "that is an owner or developer of the app", 100), 400)
         data: dict[str, Any] = {"app_id": APP_ID, "type": "PAGE" if self.name == "facebook" else "USER",
                                 "application": "Custodian", "data_access_expires_at": 0,
-                                "expires_at": 0, "is_valid": owner.behaviour != "revoked",
+                                "expires_at": self._expires_at(), "is_valid": owner.behaviour != "revoked",
                                 "scopes": list(owner.scopes), "profile_id": owner.node_id}
         if owner.behaviour == "revoked":
             data["error"] = {"code": 190, "message": REVOKED["error"]["message"], "subcode": 458}
             data["scopes"] = []
         return json_response({"data": data})
+
+    def _expires_at(self) -> int:
+        if not self.token_days_left:
+            return 0
+        return int((self.env.now + timedelta(days=self.token_days_left)).timestamp())
 
     def page(self, req: Request, items: list[Any], render: Callable[[Any], dict], token_in_query: bool,
              default_limit: int = 25) -> dict:

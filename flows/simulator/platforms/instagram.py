@@ -29,6 +29,7 @@ class FakeInstagram(GraphFake):
     name, prefix = "instagram", "instagram"
     PER_100 = {"healthy": 3, "stale": 1, "slow": 1, "unanswered": 1, "deleted": 1, "revoked": 1}
     throttle_code, buc_type = 80002, "instagram"
+    token_days_left = 45  # a long-lived Instagram user token lasts 60 days; this one is 15 days old
 
     @classmethod
     def identity(cls, agency: Agency, behaviour: str, ordinal: int, namer: Namer, seed: int) -> dict[str, Any]:
