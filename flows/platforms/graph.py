@@ -6,7 +6,9 @@ response and waits when they say the app is near its limit, waits once and retri
 throttle error, and raises :class:`GraphError` (a ``PlatformError`` with the ``kind`` the
 FetchError must carry) for every Graph error body. URLs it puts in errors hold no
 ``access_token`` or ``input_token``. :func:`token_health` asks ``/debug_token`` about the
-account's token once a day. Comment threads are :mod:`flows.platforms.graph_threads`'.
+account's token once a day; Meta takes the inspected token only as the ``input_token`` query
+parameter, so that one request's URL holds it: it is scrubbed from every error and log line
+written here (urllib3's own DEBUG log would still show it: keep urllib3 above DEBUG). Comment threads are :mod:`flows.platforms.graph_threads`'.
 """
 
 from __future__ import annotations
@@ -189,7 +191,10 @@ class GraphClient:
 
     def _attempt(self, session: requests.Session, url: str, params: Mapping[str, Any] | None,
                  headers: Mapping[str, str] | None) -> tuple[requests.Response, GraphError | None, float | None]:
-        response = get_response(session, url, params, {**self.headers, **(headers or {})})
+        try:
+            response = get_response(session, url, params, {**self.headers, **(headers or {})})
+        except PlatformError as err:  # a transport failure's URL may carry input_token: scrub it
+            raise GraphError(err.url, err.status, err.message) from err
         return response, graph_error(response), usage_wait(response.headers, self.clock())
 
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[requests.Response, Any]:

@@ -220,6 +220,14 @@ def test_the_token_is_inspected_once_a_day_and_its_scopes_remembered(fake: FakeG
     assert len(fake.requests_to("/debug_token")) == 2
 
 
+def test_a_transport_failure_never_shows_the_token(refused_url: str, session: requests.Session) -> None:
+    client = graph.GraphClient(session, TOKEN)
+    with pytest.raises(graph.GraphError) as caught:
+        client.get(f"{refused_url}/v26.0/debug_token", {"input_token": TOKEN})
+    assert caught.value.kind == "failed" and "connection failed" in caught.value.message
+    assert TOKEN not in caught.value.url and "debug_token" in caught.value.url
+
+
 def test_token_details_that_cannot_be_read_are_no_failure(fake: FakeGraph, session: requests.Session) -> None:
     fake.token_data = None
     records = run(fake, session)
