@@ -204,7 +204,8 @@ def _read_conversations(
     try:
         for response, page in client.pages(url, params):
             with expected_shape(response):
-                reached = _conversations_page(target.account_id, page_id, page["data"], stop, state.since, records, messages)
+                reached = _conversations_page(client, target.account_id, page_id, page["data"], (stop, state.since),
+                                              records, messages)
                 newest = max([graph_time(c["updated_time"]) for c in page["data"]] + ([newest] if newest else []), default=None)
             if reached:
                 break
@@ -218,20 +219,19 @@ def _read_conversations(
     yield Cursor(target.account_id, STREAM_CONVERSATIONS, newest.isoformat() if newest else "")
 
 
-def _conversations_page(account_id: str, page_id: str, conversations: list, stop: datetime, since: datetime,
-                        records: list, messages: list) -> bool:
-    """Add a page's messages (from ``since`` on); True once a conversation older than ``stop`` came."""
-    reached = False
+def _conversations_page(client: GraphClient, account_id: str, page_id: str, conversations: list,
+                        bounds: tuple[datetime, datetime], records: list, messages: list) -> bool:
+    """Add a page's messages (from ``since`` on); True once a conversation older than ``stop`` came.
+    ``bounds`` is (stop, since)."""
+    (stop, since), reached = bounds, False
     for conversation in conversations:
         if graph_time(conversation["updated_time"]) < stop:
             reached = True
             continue
         link = conversation.get("link")
         url = f"https://www.facebook.com{link}" if isinstance(link, str) and link.startswith("/") else None
-        for item in (conversation.get("messages") or {}).get("data") or []:
+        for item in _messages_since(client, conversation.get("messages") or {}, since):
             created_at = graph_time(item["created_time"])
-            if created_at < since:
-                continue
             author = item.get("from") or {}
             own = str(author.get("id") or "") == page_id
             messages.append(Message(str(item["id"]), str(conversation["id"]), created_at, own, url))
@@ -239,6 +239,20 @@ def _conversations_page(account_id: str, page_id: str, conversations: list, stop
                 records.append(Inbound(account_id, str(item["id"]), created_at, "direct",
                                        cap_text(author.get("name"), 200), url, "", None))
     return reached
+
+
+def _messages_since(client: GraphClient, nested: Mapping[str, Any], since: datetime) -> list[Mapping[str, Any]]:
+    """A conversation's messages back to ``since``, newest first: the nested page, then the
+    pages its ``paging.next`` offers while they still reach into the window."""
+    found = [item for item in nested.get("data") or [] if graph_time(item["created_time"]) >= since]
+    next_url = (nested.get("paging") or {}).get("next")
+    if next_url and len(found) == len(nested.get("data") or []) and found:
+        for _, page in client.pages(next_url, {}):
+            items = page.get("data") or []
+            found.extend(item for item in items if graph_time(item["created_time"]) >= since)
+            if any(graph_time(item["created_time"]) < since for item in items):
+                break
+    return found
 
 
 class Facebook(Platform):

@@ -128,6 +128,23 @@ def test_messenger_messages_are_direct_without_text_and_linked_to_the_page_answe
     assert request.args["platform"] == "messenger"
 
 
+def test_a_long_conversation_is_paged_back_to_the_window(fake: FakeGraph, session: requests.Session) -> None:
+    def message(number: int, hours_ago: float, sender: str) -> dict:
+        return {"id": f"m_{number}", "created_time": graph_time(NOW - timedelta(hours=hours_ago)),
+                "from": {"id": sender, "name": "x"}}
+    newest_first = [message(n, n * 24.0, PAGE_ID if n == 1 else "77") for n in range(1, 41)]  # 40 days back
+    fake.edges[("t_1", "messages")] = newest_first
+    fake.edges[(PAGE_ID, "conversations")] = [{
+        "id": "t_1", "updated_time": newest_first[0]["created_time"],
+        "messages": {"data": newest_first[:25], "paging": {
+            "cursors": {"after": "MjU="}, "next": f"{fake.base}/t_1/messages?limit=25&after=MjU="}}}]
+    records = run(fake, session)
+    direct = {m.message_id for m in of(records, Inbound)}
+    assert direct == {f"m_{n}" for n in range(2, 31)}  # every citizen message of the last 30 days
+    assert len(fake.requests_to("t_1/messages")) == 1
+    assert {r.reply_id for r in of(records, Reply)} >= {"m_1"}
+
+
 def test_posts_are_paged_to_the_end_and_the_token_never_travels_in_a_url(fake: FakeGraph, session: requests.Session) -> None:
     for number in range(1, 251):
         add_post(fake, number, hours_ago=number)
