@@ -25,6 +25,8 @@ BUILT_IN: dict[str, str] = {
     "feed": "flows.platforms.feed:PLATFORM",
     "x": "flows.platforms.x:PLATFORM",
     "bluesky": "flows.platforms.bluesky:PLATFORM",
+    "facebook": "flows.platforms.facebook:PLATFORM",
+    "instagram": "flows.platforms.instagram:PLATFORM",
 }
 
 

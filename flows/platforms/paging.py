@@ -10,10 +10,10 @@ buggy server can never keep us looping.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -168,8 +168,13 @@ def paginate(
     paginator: Paginator,
     max_pages: int,
     headers: Mapping[str, str] | None = None,
+    get: Callable[..., requests.Response] = get_response,
 ) -> Iterator[tuple[requests.Response, Any]]:
     """Yield ``(response, parsed JSON)`` page by page while the paginator finds a next page.
+
+    ``get(session, url, params, headers)`` sends each request (default
+    :func:`~flows.platforms.http.get_response`); a platform with its own waits and error
+    bodies passes a sender that applies them.
 
     A page equal to the one before ends paging whatever the strategy says: a server that
     ignores ``page`` or ``min_id`` would otherwise serve it again until the cap.
@@ -180,7 +185,7 @@ def paginate(
     paginator.init_request(request)
     previous: Any = None
     for _ in range(max_pages):
-        response = get_response(session, request.url, request.params, headers)
+        response = get(session, request.url, request.params, headers)
         if paginator.ends_paging(response):
             return
         data = json_body(response)
@@ -229,3 +234,47 @@ def _record_key(record: Record) -> tuple[type, str] | None:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class NextUrlPaginator(Paginator):
+    """Follows a next-page URL carried in the body, e.g. Graph's ``paging.next``, until there is none.
+
+    ``next_path`` are the keys leading to the URL; ``items_key`` names the list whose emptiness
+    also ends paging. Query parameters named in ``drop_params`` (such as ``access_token``,
+    which a server may copy into its links) are removed, so no stored URL carries a secret,
+    and a link to another origin is refused, as :class:`LinkHeaderPaginator` does.
+    """
+
+    def __init__(self, next_path: Sequence[str] = ("paging", "next"), items_key: str = "data",
+                 drop_params: Sequence[str] = ()) -> None:
+        self.next_path = tuple(next_path)
+        self.items_key = items_key
+        self.drop_params = frozenset(drop_params)
+        self._next_url: str | None = None
+        self._origin = ""
+
+    def init_request(self, request: PageRequest) -> None:
+        self._origin = _origin(request.url)
+
+    def update_state(self, response: requests.Response, data: Any) -> None:
+        found: Any = data
+        for key in self.next_path:
+            found = found.get(key) if isinstance(found, dict) else None
+        self._next_url = without_params(found, self.drop_params) if isinstance(found, str) and found else None
+        if self._next_url and _origin(self._next_url) != self._origin:
+            raise PlatformError(response.url, response.status_code, "next page link points to another host")
+        items = data.get(self.items_key) if isinstance(data, dict) else None
+        self.has_next_page = bool(self._next_url) and bool(items)
+
+    def update_request(self, request: PageRequest) -> None:
+        request.url = self._next_url or request.url
+        request.params = {}
+
+
+def without_params(url: str, names: frozenset[str] | set[str]) -> str:
+    """``url`` with the query parameters in ``names`` removed (the rest kept in order)."""
+    if not names:
+        return url
+    parts = urlsplit(url)
+    kept = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in names]
+    return urlunsplit(parts._replace(query=urlencode(kept)))

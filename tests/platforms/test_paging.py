@@ -14,6 +14,7 @@ from flows.platforms.http import PlatformError
 from flows.platforms.paging import (
     BodyTokenPaginator,
     LinkHeaderPaginator,
+    NextUrlPaginator,
     PageCapReached,
     PageNumberPaginator,
     json_cursor,
@@ -202,3 +203,43 @@ def test_body_token_paging_stops_at_an_empty_page_or_a_repeated_token(
 def test_json_cursor_reads_only_a_json_object() -> None:
     assert json_cursor('{"a": 1}') == {"a": 1}
     assert json_cursor(None) == json_cursor("") == json_cursor("[1]") == json_cursor("not json") == {}
+def _body_linked_pages(httpserver: HTTPServer, pages: list[list[int]]) -> None:
+    """Serve ``/edge?after=N`` as Graph does: ``{"data": […], "paging": {"next": …}}``, the next
+    link repeating ``access_token`` as Graph's links do when the token came in the query."""
+
+    def handler(request: Request) -> Response:
+        index = int(request.args.get("after", 0))
+        body: dict = {"data": pages[index], "paging": {"cursors": {"after": str(index + 1)}}}
+        if index + 1 < len(pages):
+            body["paging"]["next"] = f'{httpserver.url_for("/edge")}?limit=2&access_token=SECRET&after={index + 1}'
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/edge").respond_with_handler(handler)
+
+
+def test_next_url_paging_follows_the_body_link_to_the_end(httpserver: HTTPServer, session: requests.Session) -> None:
+    _body_linked_pages(httpserver, [[1, 2], [3, 4], [5]])
+    paginator = NextUrlPaginator(drop_params=("access_token",))
+    pages = [data["data"] for _, data in paginate(session, httpserver.url_for("/edge"), {"limit": 2}, paginator, 10)]
+    assert pages == [[1, 2], [3, 4], [5]]
+    assert [request.args.get("after") for request, _ in httpserver.log] == [None, "1", "2"]
+    assert all("access_token" not in request.args for request, _ in httpserver.log)
+
+
+def test_next_url_paging_stops_at_empty_data_and_refuses_another_host(httpserver: HTTPServer, session: requests.Session) -> None:
+    _body_linked_pages(httpserver, [[1], [], [2]])
+    assert len(list(paginate(session, httpserver.url_for("/edge"), None, NextUrlPaginator(), 10))) == 2
+    httpserver.expect_request("/away").respond_with_json({"data": [1], "paging": {"next": "https://elsewhere.example/x"}})
+    with pytest.raises(PlatformError, match="another host"):
+        list(paginate(session, httpserver.url_for("/away"), None, NextUrlPaginator(), 10))
+
+
+def test_next_url_paging_reads_another_path_in_the_body(httpserver: HTTPServer, session: requests.Session) -> None:
+    def handler(request: Request) -> Response:
+        second = request.args.get("p") == "2"
+        body = {"items": [3] if second else [1, 2], "links": {} if second else {"next": httpserver.url_for("/alt") + "?p=2"}}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/alt").respond_with_handler(handler)
+    paginator = NextUrlPaginator(next_path=("links", "next"), items_key="items")
+    assert [data["items"] for _, data in paginate(session, httpserver.url_for("/alt"), None, paginator, 10)] == [[1, 2], [3]]

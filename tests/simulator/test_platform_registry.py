@@ -19,6 +19,10 @@ from flows.simulator.wire import Request, Response, json_response
 from tests.simulator.conftest import NOW
 
 
+WITH_ECHO = ("mastodon", "wordpress", "feed", "echo")
+"""The core platforms and echo only: other registered fake platforms would come before echo."""
+
+
 class FakeEcho(FakePlatform):
     """The smallest fake platform: one JSON document per account, guarded by its token."""
 

@@ -19,6 +19,8 @@ FAKE_PLATFORMS: dict[str, str] = {
     "feed": "flows.simulator.platforms.feeds:FakeFeeds",
     "x": "flows.simulator.platforms.x:FakeX",
     "bluesky": "flows.simulator.platforms.bluesky:FakeBluesky",
+    "facebook": "flows.simulator.platforms.facebook:FakeFacebook",
+    "instagram": "flows.simulator.platforms.instagram:FakeInstagram",
 }
 
 
