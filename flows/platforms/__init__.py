@@ -23,6 +23,7 @@ BUILT_IN: dict[str, str] = {
     "mastodon": "flows.platforms.mastodon:PLATFORM",
     "wordpress": "flows.platforms.wordpress:PLATFORM",
     "feed": "flows.platforms.feed:PLATFORM",
+    "youtube": "flows.platforms.youtube:PLATFORM",
 }
 
 

@@ -123,6 +123,30 @@ class PageNumberPaginator(Paginator):
         return isinstance(code, str) and code.endswith("_invalid_page_number")
 
 
+class BodyTokenPaginator(Paginator):
+    """Follows an opaque next-page token found in the JSON body, sent back as a query parameter.
+
+    YouTube: ``nextPageToken`` in the body goes into ``pageToken=``; paging ends at a body
+    without a token (or with an empty one). The token travels in the query, so the request
+    keeps every other parameter it started with.
+    """
+
+    def __init__(self, token_path: tuple[str, ...] = ("nextPageToken",), param: str = "pageToken") -> None:
+        self.token_path = token_path
+        self.param = param
+        self._token: str | None = None
+
+    def update_state(self, response: requests.Response, data: Any) -> None:
+        token: Any = data
+        for key in self.token_path:
+            token = token.get(key) if isinstance(token, Mapping) else None
+        self._token = token if isinstance(token, str) and token else None
+        self.has_next_page = self._token is not None
+
+    def update_request(self, request: PageRequest) -> None:
+        request.params[self.param] = self._token
+
+
 def paginate(
     session: requests.Session,
     url: str,
