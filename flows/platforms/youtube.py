@@ -1,25 +1,20 @@
 """YouTube Data API v3 reader: the channel, its uploads, citizens' comments and the channel's replies.
 
-Every call carries the API key as ``key=`` and costs quota units (:meth:`YouTube.request_cost`;
-Google's default is 10,000 a day). The key never leaves this module: every URL and message
-in a record is scrubbed of it, and urllib3's log lines of it too. Streams and cursors:
+Every call carries the API key as ``key=`` and costs quota units (:meth:`YouTube.request_cost`).
+The key never leaves this module: URLs and messages in records, and urllib3's log lines, are scrubbed.
 
-- ``profile``: ``channels.list`` by ``id`` (``UC…``) or ``forHandle`` (``@name``); no ``items``
-  means the channel is ``gone`` (or ``suspended`` when an earlier run had read it). 1 unit.
-- ``uploads``: the uploads playlist (``playlistItems.list``; never ``search.list``, 100 units),
-  newest first, read back to the newest ``snippet.publishedAt`` seen (cursor) less an hour of
-  overlap, or to ``state.since``; ids de-duplicate. 1 unit per 50 videos.
-- ``comments``: for the 50 newest own videos of the window, ``videos.list part=statistics`` (1 unit)
-  gives ``commentCount``; only videos whose count moved since the cursor
-  (JSON ``{video id: {"n": commentCount, "t": {thread id: totalReplyCount}}}``) are read again
-  through ``commentThreads.list`` (1 unit per 100 threads), and a thread's full reply list
-  (``comments.list?parentId=``) only when ``totalReplyCount`` exceeds the embedded replies and
-  changed. A video without ``commentCount`` has comments off: nothing to read, no failure.
+- ``profile``: ``channels.list`` by ``id`` (``UC…``) or ``forHandle``; no ``items`` is ``gone``
+  (``suspended`` when an earlier run had read the channel: YouTube terminated it).
+- ``uploads``: the uploads playlist (never ``search.list``), newest first, back to the cursor (newest
+  ``snippet.publishedAt`` seen) less an hour, or to ``state.since``; ids de-duplicate.
+- ``comments``: ``videos.list part=statistics`` for the 50 newest own videos of the window; only videos
+  whose ``commentCount`` moved since the cursor (``{video: {"n": count, "t": {thread: totalReplyCount}}}``)
+  are read (``commentThreads.list``), and a thread's full replies (``comments.list?parentId=``) only
+  when the embedded ones are a subset and its count moved. No ``commentCount``: comments are off.
 
-Reply rule (platforms.md §5): YouTube replies are flat under the top-level comment and their
-``parentId`` is always that comment, so the channel's reply (``authorChannelId.value`` equal to
-the channel id) answers the top-level comment. Only top-level comments by others are Inbound;
-citizens' replies inside a thread are not, since nothing links an answer to them.
+Reply rule (platforms.md §5): replies are flat under the top-level comment and their ``parentId`` is
+always that comment, so the channel's reply (``authorChannelId.value`` = channel id) answers it. Only
+top-level comments by others are Inbound: nothing links an answer to a citizen's reply in a thread.
 """
 
 from __future__ import annotations
@@ -32,11 +27,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
 from flows.platforms.base import Credential, Platform
+from flows.platforms.google import RATE_REASONS, GoogleApiError, api_error, strip_key
 from flows.platforms.http import PlatformError, RateLimitWait, expected_shape, get_response, json_body
 from flows.platforms.paging import BodyTokenPaginator, PageCapReached, PageRequest, unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
@@ -48,84 +44,8 @@ WINDOW_VIDEOS = 50
 UPLOADS_OVERLAP = timedelta(hours=1)
 RATE_LIMIT_BACKOFF = (2.0, 8.0)
 """Seconds to wait before the second and third try after ``rateLimitExceeded``."""
-QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "accessNotConfigured", "ipRefererBlocked", "API_KEY_INVALID",
-                         "API_KEY_EXPIRED", "SERVICE_DISABLED", "API_KEY_SERVICE_BLOCKED",
-                         "API_KEY_HTTP_REFERRER_BLOCKED", "API_KEY_IP_ADDRESS_BLOCKED"})
-SUSPENDED_REASONS = frozenset({"channelSuspended", "channelClosed", "accountSuspended", "accountClosed"})
 WATCH = "https://www.youtube.com/watch"
 _CHANNEL_ID = re.compile(r"^UC[\w-]{22}$")
-_KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"']+")
-
-
-class YouTubeError(PlatformError):
-    """A failed call with Google's ``error.errors[].reason``s (and ``details[].reason``s)."""
-
-    def __init__(self, url: str, status: int | None, message: str, reasons: frozenset[str] = frozenset()) -> None:
-        super().__init__(url, status, message)
-        self.reasons = reasons
-
-    @property
-    def kind(self) -> str:
-        if self.reasons & KEY_REASONS:
-            return "credentials"
-        return "suspended" if self.reasons & SUSPENDED_REASONS else "failed"
-
-    @property
-    def ends_fetch(self) -> bool:
-        """Quota spent or key refused: every further call of this account would fail the same way."""
-        return bool(self.reasons & QUOTA_REASONS) or self.kind == "credentials"
-
-    def as_record(self, account_id: str, stream: str, **_: Any) -> FetchError:
-        return FetchError(account_id, self.url, self.status, self.message, stream, kind=self.kind)
-
-
-def api_error(response: requests.Response) -> YouTubeError:
-    """The YouTubeError a non-2xx response stands for, read from Google's error body."""
-    try:
-        error = response.json().get("error") or {}
-        reasons = {str(item.get("reason")) for key in ("errors", "details") for item in error.get(key) or []}
-        text = str(error.get("message") or "")
-    except (ValueError, AttributeError, TypeError):
-        reasons, text = set(), ""
-    if response.status_code == 400 and "api key" in text.lower():
-        reasons.add("keyInvalid")  # Google now often says only reason "badRequest" for a bad key
-    reasons.discard("None")
-    if reasons & QUOTA_REASONS:
-        message = "YouTube quota exhausted (quotaExceeded): no further calls until it resets at midnight Pacific"
-    elif reasons & KEY_REASONS:
-        message = f"API key refused ({', '.join(sorted(reasons & KEY_REASONS))}): {cap_text(text, 150)}"
-    else:
-        message = f"HTTP {response.status_code} {','.join(sorted(reasons))}: {cap_text(text, 200)}".strip(": ")
-    return YouTubeError(response.url, response.status_code, message, frozenset(reasons))
-
-
-def strip_key(text: str, key: str | None) -> str:
-    """``text`` with every ``key=`` query value, and the key itself, replaced."""
-    text = _KEY_PARAM.sub(r"\1[redacted]", text)
-    return text.replace(key, "[redacted]") if key else text
-
-
-def _without_key(url: str, key: str | None) -> str:
-    parts = urlsplit(url)
-    query = urlencode([(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != "key"])
-    return strip_key(urlunsplit(parts._replace(query=query)), key)
-
-
-class _RedactKeys(logging.Filter):
-    """urllib3 logs request URLs (debug lines, retry warnings); the key must not reach a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "key=" in message:
-            record.msg, record.args = _KEY_PARAM.sub(r"\1[redacted]", message), ()
-        return True
-
-
-_urllib3_log = logging.getLogger("urllib3.connectionpool")
-if not any(isinstance(existing, _RedactKeys) for existing in _urllib3_log.filters):
-    _urllib3_log.addFilter(_RedactKeys())
 
 
 def _time(value: str) -> datetime:
@@ -182,7 +102,7 @@ class _Reader:
         which = {"id": handle} if _CHANNEL_ID.match(handle) else {"forHandle": "@" + handle.lstrip("@")}
         try:
             response, body = self.get("channels", {"part": "snippet,statistics,contentDetails,status", **which})
-        except YouTubeError as err:
+        except GoogleApiError as err:
             if "forbidden" in err.reasons:  # on the first call, a refused key is all "forbidden" can mean
                 err.reasons |= {"keyInvalid"}
             raise
@@ -214,7 +134,10 @@ class _Reader:
     def uploads(self) -> Iterator[Record]:
         """Own videos newer than the watermark (or ``state.since``), then the ``uploads`` Cursor."""
         cursor = self.state.cursors.get(STREAM_UPLOADS) or ""
-        stop_at = _time(cursor) - UPLOADS_OVERLAP if cursor else self.state.since
+        try:
+            stop_at = _time(cursor) - UPLOADS_OVERLAP
+        except ValueError:  # first run (or an unreadable cursor): read back to the window's start
+            cursor, stop_at = "", self.state.since
         newest = cursor
         params = {"part": "snippet,contentDetails", "playlistId": self.uploads_id, "maxResults": 50}
         try:
@@ -228,7 +151,7 @@ class _Reader:
                     break
         except PageCapReached:
             pass  # newest first: what was read is complete down to where it stopped
-        except YouTubeError as err:
+        except GoogleApiError as err:
             if err.status != 404:  # playlistNotFound: a channel that never uploaded has no uploads list
                 raise
         yield from self.new_posts
@@ -264,7 +187,7 @@ class _Reader:
             threads: dict[str, int] = {}
             try:
                 yield from self.video_threads(video_id, known, threads)
-            except YouTubeError as err:
+            except GoogleApiError as err:
                 if "commentsDisabled" in err.reasons:
                     continue
                 if err.ends_fetch:
@@ -340,7 +263,7 @@ def _read(target: Target, state: FetchState, session: requests.Session) -> Itera
 
 def _scrubbed(record: Record, key: str | None) -> Record:
     if isinstance(record, FetchError):
-        return replace(record, url=_without_key(record.url, key), message=strip_key(record.message, key))
+        return replace(record, url=strip_key(record.url, key), message=strip_key(record.message, key))
     return record
 
 

@@ -13,7 +13,8 @@ from werkzeug import Request, Response
 
 from flows.platforms import get_platform
 from flows.platforms.paging import BodyTokenPaginator, paginate
-from flows.platforms.youtube import PLATFORM, strip_key
+from flows.platforms.google import strip_key
+from flows.platforms.youtube import PLATFORM
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -334,7 +335,7 @@ def test_a_wrong_key_never_reaches_a_record_or_a_log(fake: FakeYouTube, session:
     wrong = "AIzaSy-revoked-key-9876543210zyxwvut"
     with caplog.at_level(logging.DEBUG, logger="urllib3"):
         [error] = run(fake, session, key=wrong)
-    assert error.kind == "credentials" and "key=" not in error.url
+    assert error.kind == "credentials" and "key=[redacted]" in error.url
     client_log = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("urllib3"))
     assert wrong not in repr(error) and wrong not in client_log
     assert "key=[redacted]" in client_log  # urllib3 did log the request line, scrubbed
