@@ -90,8 +90,10 @@ class Account(_Strict):
     language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # BCP 47: ar, ar-OM
     staff_ids: list[str] = Field(default_factory=list)
     comments_url: str | None = None
+    auth_base: str | None = None
+    """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
 
-    _urls = field_validator("api_base", "url", "comments_url")(_http_url)
+    _urls = field_validator("api_base", "url", "comments_url", "auth_base")(_http_url)
 
     @field_validator("platform")
     @classmethod

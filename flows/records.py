@@ -59,6 +59,8 @@ class Target:
     """WordPress: user ids the registry adds to the site's staff set."""
     comments_url: str | None = None
     """Feeds: an optional comment feed."""
+    auth_base: str | None = None
+    """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,16 @@ class FetchError:
             object.__setattr__(self, "kind", "gone")
 
 
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What the platform says about the account's token (Graph ``debug_token``): when it
+    expires (None: never, or not told) and the scopes it grants. Never the token itself."""
+
+    account_id: str
+    expires_at: datetime | None
+    scopes: tuple[str, ...] = ()
+
+
 FETCH_ERROR_KINDS = ("failed", "gone", "suspended", "credentials", "skipped", "deferred")
 """``failed``: HTTP error, timeout or unusable body; ``gone``: deleted or not found (404/410);
 ``suspended``: suspended, deactivated or taken down by the platform; ``credentials``: the
@@ -183,4 +195,4 @@ token was rejected, expired or lacks a scope; ``skipped``: the platform needs a 
 none is configured; ``deferred``: the platform's budget could not cover the account this run."""
 
 
-Record = Profile | Post | Inbound | Reply | Cursor | FetchError
+Record = Profile | Post | Inbound | Reply | Cursor | FetchError | TokenInfo

@@ -17,10 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same data")
     parser.add_argument("--rate-limit", type=int, default=300,
                         help="Mastodon requests per 300 s per instance and client")
+    parser.add_argument("--platforms", default=None,
+                        help='"all", or comma-separated fake platforms (default: mastodon,wordpress,feed)')
     parser.add_argument("--inbox-file", default=None, help="also append each apprise delivery to this JSONL file")
     args = parser.parse_args(argv)
     serve(port=args.port, accounts=args.accounts, seed=args.seed, rate_limit=args.rate_limit,
-          inbox_file=args.inbox_file)
+          inbox_file=args.inbox_file, platforms=args.platforms)
     return 0
 
 

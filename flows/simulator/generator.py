@@ -1,31 +1,33 @@
 """Generate a government: agencies, accounts, behaviours, posts and citizens' messages.
 
-Behaviours recur in fixed proportions per 100 accounts (see ``PER_100``); the first
-12 slots of every block of 100 are ``DEFAULT_SLOTS``, so ``generate()`` with the
-default 12 accounts contains every behaviour exactly as the tests expect. Each
+Each fake platform declares its behaviours and their weights per 100 accounts
+(``PER_100`` on its class); the generator knows no platform beyond that table and the
+historical :data:`DEFAULT_SLOTS`. By default only the :data:`CORE` platforms take part,
+in blocks of exactly 100 whose first 12 slots are ``DEFAULT_SLOTS``, so ``generate()``
+with the default 12 accounts contains every behaviour exactly as the tests expect.
+``generate(platforms="all")`` adds every other registered platform: its accounts come
+after the first 12 (one of each of its behaviours first, see :func:`showcase`), and
+each block grows by the platform's weights. Each
 account draws from its own random stream, so adding accounts never changes the
 earlier ones. All times are relative to ``now``, truncated to milliseconds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from flows.simulator import texts
 from flows.simulator.government import Account, Agency, Citizen, Government, Message, Post, Reply
-from flows.simulator.timelines import plan
+from flows.simulator.platforms import FAKE_PLATFORMS, fake_platform
+from flows.simulator.platforms.base import Namer
+from flows.simulator.timelines import Wanted
 
-# (platform, behaviour) → accounts per 100. Gone is 1 %; feeds only go healthy or stale.
-PER_100: dict[tuple[str, str], int] = {
-    ("mastodon", "healthy"): 18, ("mastodon", "stale"): 6, ("mastodon", "slow"): 6,
-    ("mastodon", "unanswered"): 7, ("mastodon", "gone"): 1, ("mastodon", "suspended"): 2,
-    ("wordpress", "healthy"): 14, ("wordpress", "stale"): 5, ("wordpress", "slow"): 5,
-    ("wordpress", "unanswered"): 6,
-    ("feed", "healthy"): 22, ("feed", "stale"): 8,
-}
+# The platforms of the original simulator; a government of only these is the default, so
+# seeds, tests and benchmarks keep their data as other fake platforms are registered.
+CORE: tuple[str, ...] = ("mastodon", "wordpress", "feed")
 
 # Ordered so that with 6 agencies (i % 6) each agency gets one Mastodon account.
 DEFAULT_SLOTS: tuple[tuple[str, str], ...] = (
@@ -35,9 +37,32 @@ DEFAULT_SLOTS: tuple[tuple[str, str], ...] = (
     ("mastodon", "gone"), ("mastodon", "slow"), ("mastodon", "suspended"),
 )
 
-FEED_STYLES = ("rss", "youtube", "atom")
-FEED_KINDS = {"rss": "news", "youtube": "videos", "atom": "updates"}
-PLATFORM_KINDS = {"mastodon": "mastodon", "wordpress": "blog"}
+
+def selected(platforms: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The named platforms in registry order (None: :data:`CORE`; ``"all"``: every registered one)."""
+    wanted = set(CORE if platforms is None else FAKE_PLATFORMS if platforms == "all" else platforms)
+    if unknown := wanted - set(FAKE_PLATFORMS):
+        raise KeyError(f"no fake platform registered as {', '.join(sorted(unknown))}")
+    return tuple(name for name in FAKE_PLATFORMS if name in wanted)
+
+
+def weights(platforms: tuple[str, ...]) -> dict[tuple[str, str], int]:
+    """(platform, behaviour) → accounts per cycle, from each platform's ``PER_100``."""
+    return {(name, behaviour): count for name in platforms
+            for behaviour, count in fake_platform(name).PER_100.items()}
+
+
+PER_100 = weights(CORE)  # the default government's proportions: exactly 100 per cycle
+
+
+def showcase(platforms: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The cycle's first slots: :data:`DEFAULT_SLOTS` of the chosen core platforms, then one
+    account of each behaviour of every other platform, so that ``generate(accounts=
+    len(showcase(p)), platforms=p)`` shows every behaviour on every platform."""
+    slots = [slot for slot in DEFAULT_SLOTS if slot[0] in platforms]
+    covered = {name for name, _ in DEFAULT_SLOTS}
+    return slots + [(name, behaviour) for name in platforms if name not in covered
+                    for behaviour in fake_platform(name).PER_100]
 
 
 def _interleave(counts: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
@@ -54,14 +79,15 @@ def _interleave(counts: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
     return order
 
 
-def _cycle() -> list[tuple[str, str]]:
-    rest = dict(PER_100)
-    for slot in DEFAULT_SLOTS:
+def cycle(platforms: tuple[str, ...]) -> list[tuple[str, str]]:
+    """One block of accounts: the showcase first, then the rest of the weights interleaved."""
+    first, rest = showcase(platforms), weights(platforms)
+    for slot in first:
         rest[slot] -= 1
-    return list(DEFAULT_SLOTS) + _interleave({k: v for k, v in rest.items() if v > 0})
+    return first + _interleave({k: v for k, v in rest.items() if v > 0})
 
 
-CYCLE = _cycle()
+CYCLE = cycle(CORE)
 
 
 def _agencies(count: int) -> list[Agency]:
@@ -75,73 +101,34 @@ def _agencies(count: int) -> list[Agency]:
     return agencies[:count]
 
 
-def _unique(wanted: str, taken: set[str], sep: str) -> str:
-    name, n = wanted, 1
-    while name in taken:
-        n += 1
-        name = f"{wanted}{sep}{n}"
-    taken.add(name)
-    return name
-
-
-class _Namer:
-    """Unique account ids, Mastodon usernames per instance and WordPress site hosts."""
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-        self.usernames: dict[str, set[str]] = {}
-        self.sites: set[str] = set()
-
-    def account_id(self, agency: Agency, kind: str) -> str:
-        return _unique(f"{agency.id}-{kind}", self.ids, "-")
-
-    def username(self, agency: Agency) -> str:
-        taken = self.usernames.setdefault(agency.instance, set())
-        return _unique(agency.id.replace("-", "_"), taken, "_")
-
-    def site(self, agency: Agency) -> str:
-        return _unique(agency.id, self.sites, "-") + ".example"
-
-
-def _token(seed: int, account_id: str) -> str:
-    return "sim-" + hashlib.sha256(f"{seed}:{account_id}".encode()).hexdigest()[:40]
-
-
-def _account(index: int, slot: tuple[str, str], agency: Agency, ordinal: int, namer: _Namer,
+def _account(index: int, slot: tuple[str, str], agency: Agency, ordinal: int, namer: Namer,
              seed: int) -> Account:
     """One account's identity; ``ordinal`` counts earlier accounts on the same platform."""
     platform, behaviour = slot
-    language = "ar" if index % 2 == 0 else "en"
-    if platform == "mastodon":
-        account = Account(namer.account_id(agency, "mastodon"), agency, platform, behaviour, language,
-                          ("engaged", "active")[ordinal % 2], agency.instance, handle=namer.username(agency))
-        if ordinal % 2 == 0 and behaviour != "gone":
-            account.token = _token(seed, account.id)
-        return account
-    if platform == "wordpress":
-        return Account(namer.account_id(agency, "blog"), agency, platform, behaviour, language,
-                       ("active", "engaged", "passive")[ordinal % 3], namer.site(agency))
-    style = FEED_STYLES[ordinal % len(FEED_STYLES)]
-    account_id = namer.account_id(agency, FEED_KINDS[style])
-    return Account(account_id, agency, platform, behaviour, language,
-                   "active" if ordinal % 4 == 3 else "passive", account_id,
-                   feed_style=style, has_comments=style == "rss")
+    fields = fake_platform(platform).identity(agency, behaviour, ordinal, namer, seed)
+    account_id = fields.pop("id")
+    return Account(account_id, agency, platform, behaviour, "ar" if index % 2 == 0 else "en", **fields)
 
 
-def generate(accounts: int = 12, seed: int = 7, now: datetime | None = None) -> Government:
+def generate(accounts: int = 12, seed: int = 7, now: datetime | None = None,
+             platforms: Iterable[str] | str | None = None) -> Government:
     """A deterministic government of ``accounts`` accounts; same arguments, same data.
 
     ``now`` (default: the current UTC time) anchors every generated time: the data
-    look as they would if collected at ``now``.
+    look as they would if collected at ``now``. ``platforms`` names the fake platforms
+    to use (default :data:`CORE`, ``"all"`` for every registered one); the first
+    ``len(showcase(...))`` accounts hold every behaviour of every chosen platform.
     """
+    chosen = selected(platforms)
+    order = CYCLE if chosen == CORE else cycle(chosen)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     agencies = _agencies(min(len(texts.BASE_AGENCIES) * (1 + len(texts.GOVERNORATES)),
                              max(6, math.ceil(accounts / 3))))
-    namer, ordinals = _Namer(), {"mastodon": 0, "wordpress": 0, "feed": 0}
+    namer, ordinals = Namer(), dict.fromkeys(chosen, 0)
     made = []
     for index in range(accounts):
-        slot = CYCLE[index % len(CYCLE)]
+        slot = order[index % len(order)]
         account = _account(index, slot, agencies[index % len(agencies)], ordinals[slot[0]], namer, seed)
         ordinals[slot[0]] += 1
         _fill(account, random.Random(f"{seed}:{index}:{account.id}"), now)
@@ -152,7 +139,7 @@ def generate(accounts: int = 12, seed: int = 7, now: datetime | None = None) -> 
 
 def _fill(account: Account, rng: random.Random, now: datetime) -> None:
     """Give the account posts and messages that produce its behaviour."""
-    post_times, message_plans = plan(account.platform, account.behaviour, account.has_comments, rng, now)
+    post_times, message_plans = fake_platform(account.platform).plan(account, rng, now)
     for when in post_times:
         topic = rng.randrange(len(account.agency.topics))
         title = account.agency.topic(topic, account.language)
@@ -162,7 +149,7 @@ def _fill(account: Account, rng: random.Random, now: datetime) -> None:
         account.messages.append(_message(account, rng, wanted))
 
 
-def _message(account: Account, rng: random.Random, wanted) -> Message:
+def _message(account: Account, rng: random.Random, wanted: Wanted) -> Message:
     """A citizen's question or remark at ``wanted.at``, answered after ``wanted.delay`` if any."""
     language = account.language if rng.random() < 0.6 else ("en" if account.language == "ar" else "ar")
     topic = account.agency.topic(rng.randrange(len(account.agency.topics)), language)
@@ -172,11 +159,9 @@ def _message(account: Account, rng: random.Random, wanted) -> Message:
     else:
         text, answer = rng.choice(texts.REMARKS[language]), rng.choice(texts.THANKS_REPLIES[language])
     name_en, name_ar, username = rng.choice(texts.CITIZENS)
-    citizen = Citizen(name_ar if language == "ar" else name_en, username, rng.choice(texts.CITIZEN_HOMES),
-                      registered=account.platform == "wordpress" and rng.random() < 0.15)
-    kind = "reply"
-    if account.platform == "mastodon" and account.token:
-        kind = rng.choice(("reply", "reply", "mention", "direct"))
+    home = rng.choice(texts.CITIZEN_HOMES)
+    registered, kind = fake_platform(account.platform).message_traits(account, rng)
+    citizen = Citizen(name_ar if language == "ar" else name_en, username, home, registered)
     post, at = _post_before(account.posts, wanted.at) if kind == "reply" else (None, wanted.at)
     reply = Reply(at + wanted.delay, answer) if wanted.delay is not None else None
     return Message(at, text, citizen, post, kind, reply)

@@ -2,8 +2,8 @@
 
 A :class:`Government` holds agencies and accounts; each account holds its own posts
 and the citizens' messages to it, each message with the account's reply (or none).
-The platform apps (``mastodon``, ``wordpress``, ``feeds``) turn this into their own
-response shapes; :meth:`Government.registry` turns it into Custodian's ``accounts.yaml``.
+The fake platforms (``platforms/``) turn this into their own response shapes and
+registry entries.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-BEHAVIOURS = ("healthy", "stale", "slow", "unanswered", "gone", "suspended")
+BEHAVIOURS = ("healthy", "stale", "slow", "unanswered", "gone", "deleted", "suspended", "revoked")
 OVERSIGHT_TAG = "oversight"
 TIMEZONE = "Asia/Muscat"
 GMT_OFFSET_HOURS = 4  # Asia/Muscat has no daylight saving time
@@ -72,7 +72,8 @@ class Message:
 
 @dataclass
 class Account:
-    """One official account. ``home`` is the Mastodon instance, the WordPress site or the feed name."""
+    """One official account. ``home`` is where its platform keeps it (Mastodon instance, WordPress
+    site, feed name…); ``extra`` holds what only its platform needs (channel ids, DIDs…)."""
 
     id: str
     agency: Agency
@@ -85,6 +86,7 @@ class Account:
     token: str | None = None
     feed_style: str | None = None  # rss | atom | youtube
     has_comments: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
     posts: list[Post] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
 
@@ -101,30 +103,6 @@ class Account:
     @property
     def display_name(self) -> str:
         return self.agency.name_ar if self.language == "ar" else self.agency.name
-
-
-def api_base(account: Account, base_url: str) -> str:
-    """The URL Custodian reads the account from: instance root, site root or feed URL."""
-    if account.platform == "mastodon":
-        return f"{base_url}/mastodon/{account.home}"
-    if account.platform == "wordpress":
-        return f"{base_url}/wordpress/{account.home}"
-    return f"{base_url}/feeds/{account.home}.xml"
-
-
-def public_url(account: Account, base_url: str) -> str:
-    """The address a person would open: profile page, site home or the feed itself."""
-    if account.platform == "mastodon":
-        return f"{base_url}/mastodon/{account.home}/@{account.handle}"
-    if account.platform == "wordpress":
-        return f"{base_url}/wordpress/{account.home}/"
-    return api_base(account, base_url)
-
-
-def comments_url(account: Account, base_url: str) -> str | None:
-    if account.platform != "feed" or not account.has_comments:
-        return None
-    return f"{base_url}/feeds/{account.home}-comments.xml"
 
 
 @dataclass
@@ -156,22 +134,7 @@ class Government:
         return ([a.custodian_tag for a in self.accounts]
                 + [agency.notify_tag for agency in self.agencies] + [OVERSIGHT_TAG])
 
-    def registry(self, base_url: str) -> dict[str, Any]:
-        """The government in Custodian's ``accounts.yaml`` format, pointing at ``base_url``."""
-        agencies = [{"id": a.id, "name": f"{a.name} | {a.name_ar}", "notify": [a.notify_tag],
-                     "timezone": TIMEZONE} for a in self.agencies]
-        return {"agencies": agencies, "accounts": [_registry_entry(a, base_url) for a in self.accounts]}
-
-
-def _registry_entry(account: Account, base_url: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": account.id, "agency": account.agency.id, "platform": account.platform}
-    if account.handle:
-        entry["handle"] = account.handle
-    entry.update(api_base=api_base(account, base_url), custodians=[account.custodian_tag],
-                 engagement=account.engagement, language=account.language,
-                 url=public_url(account, base_url))
-    if account.token_env:
-        entry["token_env"] = account.token_env
-    if comments := comments_url(account, base_url):
-        entry["comments_url"] = comments
-    return entry
+    def agency_entries(self) -> list[dict[str, Any]]:
+        """The ``agencies:`` of Custodian's ``accounts.yaml``; each platform writes its accounts' entries."""
+        return [{"id": a.id, "name": f"{a.name} | {a.name_ar}", "notify": [a.notify_tag],
+                 "timezone": TIMEZONE} for a in self.agencies]

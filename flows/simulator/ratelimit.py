@@ -1,4 +1,4 @@
-"""Mastodon-style rate limiting: fixed windows aligned to the epoch, per key.
+"""Rate limiting for the fake APIs: fixed windows aligned to the epoch, per key.
 
 Mirrors Mastodon's rack-attack throttle: the count resets every ``window_s`` seconds
 on the epoch grid, and ``X-RateLimit-Reset`` is ``now`` plus the time left in the
@@ -10,6 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+
+class Quota(NamedTuple):
+    """One counted request: whether it is allowed, and the window's limit, what is left and when it resets."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: datetime
 
 
 class RateLimiter:
@@ -21,8 +31,8 @@ class RateLimiter:
         self.clock = clock
         self._counts: dict[object, tuple[int, int]] = {}  # key → (window number, requests in it)
 
-    def hit(self, key: object) -> tuple[bool, list[tuple[str, str]]]:
-        """Count one request; returns (allowed, the three ``X-RateLimit-*`` headers)."""
+    def count(self, key: object) -> Quota:
+        """Count one request for ``key``; each platform renders the :class:`Quota` as its own headers."""
         now = self.clock()
         window = int(now // self.window_s)
         seen_window, count = self._counts.get(key, (window, 0))
@@ -30,7 +40,12 @@ class RateLimiter:
         self._counts[key] = (window, count)
         left = self.window_s - (now - window * self.window_s)
         reset = datetime.fromtimestamp(now, UTC) + timedelta(seconds=left)
-        headers = [("X-RateLimit-Limit", str(self.limit)),
-                   ("X-RateLimit-Remaining", str(max(0, self.limit - count))),
-                   ("X-RateLimit-Reset", reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))]
-        return count <= self.limit, headers
+        return Quota(count <= self.limit, self.limit, max(0, self.limit - count), reset)
+
+    def hit(self, key: object) -> tuple[bool, list[tuple[str, str]]]:
+        """Count one request; returns (allowed, Mastodon's three ``X-RateLimit-*`` headers)."""
+        quota = self.count(key)
+        headers = [("X-RateLimit-Limit", str(quota.limit)),
+                   ("X-RateLimit-Remaining", str(quota.remaining)),
+                   ("X-RateLimit-Reset", quota.reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))]
+        return quota.allowed, headers

@@ -2,9 +2,10 @@
 
 URL layout (``BASE = http://127.0.0.1:PORT``)::
 
-    BASE/mastodon/<instance>/api/v1/...     Mastodon (mastodon.py)
-    BASE/wordpress/<site>/wp-json/...       WordPress REST (wordpress.py)
-    BASE/feeds/<name>.xml, <name>-comments.xml   RSS / Atom (feeds.py)
+    BASE/<prefix>/...                       each fake platform (platforms/, FAKE_PLATFORMS), e.g.
+      BASE/mastodon/<instance>/api/v1/...     Mastodon
+      BASE/wordpress/<site>/wp-json/...       WordPress REST
+      BASE/feeds/<name>.xml, <name>-comments.xml   RSS / Atom
     BASE/inbox, BASE/inbox/<tag>            apprise json:// target (inbox.py)
     BASE/registry.json                      the government in accounts.yaml format
 
@@ -26,14 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flows.simulator.feeds import FeedApp
 from flows.simulator.generator import generate
 from flows.simulator.government import Government
 from flows.simulator.inbox import Inbox
-from flows.simulator.mastodon import MastodonApp
+from flows.simulator.platforms import fake_platforms
+from flows.simulator.platforms.base import FakePlatform, SimEnv, full_entry
 from flows.simulator.ratelimit import RateLimiter
 from flows.simulator.wire import Request, Response, failure, json_response
-from flows.simulator.wordpress import WordPressApp
 
 
 class _Server(ThreadingHTTPServer):
@@ -82,8 +82,10 @@ class _Handler(BaseHTTPRequestHandler):
 class Simulator:
     """A simulated government served over HTTP; the socket is bound on construction.
 
-    ``port`` 0 picks a free port (see :attr:`base_url`). Rate limits apply to the
-    Mastodon API, per instance and client (IP, or token when one is sent).
+    ``port`` 0 picks a free port (see :attr:`base_url`). ``rate_limit`` per
+    ``rate_window_s`` is the shared limiter (:attr:`limiter`) the fake platforms key as
+    they need (Mastodon: per instance and client, IP or token). Every registered fake
+    platform is served, under its own prefix; :attr:`platforms` maps name → instance.
     """
 
     def __init__(self, gov: Government, host: str = "127.0.0.1", port: int = 0, rate_limit: int = 300,
@@ -97,9 +99,10 @@ class Simulator:
         self.lock = threading.RLock()
         self.failures: dict[str, Response] = {}
         self.limiter = RateLimiter(rate_limit, rate_window_s)
-        self.mastodon = MastodonApp(gov, self.base_url, self.limiter, self.failures)
-        self.wordpress = WordPressApp(gov, self.base_url, self.failures)
-        self.feeds = FeedApp(gov, self.base_url, self.failures)
+        env = SimEnv(gov.now, self.failures, self.limiter)
+        self.platforms: dict[str, FakePlatform] = {name: cls(gov, self.base_url, env)
+                                                   for name, cls in fake_platforms().items()}
+        self._by_prefix = {platform.prefix: platform for platform in self.platforms.values()}
         self._inbox = Inbox(inbox_file)
         self._thread: threading.Thread | None = None
 
@@ -129,7 +132,8 @@ class Simulator:
 
     def registry(self) -> dict[str, Any]:
         """The government in Custodian's ``accounts.yaml`` format, pointing at this server."""
-        return self.gov.registry(self.base_url)
+        return {"agencies": self.gov.agency_entries(),
+                "accounts": [full_entry(a, self.platforms[a.platform].registry_entry(a)) for a in self.gov.accounts]}
 
     def apprise_config(self) -> dict[str, Any]:
         """apprise YAML (as a dict): one ``json://`` URL into the inbox per tag the registry names."""
@@ -145,15 +149,9 @@ class Simulator:
         head, _, rest = req.path.lstrip("/").partition("/")
         if head == "inbox":
             return self._inbox.handle(rest.strip("/"), req)
-        with self.lock:
-            if head == "mastodon":
-                host, _, sub = rest.partition("/")
-                return self.mastodon.handle(host, sub, req)
-            if head == "wordpress":
-                host, _, sub = rest.partition("/")
-                return self.wordpress.handle(host, sub, req)
-            if head == "feeds":
-                return self.feeds.handle(rest, req)
+        if platform := self._by_prefix.get(head):
+            with self.lock:
+                return platform.handle(rest, req)
         if req.path == "/registry.json":
             return json_response(self.registry())
         if req.path == "/":
@@ -163,9 +161,8 @@ class Simulator:
 
     # --- mutation, for tests ------------------------------------------------------------------
 
-    def _app(self, account_id: str) -> MastodonApp | WordPressApp | FeedApp:
-        platform = self.gov.account(account_id).platform
-        return {"mastodon": self.mastodon, "wordpress": self.wordpress, "feed": self.feeds}[platform]
+    def _app(self, account_id: str) -> FakePlatform:
+        return self.platforms[self.gov.account(account_id).platform]
 
     def add_post(self, account_id: str, created_at: datetime, text: str) -> str:
         """Publish an own post; returns its platform id (Mastodon status id, WordPress post id, feed guid)."""
@@ -177,15 +174,12 @@ class Simulator:
         """A citizen's message to the account; returns its id (status id, comment id, comment guid).
 
         It answers post ``post_id`` or, when None, the latest own post before
-        ``created_at``. ``kind`` (Mastodon only): ``"mention"`` or ``"direct"`` for a
-        standalone mention or a direct message, seen only through notifications.
+        ``created_at``. ``kind`` (where the platform has them, e.g. Mastodon): ``"mention"``
+        or ``"direct"`` for a standalone mention or a direct message; other platforms ignore it.
         Feeds need a comment feed (ValueError otherwise).
         """
         with self.lock:
-            app = self._app(account_id)
-            if isinstance(app, MastodonApp):
-                return app.add_inbound(account_id, created_at, text, post_id, kind)
-            return app.add_inbound(account_id, created_at, text, post_id)
+            return self._app(account_id).add_inbound(account_id, created_at, text, post_id, kind)
 
     def add_reply(self, account_id: str, inbound_id: str, created_at: datetime, text: str) -> str:
         """The account's reply to message ``inbound_id``; returns the reply's id."""
@@ -210,7 +204,7 @@ def summary(gov: Government) -> str:
     """Accounts per platform and behaviour, one line per platform."""
     counts = Counter((a.platform, a.behaviour) for a in gov.accounts)
     lines = []
-    for platform in ("mastodon", "wordpress", "feed"):
+    for platform in dict.fromkeys(a.platform for a in gov.accounts):
         shown = ", ".join(f"{b} {n}" for (p, b), n in sorted(counts.items()) if p == platform)
         total = sum(n for (p, _), n in counts.items() if p == platform)
         lines.append(f"  {platform:<10} {total:>5}  ({shown})")
@@ -218,9 +212,13 @@ def summary(gov: Government) -> str:
 
 
 def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int = 300,
-          inbox_file: str | Path | None = None, host: str = "127.0.0.1") -> None:
-    """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C)."""
-    gov = generate(accounts=accounts, seed=seed)
+          inbox_file: str | Path | None = None, host: str = "127.0.0.1", platforms: str | None = None) -> None:
+    """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C).
+
+    ``platforms``: None for the core three, ``"all"``, or comma-separated names (see ``generate``).
+    """
+    chosen = platforms if platforms in (None, "all") else [p.strip() for p in platforms.split(",")]
+    gov = generate(accounts=accounts, seed=seed, platforms=chosen)
     sim = Simulator(gov, host=host, port=port, rate_limit=rate_limit, inbox_file=inbox_file).start()
     print(f"Custodian simulator at {sim.base_url}  (registry: {sim.base_url}/registry.json)")
     print(f"{len(gov.accounts)} accounts, seed {seed}, rate limit {rate_limit} per 300 s per instance and client:")

@@ -12,7 +12,8 @@ by engagement level; 24 h reply SLA; unanswered warning after 48 h; 30-day windo
   later, so question and answer both fall inside the 30-day window.
 - ``unanswered``: posts like ``healthy``; 2–4 messages answered within hours and 2–3
   questions 3–10 days old with no reply at all.
-- ``gone`` and ``suspended``: nothing (the account is missing or emptied).
+- ``gone``, ``deleted`` and ``suspended``: nothing (the account is missing or emptied).
+- ``revoked``: like ``healthy`` (only the account's token fails).
 
 Remarks ("Thanks!") are always answered too, so a check counting every message
 (``questions_only: false``) sees the same behaviour as one counting only questions.
@@ -62,7 +63,7 @@ def _prompt(rng: random.Random, now: datetime, oldest: timedelta, newest: timede
     return Wanted(now - _uniform(rng, newest, oldest), _uniform(rng, low, high), question)
 
 
-def _healthy(rng: random.Random, now: datetime, remark_chance: float = 0.6) -> list[Wanted]:
+def healthy_messages(rng: random.Random, now: datetime, remark_chance: float = 0.6) -> list[Wanted]:
     wanted = [_prompt(rng, now, 28 * DAY, 8 * HOUR, HOUR, 6 * HOUR) for _ in range(rng.randint(3, 5))]
     if rng.random() < remark_chance:
         wanted.append(_prompt(rng, now, 28 * DAY, 8 * HOUR, HOUR, 6 * HOUR, question=False))
@@ -82,25 +83,25 @@ def _unanswered(rng: random.Random, now: datetime) -> list[Wanted]:
     return answered + waiting
 
 
-def _stale(rng: random.Random, posts: list[datetime]) -> list[Wanted]:
+def stale_messages(rng: random.Random, posts: list[datetime]) -> list[Wanted]:
     chosen = rng.sample(posts, k=min(len(posts), rng.randint(2, 3)))
     return [Wanted(p + _uniform(rng, HOUR, DAY), _uniform(rng, HOUR, 6 * HOUR)) for p in chosen]
 
 
-def plan(platform: str, behaviour: str, has_comments: bool, rng: random.Random,
-         now: datetime) -> tuple[list[datetime], list[Wanted]]:
-    """Post times (oldest first) and the messages to generate for one account.
+QUIET = ("gone", "deleted", "suspended")  # nothing to read: the account is missing or emptied
 
-    Feeds carry messages only when they have a comment feed: one question, and on a
-    healthy feed one remark, each answered within hours.
+
+def plan(behaviour: str, rng: random.Random, now: datetime) -> tuple[list[datetime], list[Wanted]]:
+    """Post times (oldest first) and the messages to generate for one account with conversations.
+
+    ``revoked`` accounts look ``healthy``: their data are there, only their token fails.
     """
-    if behaviour in ("gone", "suspended"):
+    if behaviour in QUIET:
         return [], []
     if behaviour == "stale":
         posts = stale_posts(rng, now)
-        return posts, _stale(rng, posts) if platform != "feed" or has_comments else []
-    posts = regular_posts(rng, now, timedelta(days=30 if platform == "feed" else 45))
-    if platform == "feed":
-        return posts, _healthy(rng, now, remark_chance=1.0)[-2:] if has_comments else []
-    messages = {"healthy": _healthy, "slow": _slow, "unanswered": _unanswered}[behaviour](rng, now)
+        return posts, stale_messages(rng, posts)
+    posts = regular_posts(rng, now, timedelta(days=45))
+    messages = {"healthy": healthy_messages, "revoked": healthy_messages, "slow": _slow,
+                "unanswered": _unanswered}[behaviour](rng, now)
     return posts, sorted(messages, key=lambda w: w.at)

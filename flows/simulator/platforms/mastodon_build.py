@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flows.simulator import texts
-from flows.simulator.government import Account, Government
-from flows.simulator.mastodon_store import Instance, MAccount, MStatus, stable_number
+from flows.simulator.government import Account
+from flows.simulator.platforms.mastodon_store import Instance, MAccount, MStatus, stable_number
 
 
 @dataclass
@@ -30,18 +30,16 @@ def citizen_of(instance: Instance, now: datetime, name: str, username: str, home
     return instance.citizen(name, username, home, joined)
 
 
-def build(gov: Government, base_url: str) -> World:
-    """Every instance the government's Mastodon accounts live on, filled with their data."""
+def build(accounts: list[Account], root: str, now: datetime) -> World:
+    """Every instance the Mastodon ``accounts`` live on, under ``root``, filled with their data."""
     world = World()
-    for account in gov.accounts:
-        if account.platform != "mastodon":
-            continue
+    for account in accounts:
         if account.home not in world.instances:
-            world.instances[account.home] = Instance(account.home, f"{base_url}/mastodon/{account.home}")
+            world.instances[account.home] = Instance(account.home, f"{root}/{account.home}")
         world.handles[(account.home, account.handle.lower())] = account.id
         if account.behaviour != "gone":
             world.official[account.id] = (world.instances[account.home],
-                                          _official(world.instances[account.home], account, gov.now))
+                                          _official(world.instances[account.home], account, now))
     for instance in world.instances.values():
         instance.renumber_notifications()
     return world

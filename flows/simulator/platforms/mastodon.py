@@ -1,4 +1,4 @@
-"""The Mastodon REST API (v1) of every simulated instance, under ``BASE/mastodon/<host>``.
+"""The fake Mastodon REST API (v1) of every simulated instance, under ``BASE/mastodon/<host>``.
 
 Serves accounts/lookup, accounts/:id, accounts/:id/statuses, statuses/:id(/context)
 and notifications with Mastodon's shapes, ``Link`` paging (``max_id``/``min_id``),
@@ -7,15 +7,17 @@ owner-token checks and ``X-RateLimit-*`` headers per instance and client.
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from flows.simulator import texts
-from flows.simulator.government import Government
-from flows.simulator.mastodon_build import build, citizen_of
-from flows.simulator.mastodon_store import Instance, MAccount, MStatus
-from flows.simulator.ratelimit import RateLimiter
+from flows.simulator.government import Account, Agency, Government
+from flows.simulator.platforms.base import FakePlatform, Namer, SimEnv, token_for
+from flows.simulator.platforms.mastodon_build import build, citizen_of
+from flows.simulator.platforms.mastodon_store import Instance, MAccount, MStatus
 from flows.simulator.wire import Request, Response, as_utc, json_response, link_header, raw_json, with_query
 
 NOT_FOUND = {"error": "Record not found"}
@@ -55,18 +57,43 @@ def _limit(req: Request, default: int, most: int) -> int:
     return default if value is None else max(1, min(value, most))
 
 
-class MastodonApp:
-    """All instances; ``failures`` maps registry ids to the response :meth:`Simulator.fail` set."""
+class FakeMastodon(FakePlatform):
+    """All instances, rate-limited by the simulator's own limiter per instance and client."""
 
-    def __init__(self, gov: Government, base_url: str, limiter: RateLimiter, failures: dict[str, Response]):
-        self.limiter, self.failures, self.now = limiter, failures, gov.now
-        world = build(gov, base_url)
+    name, prefix = "mastodon", "mastodon"
+    PER_100 = {"healthy": 18, "stale": 6, "slow": 6, "unanswered": 7, "gone": 1, "suspended": 2}
+
+    def __init__(self, gov: Government, base_url: str, env: SimEnv):
+        super().__init__(gov, base_url, env)
+        self.limiter, self.now = env.limiter, gov.now
+        world = build(self.accounts(), self.root, gov.now)
         self.instances, self.official, self.handles = world.instances, world.official, world.handles
+
+    # --- the generated government ------------------------------------------------------------
+
+    @classmethod
+    def identity(cls, agency: Agency, behaviour: str, ordinal: int, namer: Namer, seed: int) -> dict[str, Any]:
+        """Every other account (not the gone ones) has an owner token, which opens notifications."""
+        account_id = namer.account_id(agency, "mastodon")
+        handle = namer.unique(f"usernames@{agency.instance}", agency.id.replace("-", "_"), "_")
+        token = token_for(seed, account_id) if ordinal % 2 == 0 and behaviour != "gone" else None
+        return {"id": account_id, "engagement": ("engaged", "active")[ordinal % 2], "home": agency.instance,
+                "handle": handle, "token": token}
+
+    @classmethod
+    def message_traits(cls, account: Account, rng: random.Random) -> tuple[bool, str]:
+        """With a token the account sees mentions and DMs too, so some citizens write those."""
+        return False, rng.choice(("reply", "reply", "mention", "direct")) if account.token else "reply"
+
+    def registry_entry(self, account: Account) -> dict[str, Any]:
+        root = f"{self.root}/{account.home}"
+        return {"handle": account.handle, "api_base": root, "url": f"{root}/@{account.handle}"}
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def handle(self, host: str, path: str, req: Request) -> Response:
-        """Answer one request under ``BASE/mastodon/<host>``; ``path`` starts after the host."""
+    def handle(self, path: str, req: Request) -> Response:
+        """Answer one request under ``BASE/mastodon/``; ``path`` starts with the instance host."""
+        host, _, path = path.partition("/")
         instance = self.instances.get(host)
         if instance is None:
             return json_response(NOT_FOUND, 404)
@@ -100,15 +127,11 @@ class MastodonApp:
                 return self._notifications(instance, req, viewer)
         return json_response(NOT_FOUND, 404)
 
-    def _failed(self, registry_id: str | None) -> Response | None:
-        failed = self.failures.get(registry_id) if registry_id else None
-        return Response(failed.status, failed.body, failed.content_type, list(failed.headers)) if failed else None
-
     def _lookup(self, instance: Instance, req: Request) -> Response:
         acct = (req.arg("acct") or "").lstrip("@").lower()
         username, _, domain = acct.partition("@")
         if domain in ("", instance.host):
-            failed = self._failed(self.handles.get((instance.host, username)))
+            failed = self.env.failed(self.handles.get((instance.host, username)))
             account = instance.by_username.get(username)
         else:
             failed, account = None, instance.remote.get(acct)
@@ -120,13 +143,13 @@ class MastodonApp:
         account = instance.accounts.get(_id(ident) or -1)
         if account is None:
             return json_response(NOT_FOUND, 404)
-        return self._failed(account.registry_id) or raw_json(instance.account_json(account))
+        return self.env.failed(account.registry_id) or raw_json(instance.account_json(account))
 
     def _statuses(self, instance: Instance, ident: str, req: Request, viewer: MAccount | None) -> Response:
         account = instance.accounts.get(_id(ident) or -1)
         if account is None:
             return json_response(NOT_FOUND, 404)
-        if failed := self._failed(account.registry_id):
+        if failed := self.env.failed(account.registry_id):
             return failed
         limit = _limit(req, 20, 40)
         no_replies = (req.arg("exclude_replies") or "").lower() in TRUE
@@ -161,14 +184,14 @@ class MastodonApp:
         status = self._visible_status(instance, ident, viewer)
         if status is None:
             return json_response(NOT_FOUND, 404)
-        return self._failed(status.owner) or raw_json(instance.status_json(status))
+        return self.env.failed(status.owner) or raw_json(instance.status_json(status))
 
     def _context(self, instance: Instance, ident: str, viewer: MAccount | None) -> Response:
         """Ancestors oldest first; descendants depth-first in thread order (capped as anonymous)."""
         status = self._visible_status(instance, ident, viewer)
         if status is None:
             return json_response(NOT_FOUND, 404)
-        if failed := self._failed(status.owner):
+        if failed := self.env.failed(status.owner):
             return failed
         most_up, most_down = (4096, 4096) if viewer else (40, 60)
         ancestors, parent = [], status.in_reply_to
@@ -192,7 +215,7 @@ class MastodonApp:
     def _notifications(self, instance: Instance, req: Request, viewer: MAccount | None) -> Response:
         if viewer is None:
             return json_response(BAD_TOKEN, 401)
-        if failed := self._failed(viewer.registry_id):
+        if failed := self.env.failed(viewer.registry_id):
             return failed
         notes = instance.notes_by_id
         types = set(req.query.get("types[]", []) + req.query.get("types", []))

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
-from flows.simulator.feed_xml import CONTENT_TYPES, RENDERERS, Feed, FeedComment, FeedItem, render_rss_comments
-from flows.simulator.government import Account, Government
+from flows.simulator.platforms.feed_xml import CONTENT_TYPES, RENDERERS, Feed, FeedComment, FeedItem, render_rss_comments
+from flows.simulator.government import Account, Agency, Government
+from flows.simulator.platforms.base import FakePlatform, Namer, SimEnv
+from flows.simulator.timelines import Wanted, healthy_messages, regular_posts, stale_messages, stale_posts
 from flows.simulator.wire import Request, Response, as_utc, http_date
 
 NOT_FOUND = Response(404, b"Not Found", "text/plain; charset=utf-8")
+STYLES = ("rss", "youtube", "atom")
+KINDS = {"rss": "news", "youtube": "videos", "atom": "updates"}
 
 
 def _video_id(seed: str) -> str:
@@ -36,18 +42,44 @@ def _not_modified(req: Request, etag: str, modified: str) -> bool:
     return False
 
 
-class FeedApp:
-    """All feeds; ``failures`` maps registry ids to the response :meth:`Simulator.fail` set."""
+class FakeFeeds(FakePlatform):
+    """All feeds: RSS (with a comment feed), YouTube-style Atom and Blogger-style Atom, in turn."""
 
-    def __init__(self, gov: Government, base_url: str, failures: dict[str, Response]):
-        self.base_url, self.failures = base_url, failures
+    name, prefix = "feed", "feeds"
+    PER_100 = {"healthy": 22, "stale": 8}
+
+    def __init__(self, gov: Government, base_url: str, env: SimEnv):
+        super().__init__(gov, base_url, env)
         self.feeds: dict[str, Feed] = {}
-        for account in gov.accounts:
-            if account.platform == "feed":
-                self.feeds[account.home] = self._build(account)
+        for account in self.accounts():
+            self.feeds[account.home] = self._build(account)
+
+    # --- the generated government ------------------------------------------------------------
+
+    @classmethod
+    def identity(cls, agency: Agency, behaviour: str, ordinal: int, namer: Namer, seed: int) -> dict[str, Any]:
+        style = STYLES[ordinal % len(STYLES)]
+        account_id = namer.account_id(agency, KINDS[style])
+        return {"id": account_id, "engagement": "active" if ordinal % 4 == 3 else "passive", "home": account_id,
+                "feed_style": style, "has_comments": style == "rss"}
+
+    @classmethod
+    def plan(cls, account: Account, rng: random.Random, now: datetime) -> tuple[list[datetime], list[Wanted]]:
+        """Feeds only go healthy or stale; messages only with a comment feed: a question, on a healthy
+        feed also a remark, each answered within hours."""
+        if account.behaviour == "stale":
+            posts = stale_posts(rng, now)
+            return posts, stale_messages(rng, posts) if account.has_comments else []
+        posts = regular_posts(rng, now, timedelta(days=30))
+        return posts, healthy_messages(rng, now, remark_chance=1.0)[-2:] if account.has_comments else []
+
+    def registry_entry(self, account: Account) -> dict[str, Any]:
+        url = f"{self.root}/{account.home}.xml"
+        extras = {"comments_url": f"{self.root}/{account.home}-comments.xml"} if account.has_comments else {}
+        return {"api_base": url, "url": url, **extras}
 
     def _build(self, account: Account) -> Feed:
-        url = f"{self.base_url}/feeds/{account.home}.xml"
+        url = f"{self.root}/{account.home}.xml"
         youtube = account.feed_style == "youtube"
         # A YouTube channel id (UC + 22 characters) or a Blogger-like numeric blog id.
         channel = "UC" + (_video_id(account.id) + _video_id(account.id + "/"))[:22] if youtube else \
@@ -97,8 +129,9 @@ class FeedApp:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def handle(self, name: str, req: Request) -> Response:
+    def handle(self, path: str, req: Request) -> Response:
         """Answer ``GET BASE/feeds/<name>``; ``name`` ends in ``.xml``."""
+        name = path
         stem = name.removesuffix(".xml")
         if not name.endswith(".xml") or req.method not in ("GET", "HEAD"):
             return NOT_FOUND
@@ -109,8 +142,8 @@ class FeedApp:
                 feed = None
         if feed is None:
             return NOT_FOUND
-        if failed := self.failures.get(feed.registry_id):
-            return Response(failed.status, failed.body, failed.content_type, list(failed.headers))
+        if failed := self.env.failed(feed.registry_id):
+            return failed
         body, etag, modified = self._document(feed, kind)
         headers = [("ETag", etag), ("Last-Modified", modified), ("Cache-Control", "max-age=0, must-revalidate")]
         if _not_modified(req, etag, modified):
@@ -140,7 +173,8 @@ class FeedApp:
     def add_post(self, registry_id: str, created_at: datetime, text: str) -> str:
         return self._add_item(self._feed(registry_id), as_utc(created_at), text[:60], text).guid
 
-    def add_inbound(self, registry_id: str, created_at: datetime, text: str, post_id: str | None = None) -> str:
+    def add_inbound(self, registry_id: str, created_at: datetime, text: str, post_id: str | None = None,
+                    kind: str | None = None) -> str:
         """A citizen's comment on item ``post_id`` (a guid), or else on the latest item before it."""
         feed, created_at = self._feed(registry_id), as_utc(created_at)
         if post_id is not None:

@@ -1,4 +1,4 @@
-"""The WordPress REST API of every simulated site, under ``BASE/wordpress/<host>``.
+"""The fake WordPress REST API of every simulated site, under ``BASE/wordpress/<host>``.
 
 Serves ``/wp-json/``, ``/wp/v2/posts``, ``/wp/v2/comments`` and ``/wp/v2/users`` as an
 anonymous caller sees them: ``X-WP-Total``/``X-WP-TotalPages`` and ``Link`` paging,
@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from flows.simulator import texts
-from flows.simulator.government import Account, Government
+from flows.simulator.government import Account, Agency, Government
+from flows.simulator.platforms.base import FakePlatform, Namer, SimEnv
 from flows.simulator.wire import Request, Response, as_utc, dumps, json_response, link_header, with_query
-from flows.simulator.wordpress_site import Site, WPComment, WPPost, WPUser, slugify, stable_author
+from flows.simulator.platforms.wordpress_site import Site, WPComment, WPPost, WPUser, slugify, stable_author
 
 NO_ROUTE = {"code": "rest_no_route", "message": "No route was found matching the URL and request method.",
             "data": {"status": 404}}
@@ -91,19 +94,38 @@ def _only(item: dict, fields: str | None) -> dict:
     return {key: value for key, value in item.items() if key in wanted}
 
 
-class WordPressApp:
-    """All sites; ``failures`` maps registry ids to the response :meth:`Simulator.fail` set."""
+class FakeWordPress(FakePlatform):
+    """All sites, read anonymously: no tokens, no rate limits."""
 
-    def __init__(self, gov: Government, base_url: str, failures: dict[str, Response]):
-        self.base_url, self.failures, self.now = base_url, failures, gov.now
+    name, prefix = "wordpress", "wordpress"
+    PER_100 = {"healthy": 14, "stale": 5, "slow": 5, "unanswered": 6}
+
+    def __init__(self, gov: Government, base_url: str, env: SimEnv):
+        super().__init__(gov, base_url, env)
+        self.now = gov.now
         self.sites: dict[str, Site] = {}
         self.by_account: dict[str, Site] = {}
-        for account in gov.accounts:
-            if account.platform == "wordpress":
-                self._build(account)
+        for account in self.accounts():
+            self._build(account)
+
+    # --- the generated government ------------------------------------------------------------
+
+    @classmethod
+    def identity(cls, agency: Agency, behaviour: str, ordinal: int, namer: Namer, seed: int) -> dict[str, Any]:
+        return {"id": namer.account_id(agency, "blog"), "engagement": ("active", "engaged", "passive")[ordinal % 3],
+                "home": namer.unique("wordpress sites", agency.id) + ".example"}
+
+    @classmethod
+    def message_traits(cls, account: Account, rng: random.Random) -> tuple[bool, str]:
+        """Some citizens comment while logged in as subscribers (a user id, not a guest)."""
+        return rng.random() < 0.15, "reply"
+
+    def registry_entry(self, account: Account) -> dict[str, Any]:
+        root = f"{self.root}/{account.home}"
+        return {"api_base": root, "url": f"{root}/"}
 
     def _build(self, account: Account) -> None:
-        site = Site(account.home, f"{self.base_url}/wordpress/{account.home}", account.id,
+        site = Site(account.home, f"{self.root}/{account.home}", account.id,
                     account.display_name, account.agency.name_ar if account.language == "en" else account.agency.name)
         staff = texts.STAFF[account.language]
         site.users = {1: WPUser(1, "admin", "admin"), STAFF_POSTER: WPUser(STAFF_POSTER, staff[0], "web-team"),
@@ -130,13 +152,14 @@ class WordPressApp:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def handle(self, host: str, path: str, req: Request) -> Response:
-        """Answer one request under ``BASE/wordpress/<host>``; ``path`` starts after the host."""
+    def handle(self, path: str, req: Request) -> Response:
+        """Answer one request under ``BASE/wordpress/``; ``path`` starts with the site's host."""
+        host, _, path = path.partition("/")
         site = self.sites.get(host)
         if site is None:
             return json_response(NO_ROUTE, 404)
-        if failed := self.failures.get(site.registry_id):
-            return Response(failed.status, failed.body, failed.content_type, list(failed.headers))
+        if failed := self.env.failed(site.registry_id):
+            return failed
         route = path.strip("/")
         if not route and req.arg("rest_route"):  # sites without pretty permalinks
             route = "wp-json/" + (req.arg("rest_route") or "").strip("/")
@@ -259,7 +282,8 @@ class WordPressApp:
     def add_post(self, registry_id: str, created_at: datetime, text: str) -> str:
         return str(self._site(registry_id).add_post(as_utc(created_at), text[:60], text, STAFF_POSTER).id)
 
-    def add_inbound(self, registry_id: str, created_at: datetime, text: str, post_id: str | None = None) -> str:
+    def add_inbound(self, registry_id: str, created_at: datetime, text: str, post_id: str | None = None,
+                    kind: str | None = None) -> str:
         """A guest's comment on post ``post_id``, or else on the latest post before ``created_at``."""
         site, created_at = self._site(registry_id), as_utc(created_at)
         if post_id is not None:
