@@ -17,6 +17,7 @@ FAKE_PLATFORMS: dict[str, str] = {
     "mastodon": "flows.simulator.platforms.mastodon:FakeMastodon",
     "wordpress": "flows.simulator.platforms.wordpress:FakeWordPress",
     "feed": "flows.simulator.platforms.feeds:FakeFeeds",
+    "youtube": "flows.simulator.platforms.youtube:FakeYouTube",
 }
 
 

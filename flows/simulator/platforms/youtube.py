@@ -39,12 +39,12 @@ def _opaque(seed: str, length: int) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest()).decode()[:length]
 
 
-def google_error(status: int, reason: str, message: str, **extra: Any) -> Response:
+def google_error(code: int, reason: str, message: str, **extra: Any) -> Response:
     """Google's error body: ``{"error": {"code", "message", "errors": [{"message", "domain", "reason"}]}}``."""
     domain = "youtube.quota" if reason == "quotaExceeded" else "usageLimits" if reason == "keyInvalid" else "youtube"
-    error = {"code": status, "message": message, "errors": [{"message": message, "domain": domain, "reason": reason}],
+    error = {"code": code, "message": message, "errors": [{"message": message, "domain": domain, "reason": reason}],
              **extra}
-    return json_response({"error": error}, status)
+    return json_response({"error": error}, code)
 
 
 def bad_key() -> Response:
