@@ -20,7 +20,6 @@ top-level comments by others are Inbound: nothing links an answer to a citizen's
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Iterator, Mapping

@@ -12,31 +12,20 @@ at midnight Pacific); when spent, calls get 403 ``quotaExceeded``. A revoked key
 from __future__ import annotations
 
 import base64
-import hashlib
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flows.simulator import texts
 from flows.simulator.government import Account, Agency, Government
 from flows.simulator.platforms.base import FakePlatform, Namer, SimEnv, token_for
-from flows.simulator.wire import Request, Response, as_utc, json_response
+from flows.simulator.platforms.youtube_store import EMBEDDED_REPLIES, Channel, Store, opaque, stamp
+from flows.simulator.wire import Request, Response, json_response
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 COSTS = {"search": 100}
 """Quota units per call where not 1 (the documented costs of the list methods)."""
 PAGE_SIZES = {"playlistItems": (5, 50), "commentThreads": (20, 100), "comments": (20, 100), "channels": (5, 50)}
 """``maxResults`` default and most, per resource."""
-EMBEDDED_REPLIES = 5
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _opaque(seed: str, length: int) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest()).decode()[:length]
 
 
 def google_error(code: int, reason: str, message: str, **extra: Any) -> Response:
@@ -53,49 +42,6 @@ def bad_key() -> Response:
                                   "domain": "googleapis.com", "metadata": {"service": "youtube.googleapis.com"}}])
 
 
-@dataclass
-class Comment:
-    id: str
-    author: str  # channel id of the writer
-    author_name: str
-    text: str
-    at: datetime
-    parent: str | None = None
-
-    def json(self, channel_id: str, video_id: str) -> dict[str, Any]:
-        snippet = {"channelId": channel_id, "videoId": video_id, "textDisplay": self.text, "textOriginal": self.text,
-                   "authorDisplayName": self.author_name, "authorChannelUrl": f"http://www.youtube.com/{self.author_name}",
-                   "authorChannelId": {"value": self.author}, "canRate": True, "viewerRating": "none", "likeCount": 0,
-                   "publishedAt": _stamp(self.at), "updatedAt": _stamp(self.at)}
-        if self.parent:
-            snippet["parentId"] = self.parent
-        return {"kind": "youtube#comment", "etag": _opaque(self.id, 27), "id": self.id, "snippet": snippet}
-
-
-@dataclass
-class Video:
-    id: str
-    title: str
-    at: datetime
-    comments_off: bool = False
-    threads: list[tuple[Comment, list[Comment]]] = field(default_factory=list)
-
-
-@dataclass
-class Channel:
-    id: str
-    handle: str
-    registry_id: str
-    title: str
-    description: str
-    suspended: bool
-    videos: list[Video] = field(default_factory=list)  # newest first
-
-    @property
-    def uploads(self) -> str:
-        return "UU" + self.id[2:]
-
-
 class FakeYouTube(FakePlatform):
     """Every generated YouTube channel behind one project's API keys and quota."""
 
@@ -108,11 +54,8 @@ class FakeYouTube(FakePlatform):
         self.spent: dict[str, int] = {}  # Pacific date → units spent on it
         self.units_by_key: dict[str, int] = {}
         self.keys = {a.token: a.id for a in self.accounts() if a.token and a.behaviour != "revoked"}
-        self.channels: dict[str, Channel] = {}
-        self.by_handle: dict[str, Channel] = {}
-        self.videos: dict[str, tuple[Channel, Video]] = {}
-        for account in self.accounts():
-            self._build(account)
+        self.store = Store(self.accounts())
+        self.channels, self.by_handle, self.videos = self.store.channels, self.store.by_handle, self.store.videos
 
     # --- the generated government ------------------------------------------------------------
 
@@ -121,7 +64,7 @@ class FakeYouTube(FakePlatform):
         """Every channel has a key (``revoked``: one YouTube no longer accepts); half are registered by @handle."""
         account_id = namer.account_id(agency, "youtube")
         handle = "@" + namer.unique("youtube handles", agency.id.replace("-", ""), "")
-        channel_id = "UC" + _opaque(f"{seed}:{account_id}", 22).replace("=", "A")
+        channel_id = "UC" + opaque(f"{seed}:{account_id}", 22).replace("=", "A")
         return {"id": account_id, "engagement": ("engaged", "active")[ordinal % 2], "home": channel_id,
                 "handle": handle if ordinal % 2 else channel_id, "token": token_for(seed, account_id),
                 "extra": {"channel_id": channel_id, "at_handle": handle}}
@@ -129,52 +72,6 @@ class FakeYouTube(FakePlatform):
     def registry_entry(self, account: Account) -> dict[str, Any]:
         return {"handle": account.handle, "api_base": f"{self.root}/v3",
                 "url": f"https://www.youtube.com/{account.extra['at_handle']}"}
-
-    def _build(self, account: Account) -> None:
-        channel = Channel(account.extra["channel_id"], account.extra["at_handle"], account.id, account.display_name,
-                          f"Official channel of {account.agency.name} | {account.agency.name_ar}",
-                          account.behaviour in ("suspended", "deleted", "gone"))
-        self.channels[channel.id] = self.by_handle[channel.handle.lower()] = channel
-        for post in reversed(account.posts):
-            self._add_video(channel, post.created_at, post.title)
-        if channel.videos:  # an old video with comments off, older than every other: no behaviour changes
-            self._add_video(channel, channel.videos[-1].at - timedelta(days=1), "Archive", comments_off=True)
-        for n, message in enumerate(account.messages):
-            video = channel.videos[len(account.posts) - 1 - message.post] if message.post is not None else None
-            top = self._comment(channel, video, message.created_at, message.text, citizen=n)
-            if message.reply is None:
-                continue
-            if n % 4 == 1:  # a busy thread: the answer is past the embedded replies
-                for k in range(EMBEDDED_REPLIES):
-                    self._comment(channel, video, message.created_at + timedelta(minutes=k + 1), "+1", n + k + 1, top)
-            self._comment(channel, video, message.reply.created_at, message.reply.text, None, top)
-            if n % 3 == 2:  # a citizen's thanks after the answer: conversation, not a new message
-                self._comment(channel, video, message.reply.created_at + timedelta(minutes=30), "شكرا", n, top)
-
-    def _add_video(self, channel: Channel, at: datetime, title: str, comments_off: bool = False) -> Video:
-        video = Video(_opaque(f"{channel.id}:{len(self.videos)}", 11), title, as_utc(at), comments_off)
-        channel.videos.append(video)
-        channel.videos.sort(key=lambda v: v.at, reverse=True)
-        self.videos[video.id] = (channel, video)
-        return video
-
-    def _comment(self, channel: Channel, video: Video | None, at: datetime, text: str, citizen: int | None,
-                 parent: Comment | None = None) -> Comment:
-        if video is None:
-            video = next((v for v in channel.videos if v.at < at and not v.comments_off), channel.videos[-1])
-        name, _, username = texts.CITIZENS[citizen % len(texts.CITIZENS)] if citizen is not None else ("", "", "")
-        author = channel.id if citizen is None else "UC" + _opaque(username, 22)
-        count = sum(1 + len(replies) for v in channel.videos for _, replies in v.threads)
-        comment_id = "Ug" + _opaque(f"{video.id}:{count}", 24)
-        comment = Comment(f"{parent.id}.{comment_id[:12]}" if parent else comment_id, author,
-                          channel.handle if citizen is None else f"@{username}", text, as_utc(at),
-                          parent.id if parent else None)
-        if parent is None:
-            video.threads.insert(0, (comment, []))
-            video.threads.sort(key=lambda thread: thread[0].at, reverse=True)
-        else:
-            next(replies for top, replies in video.threads if top is parent).append(comment)
-        return comment
 
     # --- HTTP --------------------------------------------------------------------------------
 
@@ -210,7 +107,7 @@ class FakeYouTube(FakePlatform):
         except ValueError:
             return google_error(400, "invalidPageToken", "The request specifies an invalid page token.")
         body = {"kind": f"youtube#{resource[:-1] if resource.endswith('s') else resource}ListResponse",
-                "etag": _opaque(f"{resource}:{start}:{len(items)}", 27), **extra,
+                "etag": opaque(f"{resource}:{start}:{len(items)}", 27), **extra,
                 "pageInfo": {"totalResults": len(items), "resultsPerPage": size}, "items": items[start:start + size]}
         if start + size < len(items):
             body["nextPageToken"] = base64.urlsafe_b64encode(f"CAE:{start + size}".encode()).decode()
@@ -237,7 +134,7 @@ class FakeYouTube(FakePlatform):
                  "statistics": {"viewCount": str(1000 * len(channel.videos)), "subscriberCount": str(1200 + len(channel.id)),
                                 "hiddenSubscriberCount": False, "videoCount": str(len(channel.videos))},
                  "status": {"privacyStatus": "public", "isLinked": True, "madeForKids": False}}
-        return {"kind": "youtube#channel", "etag": _opaque(channel.id, 27), "id": channel.id,
+        return {"kind": "youtube#channel", "etag": opaque(channel.id, 27), "id": channel.id,
                 **{part: body for part, body in every.items() if part in parts}}
 
     def _playlistItems(self, req: Request) -> Response:
@@ -247,11 +144,11 @@ class FakeYouTube(FakePlatform):
                                                           "parameter cannot be found.")
         if failed := self.env.failed(channel.registry_id):
             return failed
-        items = [{"kind": "youtube#playlistItem", "etag": _opaque(v.id, 27), "id": _opaque(channel.uploads + v.id, 40),
-                  "snippet": {"publishedAt": _stamp(v.at), "channelId": channel.id, "title": v.title,
+        items = [{"kind": "youtube#playlistItem", "etag": opaque(v.id, 27), "id": opaque(channel.uploads + v.id, 40),
+                  "snippet": {"publishedAt": stamp(v.at), "channelId": channel.id, "title": v.title,
                               "playlistId": channel.uploads, "position": n,
                               "resourceId": {"kind": "youtube#video", "videoId": v.id}},
-                  "contentDetails": {"videoId": v.id, "videoPublishedAt": _stamp(v.at)}}
+                  "contentDetails": {"videoId": v.id, "videoPublishedAt": stamp(v.at)}}
                  for n, v in enumerate(channel.videos)]
         return self._page(req, "playlistItems", items)
 
@@ -266,8 +163,8 @@ class FakeYouTube(FakePlatform):
             stats = {"viewCount": "100", "likeCount": "3", "favoriteCount": "0"}
             if not video.comments_off:
                 stats["commentCount"] = str(sum(1 + len(replies) for _, replies in video.threads))
-            items.append({"kind": "youtube#video", "etag": _opaque(video.id, 27), "id": video.id, "statistics": stats})
-        return json_response({"kind": "youtube#videoListResponse", "etag": _opaque(",".join(ids), 27), "items": items,
+            items.append({"kind": "youtube#video", "etag": opaque(video.id, 27), "id": video.id, "statistics": stats})
+        return json_response({"kind": "youtube#videoListResponse", "etag": opaque(",".join(ids), 27), "items": items,
                               "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)}})
 
     def _commentThreads(self, req: Request) -> Response:
@@ -280,7 +177,7 @@ class FakeYouTube(FakePlatform):
             return google_error(403, "commentsDisabled", "The video identified by the <code><a href=\"/youtube/v3/docs/"
                                 "commentThreads/list#videoId\">videoId</a></code> parameter has disabled comments.")
         with_replies = "replies" in (req.arg("part") or "")
-        items = [{"kind": "youtube#commentThread", "etag": _opaque(top.id + "t", 27), "id": top.id,
+        items = [{"kind": "youtube#commentThread", "etag": opaque(top.id + "t", 27), "id": top.id,
                   "snippet": {"channelId": channel.id, "videoId": video.id, "topLevelComment": top.json(channel.id, video.id),
                               "canReply": True, "totalReplyCount": len(replies), "isPublic": True},
                   **({"replies": {"comments": [r.json(channel.id, video.id) for r in replies[:EMBEDDED_REPLIES]]}}
@@ -290,12 +187,9 @@ class FakeYouTube(FakePlatform):
 
     def _comments(self, req: Request) -> Response:
         parent = req.arg("parentId") or ""
-        channel, video = self.videos.get(parent and self._video_of(parent), (None, None))
+        channel, video = self.videos.get(parent and self.store.video_of(parent), (None, None))
         replies = next((r for top, r in video.threads if top.id == parent), []) if video else []
         return self._page(req, "comments", [r.json(channel.id, video.id) for r in replies] if video else [])
-
-    def _video_of(self, comment_id: str) -> str:
-        return next((vid for vid, (_, v) in self.videos.items() if any(t.id == comment_id for t, _ in v.threads)), "")
 
     def _search(self, req: Request) -> Response:
         return self._page(req, "channels", [], regionCode="OM")
@@ -309,17 +203,17 @@ class FakeYouTube(FakePlatform):
         return channel
 
     def add_post(self, account_id: str, created_at: datetime, text: str) -> str:
-        return self._add_video(self._channel(account_id), created_at, text).id
+        return self.store.add_video(self._channel(account_id), created_at, text).id
 
     def add_inbound(self, account_id: str, created_at: datetime, text: str, post_id: str | None = None,
                     kind: str | None = None) -> str:
         """A citizen's top-level comment on video ``post_id`` (or the latest one before ``created_at``)."""
         channel = self._channel(account_id)
         video = self.videos[post_id][1] if post_id else None
-        return self._comment(channel, video, created_at, text, len(self.videos)).id
+        return self.store.add_comment(channel, video, created_at, text, len(self.videos)).id
 
     def add_reply(self, account_id: str, inbound_id: str, created_at: datetime, text: str) -> str:
         channel = self._channel(account_id)
-        video = self.videos[self._video_of(inbound_id)][1]
+        video = self.videos[self.store.video_of(inbound_id)][1]
         top = next(t for t, _ in video.threads if t.id == inbound_id)
-        return self._comment(channel, video, created_at, text, None, top).id
+        return self.store.add_comment(channel, video, created_at, text, None, top).id
