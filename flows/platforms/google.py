@@ -85,8 +85,10 @@ class _RedactKeys(logging.Filter):
         return True
 
 
-_urllib3_log = logging.getLogger("urllib3.connectionpool")
-if not any(isinstance(existing, _RedactKeys) for existing in _urllib3_log.filters):
-    _urllib3_log.addFilter(_RedactKeys())
+URL_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
+"""The loggers that write request URLs (a filter applies only to records of its own logger)."""
+for _name in URL_LOGGERS:
+    if not any(isinstance(existing, _RedactKeys) for existing in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(_RedactKeys())
 
 

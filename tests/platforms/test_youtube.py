@@ -341,6 +341,21 @@ def test_a_wrong_key_never_reaches_a_record_or_a_log(fake: FakeYouTube, session:
     assert "key=[redacted]" in client_log  # urllib3 did log the request line, scrubbed
 
 
+def test_a_retried_call_logs_no_key(fake: FakeYouTube, session: requests.Session,
+                                   caplog: pytest.LogCaptureFixture) -> None:
+    answers = iter([Response("busy", status=503)])
+    channels = fake.handler("channels")
+    fake.server.handlers.clear()
+    fake.server.expect_request(f"{PREFIX}/channels").respond_with_handler(lambda r: next(answers, None) or channels(r))
+    for resource in ("playlistItems", "videos"):
+        fake.server.expect_request(f"{PREFIX}/{resource}").respond_with_handler(fake.handler(resource))
+    with caplog.at_level(logging.DEBUG, logger="urllib3"):
+        records = run(fake, session)
+    retry_lines = [r.getMessage() for r in caplog.records if r.name == "urllib3.util.retry"]
+    assert of_type(records, Profile) and any("key=[redacted]" in line for line in retry_lines)
+    assert not any(KEY in r.getMessage() for r in caplog.records if r.name.startswith("urllib3"))
+
+
 def test_no_key_means_skipped_without_a_request(fake: FakeYouTube, session: requests.Session) -> None:
     [error] = run(fake, session, key=None)
     assert (error.kind, error.message) == ("skipped", "skipped: needs token (a YouTube Data API v3 key (sent as key=))")
