@@ -80,7 +80,8 @@ class Account(_Strict):
     agency: str
     platform: str
     handle: str | None = None
-    api_base: str
+    api_base: str | None = None
+    """Where the platform's API is reached; default: the platform's ``default_api_base``."""
     custodians: list[str] = Field(min_length=1)
     engagement: Engagement
     token_env: str | None = Field(default=None, pattern=ENV_NAME)
@@ -114,6 +115,18 @@ class Account(_Strict):
     def _ids_as_text(cls, value: Any) -> Any:
         return [str(item) for item in value] if isinstance(value, list) else value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _platform_defaults(cls, data: Any) -> Any:
+        """``api_base`` and ``auth_base`` default to the platform's own (e.g. https://api.x.com)."""
+        if not isinstance(data, dict) or data.get("platform") not in PLATFORMS:
+            return data
+        from flows.platforms import get_platform
+
+        platform = get_platform(data["platform"])
+        defaults = {"api_base": platform.default_api_base, "auth_base": platform.default_auth_base}
+        return {**data, **{k: v for k, v in defaults.items() if v and not data.get(k)}}
+
     @model_validator(mode="after")
     def _handle_where_needed(self) -> Account:
         from flows.platforms import get_platform
@@ -121,6 +134,8 @@ class Account(_Strict):
         platform = get_platform(self.platform)
         if platform.handle_required and not self.handle:
             raise ValueError(f"a {self.platform} account needs its handle ({platform.handle_hint})")
+        if not self.api_base:
+            raise ValueError(f"a {self.platform} account needs api_base (the platform has no default)")
         return self
 
     def token(self) -> str | None:

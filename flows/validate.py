@@ -26,6 +26,7 @@ from flows.records import (
     Post,
     Profile,
     Record,
+    TokenInfo,
     Reply,
     utc,
 )
@@ -77,7 +78,7 @@ _KINDS = (
     _Kind("inbound", Inbound, key="message_id", ids=("message_id",)),
     _Kind("replies", Reply, key="reply_id", ids=("reply_id", "in_reply_to_id")),
 )
-_IGNORED = (Cursor, FetchError)
+_IGNORED = (Cursor, FetchError, TokenInfo)  # TokenInfo: facts about a credential, no content
 
 
 @dataclass(frozen=True)

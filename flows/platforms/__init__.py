@@ -43,3 +43,10 @@ def get_platform(name: str) -> Platform:
     """The platform called ``name``; KeyError for an unknown one."""
     module_name, _, attribute = PLATFORMS[name].partition(":")
     return getattr(import_module(module_name), attribute or "PLATFORM")
+
+
+def refresh() -> None:
+    """Discover entry points again (a plug-in installed since start-up), in place."""
+    PLATFORMS.clear()
+    PLATFORMS.update(_discover())
+    get_platform.cache_clear()

@@ -51,6 +51,14 @@ class Platform:
     """True when a registry entry must give ``handle`` (the account on a shared host)."""
     handle_hint: ClassVar[str] = ""
     """What ``handle`` holds on this platform, for error messages (e.g. ``the username without @``)."""
+    default_auth_base: ClassVar[str | None] = None
+    """Where the platform authenticates when a registry entry gives no ``auth_base`` (Bluesky's PDS)."""
+
+    def request_cost(self, url: str) -> float:
+        """What one request to ``url`` costs against the platform's budget (``budgets:`` in
+        policy.yaml): 1 by default; a platform with priced calls overrides it (YouTube:
+        ``search`` 100 units, list calls 1). The session's meter adds it up per account."""
+        return 1
 
     def rate_limit_wait(self, headers: Mapping[str, str], now: float) -> float | None:
         """Seconds to wait before the next request to this platform, or None.

@@ -29,6 +29,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from flows.platforms.spend import BudgetSpent, SpendMeter
 from flows.records import FetchError, cap_text, utc
 
 log = logging.getLogger(__name__)
@@ -116,13 +117,17 @@ class _SleepInjectedRetry(Retry):
 
 
 class _DefaultTimeoutAdapter(HTTPAdapter):
-    """An adapter that applies a default timeout to every request sent without one."""
+    """An adapter that applies a default timeout to every request sent without one, and asks
+    the session's :class:`SpendMeter` (if any) before sending."""
 
-    def __init__(self, timeout: tuple[float, float], **kwargs: Any) -> None:
+    def __init__(self, timeout: tuple[float, float], meter: SpendMeter | None = None, **kwargs: Any) -> None:
         self.default_timeout = timeout
+        self.meter = meter
         super().__init__(**kwargs)
 
     def send(self, request: requests.PreparedRequest, timeout: Any = None, **kwargs: Any) -> Any:
+        if self.meter is not None and not self.meter.allow(request.url or ""):
+            raise BudgetSpent("budget for this run spent: request not sent", request=request)
         return super().send(request, timeout=self.default_timeout if timeout is None else timeout, **kwargs)
 
 
@@ -133,9 +138,14 @@ def make_session(
     retries: int = 3,
     sleep: Sleep = time.sleep,
     clock: Callable[[], float] = time.time,
+    rate_limit_reader: Callable[[Mapping[str, str], float], float | None] | None = None,
+    meter: SpendMeter | None = None,
 ) -> requests.Session:
     """A session with Custodian's User-Agent, default timeouts, retries and rate-limit waits.
 
+    ``rate_limit_reader`` is the platform's ``rate_limit_wait(headers, now)`` (default: the
+    generic ``X-RateLimit-*``/``RateLimit-*`` reader); the response hook calls it after
+    every response. ``meter`` counts each request's cost and enforces the run's budget.
     ``sleep`` and ``clock`` are injectable so tests never wait for real.
     """
     session = requests.Session()
@@ -149,22 +159,27 @@ def make_session(
         raise_on_status=False,
         sleep=sleep,
     )
-    adapter = _DefaultTimeoutAdapter(timeout, max_retries=retry)
+    adapter = _DefaultTimeoutAdapter(timeout, meter, max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.hooks["response"].append(RateLimitWait(sleep=sleep, clock=clock))
+    session.hooks["response"].append(RateLimitWait(sleep=sleep, clock=clock, reader=rate_limit_reader))
+    if meter is not None:
+        session.hooks["response"].append(meter)
     return session
 
 
 class RateLimitWait:
-    """Response hook: when few requests remain in the server's window, sleep until it resets."""
+    """Response hook: when the platform's reader says the budget is nearly spent, sleep until it resets."""
 
-    def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time,
+                 reader: Callable[[Mapping[str, str], float], float | None] | None = None) -> None:
         self.sleep = sleep
         self.clock = clock
+        self.reader = reader or rate_limit_wait
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        wait = rate_limit_wait(response.headers, now=self.clock())
+        wait = self.reader(response.headers, self.clock())
+        wait = min(wait, MAX_WAIT_SECONDS) if wait else None
         if wait:
             log.info("rate limit nearly spent at %s; waiting %.1f s", urlsplit(response.url).netloc, wait)
             self.sleep(wait)
