@@ -76,3 +76,25 @@ def test_a_second_run_sends_nothing_and_spends_a_few_units_per_readable_channel(
     assert warm == {"healthy": 3, "slow": 3, "unanswered": 3, "stale": 2, "suspended": 1, "revoked": None}
     assert all(youtube_runs["cold"][a.token] > warm[a.behaviour] for a in youtube_runs["gov"].accounts
                if a.behaviour in ("healthy", "slow", "unanswered"))
+
+
+def test_a_small_youtube_budget_is_never_exceeded_and_defers_instead(prefect_harness, tmp_path) -> None:  # noqa: F811
+    """The policy's units per day match the fake project's quota: the run stays inside both."""
+    from flows.monitor import monitor
+
+    government = generate(accounts=6, seed=7, platforms=("youtube",))
+    with Simulator(government) as sim:
+        fake = sim.platforms["youtube"]
+        fake.units_per_day = 12
+        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
+        (config_dir / "policy.yaml").write_text("budgets:\n  youtube: {units_per_day: 12}\n", encoding="utf-8")
+        os.environ.update(government.tokens())
+        summary = monitor(config_dir=str(config_dir), db=str(tmp_path / "custodian.duckdb"), batch_size=6)
+        spent = sum(fake.spent.values())
+    statuses = dict(rows(tmp_path / "custodian.duckdb", "SELECT account_id, status FROM account_runs"))
+    messages = " ".join(m for (m,) in rows(tmp_path / "custodian.duckdb", "SELECT message FROM fetch_errors"))
+    assert spent <= 12 and "quota exhausted" not in messages
+    assert "deferred" in statuses.values()
+    assert not {a for _, a in open_findings(tmp_path / "custodian.duckdb")} & {
+        a for a, s in statuses.items() if s == "deferred"}
+    assert summary["accounts"]["total"] == 6
