@@ -9,6 +9,7 @@ buggy server can never keep us looping.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,27 +125,40 @@ class PageNumberPaginator(Paginator):
 
 
 class BodyTokenPaginator(Paginator):
-    """Follows an opaque next-page token found in the JSON body, sent back as a query parameter.
+    """A token in the page's body becomes a query parameter of the next request.
 
-    YouTube: ``nextPageToken`` in the body goes into ``pageToken=``; paging ends at a body
-    without a token (or with an empty one). The token travels in the query, so the request
-    keeps every other parameter it started with.
+    One class for every "opaque token in the body" API: X (``meta.next_token`` →
+    ``pagination_token``), Bluesky (``cursor`` → ``cursor``), YouTube (``nextPageToken`` →
+    ``pageToken``). ``token_path`` is a dotted path into the JSON body. Paging ends when
+    the token is absent or empty, repeats the one just sent (a server ignoring it), or,
+    when ``items_path`` is given, when the page carries no items (Bluesky may hand out a
+    cursor with an empty last page).
     """
 
-    def __init__(self, token_path: tuple[str, ...] = ("nextPageToken",), param: str = "pageToken") -> None:
-        self.token_path = token_path
+    def __init__(self, token_path: str, param: str, items_path: str | None = None) -> None:
+        self.token_path = token_path.split(".")
         self.param = param
+        self.items_path = items_path.split(".") if items_path else None
         self._token: str | None = None
 
     def update_state(self, response: requests.Response, data: Any) -> None:
-        token: Any = data
-        for key in self.token_path:
-            token = token.get(key) if isinstance(token, Mapping) else None
-        self._token = token if isinstance(token, str) and token else None
-        self.has_next_page = self._token is not None
+        token = _dig(data, self.token_path)
+        fresh = isinstance(token, str) and token != "" and token != self._token
+        has_items = self.items_path is None or bool(_dig(data, self.items_path))
+        self._token = token if fresh else None
+        self.has_next_page = fresh and has_items
 
     def update_request(self, request: PageRequest) -> None:
         request.params[self.param] = self._token
+
+
+def _dig(data: Any, path: list[str]) -> Any:
+    """``data[path[0]][path[1]]…``, or None where a step is missing or not an object."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
 
 
 def paginate(
@@ -191,6 +205,15 @@ def unique_records(records: Iterable[Record]) -> Iterator[Record]:
                 continue
             seen.add(key)
         yield record
+
+
+def json_cursor(value: str | None) -> dict:
+    """A cursor stored as a JSON object (e.g. ``{post id: reply count when read}``); {} when absent or unreadable."""
+    try:
+        found = json.loads(value or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _record_key(record: Record) -> tuple[type, str] | None:

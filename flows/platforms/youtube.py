@@ -33,7 +33,7 @@ import requests
 from flows.platforms.base import Credential, Platform
 from flows.platforms.google import RATE_REASONS, GoogleApiError, api_error, strip_key
 from flows.platforms.http import PlatformError, RateLimitWait, expected_shape, get_response, json_body
-from flows.platforms.paging import BodyTokenPaginator, PageCapReached, PageRequest, unique_records
+from flows.platforms.paging import BodyTokenPaginator, PageCapReached, PageRequest, json_cursor, unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
 
 STREAM_PROFILE, STREAM_UPLOADS, STREAM_COMMENTS = "profile", "uploads", "comments"
@@ -85,7 +85,7 @@ class _Reader:
 
     def pages(self, resource: str, params: Mapping[str, Any]) -> Iterator[tuple[requests.Response, Any]]:
         """Every page of a list, ``pageToken`` ← ``nextPageToken``, at most ``MAX_PAGES``."""
-        request, paginator = PageRequest(resource, dict(params)), BodyTokenPaginator()
+        request, paginator = PageRequest(resource, dict(params)), BodyTokenPaginator("nextPageToken", "pageToken")
         for _ in range(MAX_PAGES):
             response, body = self.get(request.url, request.params)
             paginator.update_state(response, body)
@@ -170,11 +170,7 @@ class _Reader:
         fresh = sorted((p for p in self.new_posts if p.created_at >= self.state.since), key=lambda p: p.created_at,
                        reverse=True)
         video_ids = list(dict.fromkeys([*(p.post_id for p in fresh), *self.state.recent_post_ids]))[:WINDOW_VIDEOS]
-        try:
-            seen = json.loads(self.state.cursors.get(STREAM_COMMENTS) or "{}")
-        except ValueError:
-            seen = {}
-        seen = seen if isinstance(seen, dict) else {}
+        seen = json_cursor(self.state.cursors.get(STREAM_COMMENTS))
         counts = self.comment_counts(video_ids) if video_ids else {}
         now_seen: dict[str, Any] = {}
         for video_id, count in counts.items():

@@ -12,7 +12,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from flows.platforms import get_platform
-from flows.platforms.paging import BodyTokenPaginator, paginate
 from flows.platforms.google import strip_key
 from flows.platforms.youtube import PLATFORM
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target
@@ -388,15 +387,3 @@ def test_request_cost_counts_search_at_a_hundred_units() -> None:
     assert youtube.request_cost("https://www.googleapis.com/youtube/v3/commentThreads?videoId=x") == 1
     assert strip_key("https://h/x?part=a&key=SECRET&b=1", "SECRET") == "https://h/x?part=a&key=[redacted]&b=1"
 
-
-def test_body_token_paging_follows_next_page_token(httpserver: HTTPServer, session: requests.Session) -> None:
-    def handler(request: Request) -> Response:
-        index = int(request.args.get("pageToken", 0))
-        body = {"items": [index]} | ({"nextPageToken": str(index + 1)} if index < 2 else {})
-        return Response(json.dumps(body), content_type="application/json")
-
-    httpserver.expect_request("/items").respond_with_handler(handler)
-    pages = [data["items"] for _, data in paginate(session, httpserver.url_for("/items"), {"q": "x"},
-                                                   BodyTokenPaginator(), 10)]
-    assert pages == [[0], [1], [2]]
-    assert all(request.args["q"] == "x" for request, _ in httpserver.log)
