@@ -45,7 +45,8 @@ def target_of(account: Account) -> Target:
     """What a platform module may know of an account (its token resolved from the environment)."""
     return Target(account_id=account.id, platform=account.platform, api_base=account.api_base,
                   handle=account.handle, token=account.token(), staff_ids=tuple(account.staff_ids),
-                  comments_url=account.comments_url, auth_base=account.auth_base)
+                  comments_url=account.comments_url, auth_base=account.auth_base,
+                  engagement=account.engagement)
 
 
 def collect_account(target: Target, state: FetchState, session) -> store.AccountOutcome:

@@ -26,8 +26,8 @@ from flows.records import (
     Post,
     Profile,
     Record,
-    TokenInfo,
     Reply,
+    TokenInfo,
     utc,
 )
 
@@ -78,7 +78,7 @@ _KINDS = (
     _Kind("inbound", Inbound, key="message_id", ids=("message_id",)),
     _Kind("replies", Reply, key="reply_id", ids=("reply_id", "in_reply_to_id")),
 )
-_IGNORED = (Cursor, FetchError, TokenInfo)  # TokenInfo: facts about a credential, no content
+_IGNORED = (Cursor, FetchError, TokenInfo)
 
 
 @dataclass(frozen=True)
