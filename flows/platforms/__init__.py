@@ -27,6 +27,7 @@ BUILT_IN: dict[str, str] = {
     "bluesky": "flows.platforms.bluesky:PLATFORM",
     "facebook": "flows.platforms.facebook:PLATFORM",
     "instagram": "flows.platforms.instagram:PLATFORM",
+    "youtube": "flows.platforms.youtube:PLATFORM",
 }
 
 

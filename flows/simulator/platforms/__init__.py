@@ -21,6 +21,7 @@ FAKE_PLATFORMS: dict[str, str] = {
     "bluesky": "flows.simulator.platforms.bluesky:FakeBluesky",
     "facebook": "flows.simulator.platforms.facebook:FakeFacebook",
     "instagram": "flows.simulator.platforms.instagram:FakeInstagram",
+    "youtube": "flows.simulator.platforms.youtube:FakeYouTube",
 }
 
 
