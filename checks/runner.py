@@ -1,9 +1,10 @@
 """Loads the SQL checks, binds policy parameters, and keeps findings' state across runs.
 
 Contract: :func:`run_checks` judges only the accounts that were fetched completely and
-validated in this run (never from missing data), writes findings (open / resolved) and
-one ``alert_events`` row for each change worth telling: opened, worsened, resolved.
-It knows nothing about alert delivery.
+validated in this run (never from missing data); a check whose header says
+``-- judges: attempted`` (credentials) judges every account the run tried to read.
+It writes findings (open / resolved) and one ``alert_events`` row for each change
+worth telling: opened, worsened, resolved. It knows nothing about alert delivery.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ class Check:
     def action(self) -> str:
         return self.header.get("action", "")
 
+    @property
+    def judges(self) -> str:
+        """``collected`` (default): accounts fetched completely and validated this run;
+        ``attempted``: every account the run tried to read, whatever came of it (not the
+        deferred ones), for checks about the reading itself, such as credentials."""
+        return self.header.get("judges", "collected")
+
 
 @cache
 def load_checks() -> tuple[Check, ...]:
@@ -65,11 +73,17 @@ def _parse_header(sql: str) -> dict[str, str]:
     return header
 
 
-def judged_accounts(con: duckdb.DuckDBPyConnection, config, run_id: str) -> pd.DataFrame:
+JUDGED_STATUSES = {"collected": "status = 'ok'", "attempted": "status <> 'deferred'"}
+"""Which ``account_runs`` statuses each kind of check (its ``judges:`` header) judges."""
+
+
+def judged_accounts(con: duckdb.DuckDBPyConnection, config, run_id: str, judges: str = "collected") -> pd.DataFrame:
     """The accounts this run may judge, with their thresholds: registered, not paused, and
-    fetched completely and validated in ``run_id``. Registered as the view ``judged``."""
+    fetched completely and validated in ``run_id`` (``judges="attempted"``: read at all).
+    Registered as the view ``judged``."""
     ok = {row[0] for row in con.execute(
-        "SELECT account_id FROM account_runs WHERE run_id = $id AND status = 'ok'", {"id": run_id}).fetchall()}
+        f"SELECT account_id FROM account_runs WHERE run_id = $id AND {JUDGED_STATUSES[judges]}",
+        {"id": run_id}).fetchall()}
     policy = config.policy
     rows = []
     for account in config.registry.accounts:
@@ -78,27 +92,30 @@ def judged_accounts(con: duckdb.DuckDBPyConnection, config, run_id: str) -> pd.D
         stale = policy.stale_after(account.id, account.platform, account.engagement)
         rows.append((account.id, stale.warn_days, stale.critical_days, policy.response_time.sla_hours,
                      policy.response_time.min_answered, policy.unanswered.warn_hours,
-                     policy.unanswered.critical_hours, policy.unanswered.questions_only))
+                     policy.unanswered.critical_hours, policy.unanswered.questions_only,
+                     account.token_env, policy.credentials.warn_days))
     judged = pd.DataFrame(rows, columns=[
         "account_id", "stale_warn_days", "stale_critical_days", "sla_hours", "min_answered",
-        "unanswered_warn_hours", "unanswered_critical_hours", "questions_only"])
+        "unanswered_warn_hours", "unanswered_critical_hours", "questions_only",
+        "token_env", "credentials_warn_days"]).astype({"token_env": "object"})
     con.register("judged", judged)
     return judged
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> list[dict]:
     """Run every check for the accounts judged in ``run_id``; one dict per violation."""
-    judged_accounts(con, config, run_id)
-    return _violations(con, config, now)
+    return _violations(con, config, now, run_id)
 
 
-def _violations(con: duckdb.DuckDBPyConnection, config, now: datetime) -> list[dict]:
-    """Every check's rows for the accounts in the registered ``judged`` table."""
+def _violations(con: duckdb.DuckDBPyConnection, config, now: datetime, run_id: str) -> list[dict]:
+    """Every check's rows for the accounts it judges in ``run_id`` (registered as ``judged``)."""
     window_start = now - timedelta(days=config.policy.window_days)
     violations = []
     for check in load_checks():
+        judged_accounts(con, config, run_id, check.judges)
         params = {name: value for name, value in
-                  {"now": now, "window_start": window_start, "window_days": config.policy.window_days}.items()
+                  {"now": now, "window_start": window_start, "window_days": config.policy.window_days,
+                   "run_id": run_id}.items()
                   if f"${name}" in check.sql}
         cursor = con.execute(check.sql, params)
         columns = [d[0] for d in cursor.description]
@@ -118,21 +135,22 @@ class CheckSummary:
 
 def run_checks(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> CheckSummary:
     """Evaluate, then reconcile findings and record the flips, in one transaction."""
-    judged = set(judged_accounts(con, config, run_id)["account_id"])
-    violations = _violations(con, config, now)
+    judged = {kind: set(judged_accounts(con, config, run_id, kind)["account_id"]) for kind in JUDGED_STATUSES}
+    violations = _violations(con, config, now, run_id)
     accounts = {a.id: a for a in config.registry.accounts}
     con.execute("BEGIN TRANSACTION")
     try:
         opened, worsened = _upsert_findings(con, violations, accounts, run_id, now)
         found = {f"{v['check_name']}:{v['account_id']}" for v in violations}
-        resolved = _resolve_absent(con, judged, found, run_id, now)
+        by_check = {c.name: judged[c.judges] for c in load_checks()}
+        resolved = _resolve_absent(con, by_check, judged["collected"], found, run_id, now)
         _close_silently(con, {a.id for a in config.registry.accounts if not a.paused}, now)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     open_total = con.execute("SELECT count(*) FROM findings WHERE state = 'open'").fetchone()[0]
-    return CheckSummary(len(judged), opened, worsened, resolved, open_total)
+    return CheckSummary(len(judged["collected"]), opened, worsened, resolved, open_total)
 
 
 def _upsert_findings(con, violations: list[dict], accounts: dict, run_id: str, now: datetime) -> tuple[int, int]:
@@ -162,11 +180,13 @@ def _upsert_findings(con, violations: list[dict], accounts: dict, run_id: str, n
     return opened, worsened
 
 
-def _resolve_absent(con, judged: set[str], found: set[str], run_id: str, now: datetime) -> int:
-    """Open findings of accounts judged this run that no check found again are resolved."""
-    stale_open = [(fid, sev) for fid, account_id, sev in con.execute(
-        "SELECT finding_id, account_id, severity FROM findings WHERE state = 'open'").fetchall()
-        if account_id in judged and fid not in found]
+def _resolve_absent(con, judged: dict[str, set[str]], collected: set[str], found: set[str], run_id: str,
+                    now: datetime) -> int:
+    """Open findings of accounts their check judged this run (``judged``: check name → accounts;
+    ``collected`` for a check no longer shipped) that it did not find again are resolved."""
+    stale_open = [(fid, sev) for fid, check, account_id, sev in con.execute(
+        "SELECT finding_id, check_name, account_id, severity FROM findings WHERE state = 'open'").fetchall()
+        if account_id in judged.get(check, collected) and fid not in found]
     for finding_id, severity in stale_open:
         con.execute("UPDATE findings SET state = 'resolved', resolved_at = $now, last_run_id = $run WHERE finding_id = $id",
                     {"now": now, "run": run_id, "id": finding_id})

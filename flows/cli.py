@@ -101,7 +101,12 @@ def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | 
 def _print_summary(summary: dict) -> None:
     a, f, n = summary["accounts"], summary["findings"], summary["notifications"]
     out.print(f"run {summary['run_id']}: {a['ok']}/{a['total']} accounts collected, {a['failed']} failed, "
-              f"{a['quarantined']} quarantined, {a['records']} records")
+              f"{a['quarantined']} quarantined, {a.get('deferred', 0)} deferred, {a.get('skipped', 0)} skipped, "
+              f"{a['records']} records")
+    for p in summary.get("platforms", []):
+        out.print(f"  {p['platform']:<10} {p['accounts_read']} read, {p['accounts_deferred']} deferred, "
+                  f"{p['accounts_skipped']} skipped; spent {p['requests']} requests, {p['units']:g} units",
+                  markup=False, highlight=False)
     out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved); "
               f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
     for q in summary.get("quarantined", []):
@@ -164,23 +169,28 @@ def findings(db: Path | None = DbOpt,
 def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
               accounts: int = typer.Option(12, min=1, help="How many accounts the generated government has."),
               seed: int = typer.Option(7, help="Seed of the generated government."),
-              rate_limit: int = typer.Option(300, help="Mastodon requests per client per 5 minutes.")) -> None:
-    """Serve the bundled simulator (Mastodon, WordPress, feeds, an apprise inbox) until Ctrl-C."""
+              rate_limit: int = typer.Option(300, help="Mastodon requests per client per 5 minutes."),
+              platforms: str | None = typer.Option(None, help='"all", or comma-separated fake platforms '
+                                                             "(default: mastodon,wordpress,feed).")) -> None:
+    """Serve the bundled simulator (every registered fake platform API, an apprise inbox) until Ctrl-C."""
     from flows.simulator import serve
 
-    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit)
+    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, platforms=platforms)
 
 
 @app.command()
 def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for config, database and alerts."),
-         accounts: int = typer.Option(12, min=1, help="Accounts in the simulated government.")) -> None:
-    """Start the simulator, write a matching configuration, run the monitor, show findings and alerts."""
-    from flows.simulator import Simulator, generate
+         accounts: int = typer.Option(0, min=0, help="Accounts in the simulated government (0: one of each "
+                                                     "behaviour on every fake platform).")) -> None:
+    """Start the simulator, write a matching configuration, run the monitor, show findings and alerts.
+
+    The government spans every registered fake platform (flows/simulator/platforms)."""
+    from flows.simulator import Simulator, generate, showcase_size
 
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "custodian.duckdb").unlink(missing_ok=True)  # each demo shows a fresh government
     _quiet_prefect(workdir / ".prefect")
-    government = generate(accounts=accounts)
+    government = generate(accounts=accounts or showcase_size("all"), platforms="all")
     alerts_file = workdir / "alerts.jsonl"
     alerts_file.unlink(missing_ok=True)
     sim = Simulator(government, inbox_file=str(alerts_file)).start()

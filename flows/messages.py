@@ -16,7 +16,8 @@ from checks.runner import load_checks
 
 KIND_ORDER = {"opened": 0, "worsened": 1, "reminder": 2, "resolved": 3}
 KIND_LABEL = {"opened": "NEW", "worsened": "WORSE", "reminder": "STILL OPEN", "resolved": "RESOLVED"}
-CHECK_LABEL = {"staleness": "Account is stale", "response_time": "Slow replies", "unanswered": "Unanswered messages"}
+CHECK_LABEL = {"staleness": "Account is stale", "response_time": "Slow replies", "unanswered": "Unanswered messages",
+               "credentials": "Credentials need attention"}
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: keeps an Arabic name from reordering the line
 
 

@@ -19,12 +19,14 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from checks.runner import run_checks
+from flows import budget
 from flows.config import Account, Config, load_config
 from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
 from flows.platforms import get_platform
-from flows.platforms.http import make_session, platform_waits
+from flows.platforms.http import make_session
+from flows.platforms.spend import SpendMeter
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
-from flows.warehouse import store
+from flows.warehouse import ledger, store
 
 COLLECT_WORKERS = 8
 MIN_BATCH, MAX_BATCH = 10, 200
@@ -43,7 +45,8 @@ def target_of(account: Account) -> Target:
     """What a platform module may know of an account (its token resolved from the environment)."""
     return Target(account_id=account.id, platform=account.platform, api_base=account.api_base,
                   handle=account.handle, token=account.token(), staff_ids=tuple(account.staff_ids),
-                  comments_url=account.comments_url, auth_base=account.auth_base)
+                  comments_url=account.comments_url, auth_base=account.auth_base,
+                  engagement=account.engagement)
 
 
 def collect_account(target: Target, state: FetchState, session) -> store.AccountOutcome:
@@ -51,8 +54,7 @@ def collect_account(target: Target, state: FetchState, session) -> store.Account
     platform = get_platform(target.platform)
     skipped = platform.needs_token(target)
     try:
-        with platform_waits(session, platform.rate_limit_wait):  # the platform's own rate-limit headers
-            records = [skipped] if skipped else list(platform.fetch(target, state, session))
+        records = [skipped] if skipped else list(platform.fetch(target, state, session))
     except Exception as exc:  # noqa: BLE001 - one account's failure must not stop the others
         records = [FetchError(target.account_id, target.api_base, None, f"reader crashed: {type(exc).__name__}: {exc}")]
     return store.AccountOutcome(target.account_id, records, outcome_status(records))
@@ -69,13 +71,26 @@ def outcome_status(records: list) -> str:
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def collect_batch(accounts: list[Account], states: dict[str, FetchState]) -> list[store.AccountOutcome]:
-    """Pull a batch of accounts, one after another, over one HTTP session.
+def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id: str = "") -> list[store.AccountOutcome]:
+    """Pull a batch of accounts of one platform, one after another, over one HTTP session that
+    waits as the platform's rate-limit reader says and meters each account's spend against
+    the run's budget (an account the budget stops part-way is deferred).
 
     Tokens are resolved here, inside the task, so Prefect never holds one as a parameter."""
-    session = make_session()
+    platform = get_platform(accounts[0].platform)
+    meter = SpendMeter(platform.request_cost, budget.admitter(run_id, platform.name))
+    session = make_session(rate_limit_reader=platform.rate_limit_wait, meter=meter)
+    outcomes = []
     try:
-        return [collect_account(target_of(a), states[a.id], session) for a in accounts]
+        for account in accounts:
+            meter.account = account.id
+            outcome = collect_account(target_of(account), states[account.id], session)
+            outcome.requests, outcome.units = meter.spent.get(account.id, (0, 0.0))
+            if account.id in meter.refused:
+                outcome.records.append(budget.ran_out(account))
+                outcome.status = outcome_status(outcome.records)
+            outcomes.append(outcome)
+        return outcomes
     finally:
         session.close()
 
@@ -113,7 +128,8 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         checks = check(con, config, run_id, moment)
         delivery = notify(con, config, postman, run_id, moment)
         store.close_run(con, run_id, datetime.now(UTC), "completed")
-        summary = {"run_id": run_id, "accounts": counts, "findings": asdict(checks),
+        summary = {"run_id": run_id, "accounts": counts, "platforms": ledger.run_spend(con, run_id),
+                   "findings": asdict(checks),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
                    "quarantined": _quarantined(con, run_id)}
         logger.info("run %s: %s accounts ok of %s; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
@@ -127,13 +143,40 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         con.close()
 
 
+def _budgeted(con, config: Config, run_id: str, now: datetime, accounts: list[Account]) -> dict[str, list[Account]]:
+    """Per platform, the accounts its budget lets this run read; the deferred ones are merged now."""
+    by_platform: dict[str, list[Account]] = {}
+    for account in accounts:
+        by_platform.setdefault(account.platform, []).append(account)
+    to_read, deferred = {}, []
+    for platform, members in by_platform.items():
+        budget_plan = budget.plan(con, platform, members, config.policy, now)
+        budget.open_allowance(run_id, budget_plan)
+        to_read[platform] = budget_plan.read
+        deferred += [store.AccountOutcome(e.account_id, [e], "deferred") for e in budget_plan.deferred]
+    if deferred:
+        store.merge_batch(con, run_id, deferred, now)
+    return to_read
+
+
 def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int | None) -> None:
     accounts = [a for a in config.registry.accounts if not a.paused]
     since = now - timedelta(days=config.policy.window_days)
     states = store.fetch_states(con, [a.id for a in accounts], now, since)
     batch_size = batch_size or auto_batch_size(len(accounts))
-    batches = [accounts[i:i + batch_size] for i in range(0, len(accounts), batch_size)]
-    futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}) for batch in batches]
+    try:
+        _collect_batches(con, config, run_id, now, _budgeted(con, config, run_id, now, accounts), states, batch_size)
+    finally:
+        budget.close_allowances(run_id)
+
+
+def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platform: dict[str, list[Account]],
+                     states: dict[str, FetchState], batch_size: int) -> None:
+    """Collect, validate and merge batches of one platform each (one session per platform's signals)."""
+    accounts = [a for members in by_platform.values() for a in members]
+    batches = [members[i:i + batch_size] for members in by_platform.values()
+               for i in range(0, len(members), batch_size)]
+    futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}, run_id) for batch in batches]
     registered = [a.id for a in config.registry.accounts]
     done = 0
     for future in as_completed(futures):

@@ -7,7 +7,10 @@ and level, and per account; the most specific one wins.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -82,6 +85,69 @@ class Notify(_Strict):
     send_resolved: bool = True
 
 
+BUDGET_WINDOWS = {"units_per_day": "day", "reads_per_month": "month", "calls_per_hour": "hour",
+                  "requests_per_5_minutes": "5 minutes"}
+"""Each budget key and the window it counts over."""
+
+
+class PlatformBudget(_Strict):
+    """What one platform may spend: exactly one of the four keys, in the platform's own unit.
+
+    ``units_per_day`` (YouTube quota units) and ``reads_per_month`` count over calendar
+    days/months in ``timezone`` (Google resets at midnight Pacific); ``calls_per_hour``
+    (Graph: per token, so per account) and ``requests_per_5_minutes`` over a rolling window.
+    """
+
+    units_per_day: float | None = Field(default=None, gt=0)
+    reads_per_month: float | None = Field(default=None, gt=0)
+    calls_per_hour: float | None = Field(default=None, gt=0)
+    requests_per_5_minutes: float | None = Field(default=None, gt=0)
+    max_deferral_hours: float = Field(default=24, gt=0)
+    """Every account is read at least this often, budget permitting (the least recently read go first)."""
+    timezone: str = "America/Los_Angeles"
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> PlatformBudget:
+        given = [key for key in BUDGET_WINDOWS if getattr(self, key) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(BUDGET_WINDOWS)} (got {len(given)})")
+        ZoneInfo(self.timezone)  # an unknown zone fails here, at load time
+        return self
+
+    @property
+    def key(self) -> str:
+        return next(key for key in BUDGET_WINDOWS if getattr(self, key) is not None)
+
+    @property
+    def limit(self) -> float:
+        return getattr(self, self.key)
+
+    @property
+    def per_account(self) -> bool:
+        """True when the limit is per token (Graph's calls per hour), so each account has its own."""
+        return self.key == "calls_per_hour"
+
+    def window_start(self, now: datetime) -> datetime:
+        """Where the window that ``now`` falls in began: spend since then counts against the limit."""
+        window = BUDGET_WINDOWS[self.key]
+        if window == "hour":
+            return now - timedelta(hours=1)
+        if window == "5 minutes":
+            return now - timedelta(minutes=5)
+        local = now.astimezone(ZoneInfo(self.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return local.replace(day=1) if window == "month" else local
+
+
+DEFAULT_BUDGETS = {"youtube": PlatformBudget(units_per_day=10000), "x": PlatformBudget(reads_per_month=10000),
+                   "facebook": PlatformBudget(calls_per_hour=200), "instagram": PlatformBudget(calls_per_hour=200),
+                   "bluesky": PlatformBudget(requests_per_5_minutes=3000)}
+
+
+class Credentials(_Strict):
+    warn_days: float = Field(default=14, gt=0)
+    """Warn this many days before a token the platform says will expire (Graph ``debug_token``)."""
+
+
 class Policy(_Strict):
     window_days: float = Field(default=30, gt=0)
     """The span the statistics cover and the first collection reaches back."""
@@ -90,6 +156,14 @@ class Policy(_Strict):
     response_time: ResponseTime = ResponseTime()
     unanswered: Unanswered = Unanswered()
     notify: Notify = Notify()
+    budgets: dict[str, PlatformBudget] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
+    """Per platform; a platform left out keeps its default, one absent from the defaults has no budget."""
+    credentials: Credentials = Credentials()
+
+    @field_validator("budgets", mode="after")
+    @classmethod
+    def _keep_default_budgets(cls, value: dict[str, PlatformBudget]) -> dict[str, PlatformBudget]:
+        return {**DEFAULT_BUDGETS, **value}
 
     def stale_after(self, account_id: str, platform: str, engagement: str) -> StaleAfter:
         """The staleness thresholds for one account: account override, else platform+level, else level."""

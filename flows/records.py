@@ -61,6 +61,8 @@ class Target:
     """Feeds: an optional comment feed."""
     auth_base: str | None = None
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
+    engagement: str | None = None
+    """The registry's engagement level (passive | active | engaged): which scopes the token needs."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from flows.records import (
     Profile,
     Record,
     Reply,
+    TokenInfo,
     utc,
 )
 
@@ -77,7 +78,7 @@ _KINDS = (
     _Kind("inbound", Inbound, key="message_id", ids=("message_id",)),
     _Kind("replies", Reply, key="reply_id", ids=("reply_id", "in_reply_to_id")),
 )
-_IGNORED = (Cursor, FetchError)
+_IGNORED = (Cursor, FetchError, TokenInfo)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import yaml
 from typer.testing import CliRunner
 
 from flows.cli import app, write_demo_config
-from flows.simulator import Simulator, generate
+from flows.simulator import Simulator, generate, showcase_size
 
-EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered"}
+EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered", "revoked": "credentials"}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,8 @@ def prefect_harness():
 
 @pytest.fixture(scope="module")
 def government():
-    return generate(accounts=12, seed=7)
+    """One account of each behaviour on every registered fake platform (the default 12 first)."""
+    return generate(accounts=showcase_size("all"), seed=7, platforms="all")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def open_findings(db: Path) -> set[tuple[str, str]]:
 def test_it_finds_exactly_the_stale_slow_and_unanswered_accounts(two_runs, government):
     behaviours = government.behaviours()
     expected = {(EXPECTED_CHECK[b], a) for a, b in behaviours.items() if b in EXPECTED_CHECK}
-    assert {"healthy", "gone", *EXPECTED_CHECK} <= set(behaviours.values())
+    assert {"healthy", "gone", "stale", "slow", "unanswered"} <= set(behaviours.values())
     assert open_findings(two_runs["db"]) == expected  # nothing for healthy, gone or suspended accounts
 
 
@@ -266,7 +267,8 @@ def test_the_demo_command_shows_findings_of_every_check_and_the_alerts(prefect_h
     for check in ("staleness", "response_time", "unanswered"):
         assert check in result.output
     alerts = [json.loads(line) for line in (workdir / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
-    troubled = [a for a, b in generate(accounts=12).behaviours().items() if b in EXPECTED_CHECK]
+    troubled = [a for a, b in generate(accounts=showcase_size("all"), platforms="all").behaviours().items()
+                if b in EXPECTED_CHECK]
     assert sorted(alert["tag"] for alert in alerts) == sorted(f"custodian-{a}" for a in troubled)
     assert f"{len(alerts)} alert messages delivered" in result.output
     assert (workdir / "config" / "accounts.yaml").exists() and (workdir / "custodian.duckdb").exists()

@@ -185,24 +185,6 @@ class RateLimitWait:
             self.sleep(wait)
 
 
-@contextmanager
-def platform_waits(session: requests.Session, reader: Callable[[Mapping[str, str], float], float | None]
-                   ) -> Iterator[None]:
-    """Within the block, the session's rate-limit hook reads waits with ``reader`` (a platform's
-    own :meth:`~flows.platforms.base.Platform.rate_limit_wait`), then its reader of before again.
-    For a session shared by accounts of several platforms (a collection batch)."""
-    response_hooks = getattr(session, "hooks", {}).get("response", [])  # a test's stand-in may have none
-    hooks = [hook for hook in response_hooks if isinstance(hook, RateLimitWait)]
-    before = [hook.reader for hook in hooks]
-    for hook in hooks:
-        hook.reader = reader
-    try:
-        yield
-    finally:
-        for hook, previous in zip(hooks, before, strict=True):
-            hook.reader = previous
-
-
 def rate_limit_wait(
     headers: Mapping[str, str], now: float, prefixes: tuple[str, ...] = ("X-RateLimit-", "RateLimit-")
 ) -> float | None:

@@ -65,6 +65,11 @@ def showcase(platforms: tuple[str, ...]) -> list[tuple[str, str]]:
                     for behaviour in fake_platform(name).PER_100]
 
 
+def showcase_size(platforms: Iterable[str] | str | None = "all") -> int:
+    """How many accounts show every behaviour on every chosen platform (12 for the core three)."""
+    return len(showcase(selected(platforms)))
+
+
 def _interleave(counts: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
     """Smooth weighted round robin: each slot appears ``count`` times, spread evenly."""
     total = sum(counts.values())

@@ -37,8 +37,12 @@ CREATE TABLE IF NOT EXISTS runs (
     accounts_ok          INTEGER,               -- fetched completely and validated
     accounts_failed      INTEGER,               -- a fetch failed: their checks were skipped this run
     accounts_quarantined INTEGER,               -- the pulled batch failed validation: kept aside, not checked
-    records_merged       BIGINT                 -- posts + inbound + replies + profiles merged
+    records_merged       BIGINT,                -- posts + inbound + replies + profiles merged
+    accounts_deferred    INTEGER,               -- left for a later run: the platform's budget could not cover them
+    accounts_skipped     INTEGER                -- not read: the platform needs a token none is configured for
 );
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS accounts_deferred INTEGER;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS accounts_skipped INTEGER;
 
 -- What happened to each account in each run: the reason a check did or did not judge it.
 CREATE TABLE IF NOT EXISTS account_runs (
@@ -47,7 +51,19 @@ CREATE TABLE IF NOT EXISTS account_runs (
     status       VARCHAR NOT NULL,          -- ok | quarantined | failed | gone | suspended | credentials | skipped | deferred
     records      INTEGER NOT NULL,          -- records pulled this run
     finished_at  TIMESTAMPTZ NOT NULL,
+    requests     INTEGER,                   -- HTTP requests the account cost this run (null before budgets existed)
+    units        DOUBLE,                    -- what they cost against the platform's budget (YouTube quota units…)
     PRIMARY KEY (run_id, account_id)
+);
+ALTER TABLE account_runs ADD COLUMN IF NOT EXISTS requests INTEGER;
+ALTER TABLE account_runs ADD COLUMN IF NOT EXISTS units DOUBLE;
+
+-- What the platform says about each account's token (Graph debug_token): never the token itself.
+CREATE TABLE IF NOT EXISTS token_status (
+    account_id  VARCHAR PRIMARY KEY,
+    expires_at  TIMESTAMPTZ,                -- null: never expires, or the platform does not say
+    scopes      VARCHAR[] NOT NULL,         -- permissions the token grants
+    checked_at  TIMESTAMPTZ NOT NULL        -- the run that last saw it
 );
 
 -- Every failure to fetch: which account, which URL (never with a token), what the platform said.
@@ -213,6 +229,16 @@ LEFT JOIN (SELECT * FROM account_runs QUALIFY row_number() OVER (PARTITION BY ac
   USING (account_id)
 LEFT JOIN latest_posts lp USING (account_id)
 WHERE a.in_registry;
+
+-- What each platform spent and deferred per run: the budgets' ledger (policy.yaml budgets:).
+CREATE OR REPLACE VIEW budget_spend AS
+SELECT ar.run_id, a.platform, min(ar.finished_at) AS spent_at,
+       coalesce(sum(ar.requests), 0) AS requests, coalesce(sum(ar.units), 0) AS units,
+       count(*) FILTER (ar.status NOT IN ('deferred', 'skipped')) AS accounts_read,
+       count(*) FILTER (ar.status = 'deferred') AS accounts_deferred,
+       count(*) FILTER (ar.status = 'skipped') AS accounts_skipped
+FROM account_runs ar JOIN accounts a USING (account_id)
+GROUP BY ar.run_id, a.platform;
 
 CREATE OR REPLACE VIEW open_findings AS
 SELECT * FROM findings WHERE state = 'open';

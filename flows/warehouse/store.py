@@ -17,7 +17,18 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, looks_like_question
+from flows.records import (
+    Cursor,
+    FetchError,
+    FetchState,
+    Inbound,
+    Post,
+    Profile,
+    Record,
+    Reply,
+    TokenInfo,
+    looks_like_question,
+)
 
 DEFAULT_DB = Path("data/custodian.duckdb")
 
@@ -47,6 +58,8 @@ class AccountOutcome:
     records: list[Record] = field(default_factory=list)
     status: str = "ok"  # ok | quarantined | a FetchError kind (flows.records.FETCH_ERROR_KINDS)
     reasons: list[str] = field(default_factory=list)
+    requests: int = 0  # HTTP requests the account cost (the session's SpendMeter)
+    units: float = 0.0  # their cost against the platform's budget
 
     @property
     def errors(self) -> list[FetchError]:
@@ -113,17 +126,21 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime) -> Non
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status: str) -> dict:
     """Close the run with its counts; returns them."""
     counts = con.execute(
-        "SELECT count(*), count(*) FILTER (status = 'ok'), count(*) FILTER (status NOT IN ('ok', 'quarantined')), "
-        "count(*) FILTER (status = 'quarantined'), coalesce(sum(records), 0) FROM account_runs WHERE run_id = $id",
+        "SELECT count(*), count(*) FILTER (status = 'ok'), "
+        "count(*) FILTER (status NOT IN ('ok', 'quarantined', 'deferred', 'skipped')), "
+        "count(*) FILTER (status = 'quarantined'), coalesce(sum(records), 0), "
+        "count(*) FILTER (status = 'deferred'), count(*) FILTER (status = 'skipped') "
+        "FROM account_runs WHERE run_id = $id",
         {"id": run_id},
     ).fetchone()
     con.execute(
         "UPDATE runs SET finished_at = $now, status = $status, accounts_total = $t, accounts_ok = $ok, "
-        "accounts_failed = $f, accounts_quarantined = $q, records_merged = $r WHERE run_id = $id",
+        "accounts_failed = $f, accounts_quarantined = $q, records_merged = $r, accounts_deferred = $d, "
+        "accounts_skipped = $s WHERE run_id = $id",
         {"now": now, "status": status, "t": counts[0], "ok": counts[1], "f": counts[2], "q": counts[3],
-         "r": counts[4], "id": run_id},
+         "r": counts[4], "d": counts[5], "s": counts[6], "id": run_id},
     )
-    return dict(zip(("total", "ok", "failed", "quarantined", "records"), counts))
+    return dict(zip(("total", "ok", "failed", "quarantined", "records", "deferred", "skipped"), counts))
 
 
 def close_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status: str) -> None:
@@ -146,10 +163,21 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
         _upsert_cursors(con, [r for r in records if isinstance(r, Cursor)], now)
         _insert_errors(con, run_id, [e for o in outcomes for e in o.errors], now)
         _insert_quarantine(con, run_id, [o for o in outcomes if o.status == "quarantined"], now)
+        _upsert_token_status(con, [r for r in records if isinstance(r, TokenInfo)], now)
         _upsert(con, "account_runs", ["run_id", "account_id"], pd.DataFrame(
-            [(run_id, o.account_id, o.status, sum(1 for r in o.records if not isinstance(r, (Cursor, FetchError))), now)
-             for o in outcomes],
-            columns=["run_id", "account_id", "status", "records", "finished_at"]))
+            [(run_id, o.account_id, o.status, sum(1 for r in o.records if isinstance(r, COUNTED)), now,
+              o.requests, o.units) for o in outcomes],
+            columns=["run_id", "account_id", "status", "records", "finished_at", "requests", "units"]))
+
+
+COUNTED = (Profile, Post, Inbound, Reply)
+"""Records that count as pulled data in ``account_runs.records``."""
+
+
+def _upsert_token_status(con, tokens: list[TokenInfo], now: datetime) -> None:
+    frame = pd.DataFrame([(t.account_id, t.expires_at, list(t.scopes), now) for t in tokens],
+                         columns=["account_id", "expires_at", "scopes", "checked_at"])
+    _upsert(con, "token_status", ["account_id"], frame)
 
 
 class _transaction:

@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from flows.platforms.bluesky import PLATFORM
-from flows.platforms.http import make_session, platform_waits
+from flows.platforms.http import make_session
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -294,9 +294,9 @@ def test_a_wrong_app_password_is_a_credentials_failure_of_notifications_only(fak
 def test_it_waits_for_the_reset_when_the_window_is_nearly_spent(fake: FakeBluesky) -> None:
     fake.remaining = 3  # the profile leaves 2: wait; the feed page leaves 1: wait again
     sleeps: list[float] = []
-    with make_session(sleep=sleeps.append, clock=lambda: NOW.timestamp() + 280) as session:
-        with platform_waits(session, PLATFORM.rate_limit_wait):
-            run(fake, session)
+    with make_session(sleep=sleeps.append, clock=lambda: NOW.timestamp() + 280,
+                      rate_limit_reader=PLATFORM.rate_limit_wait) as session:
+        run(fake, session)
     assert sleeps[:2] == [20.0, 20.0]
 
 

@@ -11,7 +11,7 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.platforms.http import make_session, platform_waits
+from flows.platforms.http import make_session
 from flows.platforms.x import PLATFORM
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target
 
@@ -261,11 +261,12 @@ def test_a_rejected_token_midway_keeps_the_old_cursor(fake: FakeX, session: requ
 def test_it_waits_for_the_reset_when_x_says_the_window_is_spent(fake: FakeX) -> None:
     fake.remaining = 4  # the profile answer leaves 3, the tweets page 2, the mentions page 1
     sleeps: list[float] = []
-    with make_session(sleep=sleeps.append, clock=lambda: NOW.timestamp() + 590) as session:
-        with platform_waits(session, PLATFORM.rate_limit_wait):
-            run(fake, session)
-        assert sleeps == [10.0, 10.0]  # reset at NOW + 600 s
-        run(fake, session)  # outside the block the session reads only the default headers
+    clock = lambda: NOW.timestamp() + 590  # noqa: E731
+    with make_session(sleep=sleeps.append, clock=clock, rate_limit_reader=PLATFORM.rate_limit_wait) as session:
+        run(fake, session)
+    assert sleeps == [10.0, 10.0]  # reset at NOW + 600 s
+    with make_session(sleep=sleeps.append, clock=clock) as session:
+        run(fake, session)  # the generic reader does not know X's headers
     assert sleeps == [10.0, 10.0]
 
 
@@ -278,17 +279,6 @@ def test_the_reader_parses_x_headers_only() -> None:
         {"x-rate-limit-remaining": "200", "x-rate-limit-reset": reset}), now) is None
     assert PLATFORM.rate_limit_wait(requests.structures.CaseInsensitiveDict(
         {"RateLimit-Remaining": "0", "RateLimit-Reset": reset}), now) is None
-
-
-def test_the_monitor_reads_waits_with_the_x_reader(fake: FakeX) -> None:
-    from flows.monitor import collect_account
-
-    fake.remaining = 4
-    sleeps: list[float] = []
-    target = Target("moh-x", "x", fake.base, handle="CityHall", token=TOKEN)
-    with make_session(sleep=sleeps.append, clock=lambda: NOW.timestamp() + 590) as session:
-        outcome = collect_account(target, FetchState(now=NOW, since=SINCE), session)
-    assert outcome.status == "ok" and sleeps == [10.0, 10.0]
 
 
 def test_a_registry_entry_without_api_base_reaches_api_x_com(tmp_path) -> None:
