@@ -18,6 +18,8 @@ from importlib.resources import files
 import duckdb
 import pandas as pd
 
+from checks.parameters import duty_parameters
+
 SEVERITY_RANK = {"warning": 1, "critical": 2}
 _HEADER_FIELD = re.compile(r"^--\s*(\w+):\s*(.*)$")
 
@@ -98,7 +100,8 @@ def _violations(con: duckdb.DuckDBPyConnection, config, now: datetime) -> list[d
     violations = []
     for check in load_checks():
         params = {name: value for name, value in
-                  {"now": now, "window_start": window_start, "window_days": config.policy.window_days}.items()
+                  {"now": now, "window_start": window_start, "window_days": config.policy.window_days,
+                   **duty_parameters(config)}.items()
                   if f"${name}" in check.sql}
         cursor = con.execute(check.sql, params)
         columns = [d[0] for d in cursor.description]
