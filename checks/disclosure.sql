@@ -4,10 +4,11 @@
 --       one of the official phrases; (2) a profile link or the profile URL is on one of the
 --       agency's website domains (agencies[].domains; not judged while the agency lists
 --       none); (3) the platform's verification flag is set, where the platform has one
---       (profile_snapshots.verified is NULL where it has none: then not judged).
+--       (profile_snapshots.verified is NULL where it has none: then not judged). Platforms
+--       whose profile says too little (disclosure.unjudged_platforms, default feed) are skipped.
 -- parameters: policy.yaml disclosure.phrases.<language> (defaults "الحساب الرسمي",
 --       "الحساب الرسمي لوزارة", "الصفحة الرسمية", "Official account of", "official account",
---       "official page"); accounts.yaml agencies[].domains.
+--       "official page"), disclosure.unjudged_platforms (default [feed]); accounts.yaml agencies[].domains.
 -- severity: warning.
 -- unit: items (how many of the three are missing)
 -- action: Edit the profile: say "Official account of <agency>" / "الحساب الرسمي لـ<الجهة>",
@@ -26,6 +27,7 @@ WITH latest AS (
                    host = lower(domain) OR ends_with(host, '.' || lower(domain)))))), false) AS links_back,
            l.verified IS DISTINCT FROM false AS verified_or_none
     FROM latest l JOIN accounts a USING (account_id) JOIN agencies g USING (agency_id)
+    WHERE NOT list_contains($disclosure_unjudged, a.platform)
 ), missing AS (
     SELECT account_id, domains,
            list_filter([CASE WHEN NOT says_official THEN 'official_wording' END,

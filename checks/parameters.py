@@ -13,6 +13,7 @@ def duty_parameters(config) -> dict:
     policy = config.policy
     return {
         "disclosure_phrases": policy.disclosure.all_phrases(),
+        "disclosure_unjudged": policy.disclosure.unjudged_platforms,
         "personal_data_days": policy.personal_data.days,
         "min_custodians": policy.custodian_coverage.min_custodians,
         "failed_deliveries": policy.custodian_coverage.failed_deliveries,

@@ -117,6 +117,9 @@ class Disclosure(_Strict):
         "en": ["Official account of", "official account", "official page"]})
     """Per language: any one of them in the profile (case-insensitive) says the account is official."""
 
+    unjudged_platforms: list[str] = Field(default_factory=lambda: ["feed"])
+    """Platforms whose profile says too little to judge (a feed has a title at most)."""
+
     def all_phrases(self) -> list[str]:
         return sorted({p.casefold() for phrases in self.phrases.values() for p in phrases if p.strip()})
 

@@ -35,6 +35,13 @@ DEFAULT_SLOTS: tuple[tuple[str, str], ...] = (
     ("mastodon", "gone"), ("mastodon", "slow"), ("mastodon", "suspended"),
 )
 
+# Accounts of these slots also break one more duty; only accounts already in trouble do, so
+# the healthy ones stay silent on every check.
+DUTY_TRIPS: dict[tuple[str, str], str] = {
+    ("mastodon", "unanswered"): "personal_data", ("wordpress", "unanswered"): "disclosure",
+    ("wordpress", "stale"): "registry_review", ("mastodon", "slow"): "custodian_coverage",
+}
+
 FEED_STYLES = ("rss", "youtube", "atom")
 FEED_KINDS = {"rss": "news", "youtube": "videos", "atom": "updates"}
 PLATFORM_KINDS = {"mastodon": "mastodon", "wordpress": "blog"}
@@ -144,6 +151,7 @@ def generate(accounts: int = 12, seed: int = 7, now: datetime | None = None) -> 
         slot = CYCLE[index % len(CYCLE)]
         account = _account(index, slot, agencies[index % len(agencies)], ordinals[slot[0]], namer, seed)
         ordinals[slot[0]] += 1
+        account.duties = (DUTY_TRIPS[slot],) if slot in DUTY_TRIPS else ()
         _fill(account, random.Random(f"{seed}:{index}:{account.id}"), now)
         made.append(account)
     used = {a.agency.id for a in made}
@@ -160,6 +168,8 @@ def _fill(account: Account, rng: random.Random, now: datetime) -> None:
         account.posts.append(Post(when, title[:1].upper() + title[1:], body))
     for wanted in message_plans:
         account.messages.append(_message(account, rng, wanted))
+    if "personal_data" in account.duties and account.posts:
+        account.posts[-1].text = texts.LEAKY_POST[account.language]
 
 
 def _message(account: Account, rng: random.Random, wanted) -> Message:

@@ -9,7 +9,7 @@ response shapes; :meth:`Government.registry` turns it into Custodian's ``account
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 BEHAVIOURS = ("healthy", "stale", "slow", "unanswered", "gone", "suspended")
@@ -85,6 +85,8 @@ class Account:
     token: str | None = None
     feed_style: str | None = None  # rss | atom | youtube
     has_comments: bool = False
+    duties: tuple[str, ...] = ()
+    """Checks beyond its behaviour the account is built to break (disclosure, personal_data, …)."""
     posts: list[Post] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
 
@@ -97,6 +99,14 @@ class Account:
     @property
     def custodian_tag(self) -> str:
         return f"custodian-{self.id}"
+
+    @property
+    def custodian_tags(self) -> tuple[str, ...]:
+        """A custodian and a deputy, so one absence leaves nobody untended; one only when built
+        to break custodian_coverage."""
+        if "custodian_coverage" in self.duties:
+            return (self.custodian_tag,)
+        return self.custodian_tag, f"deputy-{self.id}"
 
     @property
     def display_name(self) -> str:
@@ -153,23 +163,29 @@ class Government:
 
     def tags(self) -> list[str]:
         """Every apprise tag the registry names: custodians, agencies, and the oversight team."""
-        return ([a.custodian_tag for a in self.accounts]
+        return ([t for a in self.accounts for t in a.custodian_tags]
                 + [agency.notify_tag for agency in self.agencies] + [OVERSIGHT_TAG])
 
     def registry(self, base_url: str) -> dict[str, Any]:
         """The government in Custodian's ``accounts.yaml`` format, pointing at ``base_url``."""
         agencies = [{"id": a.id, "name": f"{a.name} | {a.name_ar}", "notify": [a.notify_tag],
                      "timezone": TIMEZONE} for a in self.agencies]
-        return {"agencies": agencies, "accounts": [_registry_entry(a, base_url) for a in self.accounts]}
+        return {"agencies": agencies, "accounts": [_registry_entry(a, base_url, self.now) for a in self.accounts]}
+
+    def duty_findings(self) -> set[tuple[str, str]]:
+        """``{(check, account id)}`` the duty checks should find (accounts that can be read)."""
+        return {(check, a.id) for a in self.accounts if a.behaviour not in ("gone", "suspended") for check in a.duties}
 
 
-def _registry_entry(account: Account, base_url: str) -> dict[str, Any]:
+def _registry_entry(account: Account, base_url: str, now: datetime) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": account.id, "agency": account.agency.id, "platform": account.platform}
     if account.handle:
         entry["handle"] = account.handle
-    entry.update(api_base=api_base(account, base_url), custodians=[account.custodian_tag],
+    entry.update(api_base=api_base(account, base_url), custodians=list(account.custodian_tags),
                  engagement=account.engagement, language=account.language,
                  url=public_url(account, base_url))
+    if "registry_review" not in account.duties:
+        entry["reviewed"] = (now - timedelta(days=40)).date().isoformat()
     if account.token_env:
         entry["token_env"] = account.token_env
     if comments := comments_url(account, base_url):
