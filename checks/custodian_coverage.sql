@@ -6,8 +6,9 @@
 -- parameters: policy.yaml custodian_coverage.min_custodians (default 2),
 --       custodian_coverage.failed_deliveries (default 3); apprise.yaml (which tags a URL carries).
 -- severity: critical when no custodian can be reached (no URL, or every recent delivery
---       failed); warning when there are only too few custodians.
--- unit: custodians (tags that reach a URL)
+--       failed); warning when there are only too few custodians. The value counts the custodian
+--       tags that reach a URL.
+-- unit: custodians
 -- action: Name a second trained custodian in the registry, and fix the custodians' apprise
 --       URLs (check the delivery log: deliveries.last_error).
 WITH tags AS (

@@ -9,8 +9,8 @@
 -- parameters: policy.yaml disclosure.phrases.<language> (defaults "الحساب الرسمي",
 --       "الحساب الرسمي لوزارة", "الصفحة الرسمية", "Official account of", "official account",
 --       "official page"), disclosure.unjudged_platforms (default [feed]); accounts.yaml agencies[].domains.
--- severity: warning.
--- unit: items (how many of the three are missing)
+-- severity: warning; the value counts the missing points.
+-- unit: items
 -- action: Edit the profile: say "Official account of <agency>" / "الحساب الرسمي لـ<الجهة>",
 --       link to the agency's website, and request the platform's verification for government.
 WITH latest AS (

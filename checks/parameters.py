@@ -23,4 +23,5 @@ def duty_parameters(config) -> dict:
         "drop_share": policy.activity_drop.share,
         "drop_baseline_periods": policy.activity_drop.baseline_periods,
         "drop_min_baseline": policy.activity_drop.min_baseline,
+        "drop_min_periods": policy.activity_drop.min_baseline_periods,
     }

@@ -2,9 +2,10 @@
 -- rule: The registry stays true: custodians, handle and engagement level are confirmed
 --       regularly (the U.S. Digital Registry asks for every six months). An account whose
 --       registry entry has no `reviewed` date, or one older than registry.review_months.
+--       The value is the months since the last review (empty when never reviewed).
 -- parameters: policy.yaml registry.review_months (default 6); accounts.yaml accounts[].reviewed.
 -- severity: warning.
--- unit: months since the last review (empty when never reviewed)
+-- unit: months
 -- action: Confirm the entry with the agency (custodians still in post and trained, handle,
 --       engagement level), then set `reviewed: <today>` in accounts.yaml.
 SELECT a.account_id, 'warning' AS severity,

@@ -245,6 +245,18 @@ def records_export(out_dir: Path = typer.Option(..., "--out", help="Folder to wr
         con.close()
 
 
+@records.command("verify")
+def records_verify(folder: Path = typer.Argument(..., help="An account's export folder (holding manifest.json).")) -> None:
+    """Check every file of an export against its manifest's SHA-256; exit 1 when one differs."""
+    from flows.export import verify
+
+    changed = verify(folder)
+    if changed:
+        err.print(f"{folder}: changed since export: {', '.join(changed)}", markup=False)
+        raise typer.Exit(1)
+    out.print(f"{folder}: every file matches manifest.json", markup=False, highlight=False)
+
+
 @app.command()
 def purge(config: Path = ConfigOpt, db: Path | None = DbOpt,
           dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be purged."),

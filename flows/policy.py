@@ -152,6 +152,8 @@ class ActivityDrop(_Strict):
     baseline_periods: int = Field(default=8, ge=1)
     min_baseline: float = Field(default=3, gt=0)
     """Average per period the baseline must reach before a drop is judged (new or tiny accounts)."""
+    min_baseline_periods: int = Field(default=3, ge=1)
+    """Fewest baseline periods with collected data (the first collection reaches window_days back)."""
 
 
 class Retention(_Strict):

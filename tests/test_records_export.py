@@ -57,8 +57,11 @@ def test_the_export_verifies_against_its_manifest_and_shows_both_versions(wareho
     assert page.count('dir="rtl"') == 2 and page.count('dir="ltr"') == 1
     assert "(Asia/Muscat)" in page
 
+    assert CliRunner().invoke(app, ["records", "verify", str(folder)]).exit_code == 0
     (folder / "posts.csv").write_text("tampered", encoding="utf-8")
     assert verify(folder) == ["posts.csv"]
+    tampered = CliRunner().invoke(app, ["records", "verify", str(folder)])
+    assert tampered.exit_code == 1 and "posts.csv" in tampered.output
 
 
 def test_the_export_period_and_the_choice_of_accounts(warehouse, tmp_path):

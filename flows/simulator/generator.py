@@ -40,6 +40,7 @@ DEFAULT_SLOTS: tuple[tuple[str, str], ...] = (
 DUTY_TRIPS: dict[tuple[str, str], str] = {
     ("mastodon", "unanswered"): "personal_data", ("wordpress", "unanswered"): "disclosure",
     ("wordpress", "stale"): "registry_review", ("mastodon", "slow"): "custodian_coverage",
+    ("wordpress", "slow"): "activity_drop",
 }
 
 FEED_STYLES = ("rss", "youtube", "atom")
@@ -161,6 +162,8 @@ def generate(accounts: int = 12, seed: int = 7, now: datetime | None = None) -> 
 def _fill(account: Account, rng: random.Random, now: datetime) -> None:
     """Give the account posts and messages that produce its behaviour."""
     post_times, message_plans = plan(account.platform, account.behaviour, account.has_comments, rng, now)
+    if "activity_drop" in account.duties:  # posting fades: of the last week's posts only the latest is left
+        post_times = [t for t in post_times if t < now - timedelta(days=7)] + post_times[-1:]
     for when in post_times:
         topic = rng.randrange(len(account.agency.topics))
         title = account.agency.topic(topic, account.language)

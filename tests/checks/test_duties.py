@@ -140,7 +140,16 @@ def test_a_drop_against_the_accounts_own_baseline(warehouse):
     assert set(result) == {"fading"}
     fading = result["fading"]
     assert (fading["value"], fading["threshold"]) == (20.0, 40.0)
-    assert "Own posts: 1 in the last 7 days against 5.0 per period in the 8 before (20 %)" in fading["message"]
+    # Collection reached 30 days back (window_days): 3 whole weeks of baseline, not 8.
+    assert "Own posts: 1 in the last 7 days against 5.0 per period in the 3 before (20 %)" in fading["message"]
+
+
+def test_the_baseline_counts_only_periods_with_collected_data(warehouse):
+    records = {"new": weekly_posts("new", [0, 4, 4, 4, 4, 4, 4, 4, 4])}
+    assert set(of("activity_drop", found(warehouse, records))) == {"new"}
+    assert of("activity_drop", found(warehouse, records, {"window_days": 14})) == {}  # one week of baseline only
+    long = of("activity_drop", found(warehouse, records, {"window_days": 90}))
+    assert "per period in the 8 before" in long["new"]["message"]
 
 
 def test_replies_drop_only_while_citizens_still_write(warehouse):
