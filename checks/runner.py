@@ -19,6 +19,8 @@ from importlib.resources import files
 import duckdb
 import pandas as pd
 
+from checks.parameters import duty_parameters
+
 SEVERITY_RANK = {"warning": 1, "critical": 2}
 _HEADER_FIELD = re.compile(r"^--\s*(\w+):\s*(.*)$")
 
@@ -115,7 +117,7 @@ def _violations(con: duckdb.DuckDBPyConnection, config, now: datetime, run_id: s
         judged_accounts(con, config, run_id, check.judges)
         params = {name: value for name, value in
                   {"now": now, "window_start": window_start, "window_days": config.policy.window_days,
-                   "run_id": run_id}.items()
+                   "run_id": run_id, **duty_parameters(config)}.items()
                   if f"${name}" in check.sql}
         cursor = con.execute(check.sql, params)
         columns = [d[0] for d in cursor.description]

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -222,6 +222,79 @@ def _show_alerts(deliveries: list[dict], alerts_file: Path) -> None:
     for delivery in deliveries:
         out.rule(f"to {delivery['tag']}: {delivery['title']}")
         out.print(delivery["message"], markup=False, highlight=False)
+
+
+records = typer.Typer(help="Records of the accounts' own posts, for records officers.", no_args_is_help=True)
+app.add_typer(records, name="records")
+
+
+@records.command("export")
+def records_export(out_dir: Path = typer.Option(..., "--out", help="Folder to write into (one sub-folder per account)."),
+                   start: datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day (agency's zone)."),
+                   end: datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day, included."),
+                   account: str | None = typer.Option(None, "--account", help="One account id."),
+                   agency: str | None = typer.Option(None, "--agency", help="Every account of this agency."),
+                   db: Path | None = DbOpt) -> None:
+    """Write posts (every version) as JSON Lines, CSV and an HTML transcript, with a SHA-256 manifest."""
+    from flows.export import accounts_of, export_account
+
+    if bool(account) == bool(agency):
+        err.print("give exactly one of --account ID or --agency ID")
+        raise typer.Exit(2)
+    con = _read_only(db)
+    try:
+        chosen = accounts_of(con, account, agency)
+        if not chosen:
+            err.print(f"no account {account or 'of agency ' + str(agency)} in the warehouse", markup=False)
+            raise typer.Exit(1)
+        for account_id in chosen:
+            done = export_account(con, account_id, start.date(), end.date(), out_dir)
+            out.print(f"{done.folder}: {done.posts} posts, {done.versions} versions; manifest.json lists the SHA-256 of each file",
+                      markup=False, highlight=False)
+    finally:
+        con.close()
+
+
+@records.command("verify")
+def records_verify(folder: Path = typer.Argument(..., help="An account's export folder (holding manifest.json).")) -> None:
+    """Check every file of an export against its manifest's SHA-256; exit 1 when one differs."""
+    from flows.export import verify
+
+    changed = verify(folder)
+    if changed:
+        err.print(f"{folder}: changed since export: {', '.join(changed)}", markup=False)
+        raise typer.Exit(1)
+    out.print(f"{folder}: every file matches manifest.json", markup=False, highlight=False)
+
+
+@app.command()
+def purge(config: Path = ConfigOpt, db: Path | None = DbOpt,
+          dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be purged."),
+          now: str | None = typer.Option(None, help="Purge as of this ISO time instead of now.")) -> None:
+    """Purge the text of citizens' messages older than retention.inbound_text_days (each run does this too)."""
+    from flows.warehouse.privacy import purge_inbound_text
+
+    loaded = _config_or_exit(config)
+    moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
+    con = store.connect(store.db_path(db))
+    try:
+        done = purge_inbound_text(con, loaded.policy.retention.inbound_text_days, moment, dry_run=dry_run)
+    finally:
+        con.close()
+    verb = "would purge" if dry_run else "purged"
+    out.print(f"{verb} the text of {done.messages} citizens' message(s) created before {done.older_than.isoformat()}")
+
+
+def _read_only(db: Path | None) -> duckdb.DuckDBPyConnection:
+    path = store.db_path(db)
+    if not path.exists():
+        err.print(f"no warehouse at {path}", markup=False)
+        raise typer.Exit(1)
+    try:
+        return store.connect(path, read_only=True)
+    except duckdb.IOException as exc:  # a run holds the write lock
+        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":  # python -m flows.cli, as the console script does

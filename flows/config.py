@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -62,6 +63,10 @@ class Agency(_Strict):
     name: str = Field(min_length=1)
     notify: list[str] = Field(default_factory=list)
     timezone: str = DEFAULT_TIMEZONE
+    domains: list[str] = Field(default_factory=list)
+    """The agency's website domains (``moh.gov.om``): an official profile links to one of them."""
+    public_contacts: list[str] = Field(default_factory=list)
+    """Phone numbers, e-mails and addresses the agency publishes: never reported as personal data."""
 
     @field_validator("timezone")
     @classmethod
@@ -93,6 +98,8 @@ class Account(_Strict):
     comments_url: str | None = None
     auth_base: str | None = None
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
+    reviewed: date | None = None
+    """When the oversight team last confirmed this entry (custodians, handle, engagement)."""
 
     _urls = field_validator("api_base", "url", "comments_url", "auth_base")(_http_url)
 

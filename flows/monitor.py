@@ -27,6 +27,7 @@ from flows.platforms.http import make_session
 from flows.platforms.spend import SpendMeter
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import ledger, store
+from flows.warehouse.privacy import purge_inbound_text
 
 COLLECT_WORKERS = 8
 MIN_BATCH, MAX_BATCH = 10, 200
@@ -127,6 +128,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
         checks = check(con, config, run_id, moment)
         delivery = notify(con, config, postman, run_id, moment)
+        purge_inbound_text(con, config.policy.retention.inbound_text_days, moment)  # citizens' text, past retention
         store.close_run(con, run_id, datetime.now(UTC), "completed")
         summary = {"run_id": run_id, "accounts": counts, "platforms": ledger.run_spend(con, run_id),
                    "findings": asdict(checks),

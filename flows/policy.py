@@ -159,6 +159,12 @@ class Policy(_Strict):
     budgets: dict[str, PlatformBudget] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     """Per platform; a platform left out keeps its default, one absent from the defaults has no budget."""
     credentials: Credentials = Credentials()
+    disclosure: Disclosure = Field(default_factory=lambda: Disclosure())
+    personal_data: PersonalData = Field(default_factory=lambda: PersonalData())
+    custodian_coverage: CustodianCoverage = Field(default_factory=lambda: CustodianCoverage())
+    registry: RegistryReview = Field(default_factory=lambda: RegistryReview())
+    activity_drop: ActivityDrop = Field(default_factory=lambda: ActivityDrop())
+    retention: Retention = Field(default_factory=lambda: Retention())
 
     @field_validator("budgets", mode="after")
     @classmethod
@@ -172,3 +178,61 @@ class Policy(_Strict):
         per_platform = self.staleness.platforms.get(platform)
         override = getattr(per_platform, engagement, None) if per_platform else None
         return override or getattr(self.staleness.levels, engagement)
+
+
+# ---- the guideline's other duties (disclosure, personal data, coverage, registry, activity, retention)
+
+class Disclosure(_Strict):
+    """An official profile says it is official, links back to the agency and carries the
+    platform's verification where the platform has one."""
+
+    phrases: dict[str, list[str]] = Field(default_factory=lambda: {
+        "ar": ["الحساب الرسمي", "الحساب الرسمي لوزارة", "الصفحة الرسمية"],
+        "en": ["Official account of", "official account", "official page"]})
+    """Per language: any one of them in the profile (case-insensitive) says the account is official."""
+
+    unjudged_platforms: list[str] = Field(default_factory=lambda: ["feed"])
+    """Platforms whose profile says too little to judge (a feed has a title at most)."""
+
+    def all_phrases(self) -> list[str]:
+        return sorted({p.casefold() for phrases in self.phrases.values() for p in phrases if p.strip()})
+
+
+class PersonalData(_Strict):
+    """Own posts that publish personal data (the kinds of flows.detect.personal_data)."""
+
+    days: float = Field(default=30, gt=0)
+    """How far back own posts are judged."""
+
+
+class CustodianCoverage(_Strict):
+    min_custodians: int = Field(default=2, ge=1)
+    """Fewest custodian tags per account, so one absence does not leave an account untended."""
+    failed_deliveries: int = Field(default=3, ge=1)
+    """This many latest deliveries to an account's custodians all failing is a finding."""
+
+
+class RegistryReview(_Strict):
+    review_months: int = Field(default=6, ge=1)
+    """A registry entry not confirmed (``reviewed``) for longer is due for review."""
+
+
+class ActivityDrop(_Strict):
+    """Posting or reply volume in the last period against the account's own trailing baseline."""
+
+    period_days: float = Field(default=7, gt=0)
+    share: float = Field(default=0.4, gt=0, lt=1)
+    """The last period below this share of the baseline's average is a drop."""
+    baseline_periods: int = Field(default=8, ge=1)
+    min_baseline: float = Field(default=3, gt=0)
+    """Average per period the baseline must reach before a drop is judged (new or tiny accounts)."""
+    min_baseline_periods: int = Field(default=3, ge=1)
+    """Fewest baseline periods with collected data (the first collection reaches window_days back)."""
+
+
+class Retention(_Strict):
+    inbound_text_days: float = Field(default=90, gt=0)
+    """Citizens' message text is purged after this many days; the facts stay."""
+
+
+Policy.model_rebuild()  # the duty models above are defined after Policy names them

@@ -24,21 +24,25 @@ def ago(days: float = 0, hours: float = 0) -> datetime:
 
 def account_entry(account_id: str, platform: str = "mastodon", engagement: str = "active", **extra) -> dict:
     entry = {"id": account_id, "agency": "moh", "platform": platform, "api_base": "https://social.example.gov",
-             "custodians": [f"custodian-{account_id}"], "engagement": engagement, **extra}
+             "custodians": [f"custodian-{account_id}"], "engagement": engagement, "reviewed": "2026-10-01", **extra}
     if platform == "mastodon":
         entry.setdefault("handle", account_id)
     return entry
 
 
 def write_config(directory: Path, accounts: list[dict], policy: dict | None = None,
-                 apprise_url: str = "json://127.0.0.1:9/inbox") -> Path:
-    """A configuration directory for ``accounts`` (one agency, ``moh``) delivering to ``apprise_url``."""
+                 apprise_url: str = "json://127.0.0.1:9/inbox", agency: dict | None = None) -> Path:
+    """A configuration directory for ``accounts`` (one agency, ``moh``, with ``agency``'s extra
+    fields) delivering to ``apprise_url``."""
     directory.mkdir(parents=True, exist_ok=True)
-    registry = {"agencies": [{"id": "moh", "name": "Ministry of Health / وزارة الصحة", "notify": ["agency-moh"]}],
+    registry = {"agencies": [{"id": "moh", "name": "Ministry of Health / وزارة الصحة", "notify": ["agency-moh"],
+                              **(agency or {})}],
                 "accounts": accounts}
     (directory / "accounts.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
-    if policy is not None:
-        (directory / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+    # One custodian per account here, so each test is about its own check; tests of
+    # custodian_coverage set min_custodians themselves.
+    policy = {"custodian_coverage": {"min_custodians": 1}, **(policy or {})}
+    (directory / "policy.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
     tags = sorted({t for a in accounts for t in a["custodians"]} | {"agency-moh", "oversight"})
     urls = [{f"{apprise_url.rstrip('/')}/{tag}": [{"tag": tag}]} for tag in tags]
     (directory / "apprise.yaml").write_text(yaml.safe_dump({"version": 1, "urls": urls}), encoding="utf-8")
@@ -53,8 +57,9 @@ class Warehouse:
         self.con = store.connect(tmp_path / "test.duckdb")
         self.runs = 0
 
-    def configure(self, accounts: list[dict], policy: dict | None = None, apprise_url: str = "json://127.0.0.1:9/inbox"):
-        self.config = load_config(write_config(self.tmp_path / "config", accounts, policy, apprise_url))
+    def configure(self, accounts: list[dict], policy: dict | None = None, apprise_url: str = "json://127.0.0.1:9/inbox",
+                  agency: dict | None = None):
+        self.config = load_config(write_config(self.tmp_path / "config", accounts, policy, apprise_url, agency))
         return self.config
 
     def run(self, outcomes: dict[str, tuple[str, list[Record]]], now: datetime = NOW) -> str:

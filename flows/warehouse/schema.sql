@@ -9,8 +9,12 @@ CREATE TABLE IF NOT EXISTS agencies (
     timezone     VARCHAR NOT NULL,          -- IANA zone people read times in, default Asia/Muscat
     notify_tags  VARCHAR[] NOT NULL,        -- apprise tags reaching the agency's communications lead
     in_registry  BOOLEAN NOT NULL,          -- false once removed from the registry (history is kept)
-    loaded_at    TIMESTAMPTZ NOT NULL       -- when this row was last loaded
+    loaded_at    TIMESTAMPTZ NOT NULL,      -- when this row was last loaded
+    domains      VARCHAR[],                 -- the agency's website domains (disclosure: the profile links to one)
+    public_contacts VARCHAR[]               -- contacts the agency publishes: never reported as personal data
 );
+ALTER TABLE agencies ADD COLUMN IF NOT EXISTS domains VARCHAR[];
+ALTER TABLE agencies ADD COLUMN IF NOT EXISTS public_contacts VARCHAR[];
 
 CREATE TABLE IF NOT EXISTS accounts (
     account_id     VARCHAR PRIMARY KEY,     -- the registry's stable slug
@@ -24,8 +28,10 @@ CREATE TABLE IF NOT EXISTS accounts (
     custodian_tags VARCHAR[] NOT NULL,      -- apprise tags reaching the account's custodians
     paused_reason  VARCHAR,                 -- why it is deliberately dormant; paused accounts raise no finding
     in_registry    BOOLEAN NOT NULL,        -- false once removed from the registry
-    loaded_at      TIMESTAMPTZ NOT NULL
+    loaded_at      TIMESTAMPTZ NOT NULL,
+    reviewed       DATE                     -- when the oversight team last confirmed the entry (registry_review)
 );
+ALTER TABLE accounts ADD COLUMN IF NOT EXISTS reviewed DATE;
 
 -- One row per monitor run.
 CREATE TABLE IF NOT EXISTS runs (
@@ -125,11 +131,32 @@ CREATE TABLE IF NOT EXISTS posts (
     post_id        VARCHAR NOT NULL,        -- the platform's id for the post
     created_at     TIMESTAMPTZ NOT NULL,
     url            VARCHAR,
-    text           VARCHAR,                 -- plain text, capped
+    text           VARCHAR,                 -- plain text, capped; personal data replaced by its kind, e.g. [phone]
     is_reply       BOOLEAN NOT NULL,        -- true when it answers someone else
     in_reply_to_id VARCHAR,
     first_seen_at  TIMESTAMPTZ NOT NULL,    -- when Custodian first pulled it
+    personal_data_kinds VARCHAR[],          -- kinds of personal data the post published (phone, email, …), never the data
+    content_hash   VARCHAR,                 -- SHA-256 of the stored content (post_versions keeps each one seen)
     PRIMARY KEY (account_id, post_id)
+);
+ALTER TABLE posts ADD COLUMN IF NOT EXISTS personal_data_kinds VARCHAR[];
+ALTER TABLE posts ADD COLUMN IF NOT EXISTS content_hash VARCHAR;
+
+-- The record of what the account published: every version of every own post ever seen.
+-- A post pulled again with other content (an edit) adds a version; nothing is overwritten.
+CREATE TABLE IF NOT EXISTS post_versions (
+    account_id     VARCHAR NOT NULL,
+    post_id        VARCHAR NOT NULL,
+    version        INTEGER NOT NULL,        -- 1 for the content first seen, then 2, 3 … per change seen
+    content_hash   VARCHAR NOT NULL,        -- SHA-256 of the JSON of (created_at, url, text, is_reply, in_reply_to_id)
+    created_at     TIMESTAMPTZ NOT NULL,    -- when the post was published
+    url            VARCHAR,
+    text           VARCHAR,                 -- as in posts.text: personal data replaced by its kind
+    is_reply       BOOLEAN NOT NULL,
+    in_reply_to_id VARCHAR,
+    personal_data_kinds VARCHAR[],
+    seen_at        TIMESTAMPTZ NOT NULL,    -- the run that first saw this version
+    PRIMARY KEY (account_id, post_id, version)
 );
 
 -- Citizens' messages to the account: replies under its posts, comments, mentions, direct messages.
@@ -138,14 +165,17 @@ CREATE TABLE IF NOT EXISTS inbound (
     message_id    VARCHAR NOT NULL,
     created_at    TIMESTAMPTZ NOT NULL,
     kind          VARCHAR NOT NULL,         -- reply | comment | mention | direct
-    author        VARCHAR,                  -- public name or handle as the platform shows it
+    author        VARCHAR,                  -- salted SHA-256 of the author's handle (CUSTODIAN_AUTHOR_SALT); NULL without a salt
     url           VARCHAR,
-    text          VARCHAR,                  -- plain text, capped; empty for direct messages (private)
+    text          VARCHAR,                  -- plain text, capped, personal data replaced by its kind; empty for
+                                            -- direct messages (private); NULL once purged (retention.inbound_text_days)
     post_id       VARCHAR,                  -- the account's post it hangs under, if any
     is_question   BOOLEAN NOT NULL,         -- contains ? or ؟
     first_seen_at TIMESTAMPTZ NOT NULL,
+    text_purged_at TIMESTAMPTZ,             -- when the text was purged; the facts (time, thread, reply) stay
     PRIMARY KEY (account_id, message_id)
 );
+ALTER TABLE inbound ADD COLUMN IF NOT EXISTS text_purged_at TIMESTAMPTZ;
 
 -- The account's own replies to inbound messages (child.parent = message and child.author = account).
 CREATE TABLE IF NOT EXISTS replies (
@@ -160,7 +190,7 @@ CREATE TABLE IF NOT EXISTS replies (
 -- One finding per check and account; its state lasts across runs.
 CREATE TABLE IF NOT EXISTS findings (
     finding_id  VARCHAR PRIMARY KEY,        -- '<check>:<account_id>'
-    check_name  VARCHAR NOT NULL,           -- staleness | response_time | unanswered
+    check_name  VARCHAR NOT NULL,           -- the checks/*.sql file name: staleness, unanswered, disclosure …
     account_id  VARCHAR NOT NULL,
     agency_id   VARCHAR NOT NULL,
     platform    VARCHAR NOT NULL,

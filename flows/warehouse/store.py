@@ -29,6 +29,8 @@ from flows.records import (
     TokenInfo,
     looks_like_question,
 )
+from flows.warehouse.privacy import allowed_contacts, author_hash, keep_purged_purged, mask_personal_data
+from flows.warehouse.versions import content_hash, record_versions
 
 DEFAULT_DB = Path("data/custodian.duckdb")
 
@@ -69,14 +71,15 @@ class AccountOutcome:
 def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> None:
     """Upsert the registry as loaded; entries no longer listed are kept but marked out of it."""
     agencies = pd.DataFrame(
-        [(a.id, a.name, a.timezone, list(a.notify)) for a in registry.agencies],
-        columns=["agency_id", "name", "timezone", "notify_tags"],
+        [(a.id, a.name, a.timezone, list(a.notify), list(a.domains), list(a.public_contacts))
+         for a in registry.agencies],
+        columns=["agency_id", "name", "timezone", "notify_tags", "domains", "public_contacts"],
     )
     accounts = pd.DataFrame(
         [(a.id, a.agency, a.platform, a.handle, a.api_base, a.url, a.engagement, a.language,
-          list(a.custodians), a.paused) for a in registry.accounts],
+          list(a.custodians), a.paused, a.reviewed) for a in registry.accounts],
         columns=["account_id", "agency_id", "platform", "handle", "api_base", "url", "engagement",
-                 "language", "custodian_tags", "paused_reason"],
+                 "language", "custodian_tags", "paused_reason", "reviewed"],
     )
     with _transaction(con):
         for table, frame in (("agencies", agencies), ("accounts", accounts)):
@@ -214,19 +217,33 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], frame: 
 
 
 def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
+    """Own posts with personal data masked (only its kinds kept), hashed, and versioned."""
     frame = _frame(posts)
-    if not frame.empty:
-        frame["first_seen_at"] = now
+    if frame.empty:
+        return
+    allowed = allowed_contacts(con)
+    masked = [mask_personal_data(text, allowed.get(account, frozenset()))
+              for account, text in zip(frame["account_id"], frame["text"])]
+    frame["text"] = [text for text, _ in masked]
+    frame["personal_data_kinds"] = [kinds for _, kinds in masked]
+    frame["content_hash"] = [content_hash(row) for row in frame.to_dict("records")]
+    frame["first_seen_at"] = now
+    frame = frame.drop_duplicates(subset=["account_id", "post_id"], keep="last")
+    record_versions(con, frame, now)
     _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
 
 
 def _upsert_inbound(con, messages: list[Inbound], now: datetime) -> None:
+    """Citizens' messages: the author as a salted hash, personal data masked, DM text dropped."""
     frame = _frame(messages)
     if not frame.empty:
         frame["is_question"] = frame["text"].map(looks_like_question)
         frame.loc[frame["kind"] == "direct", "text"] = ""  # private correspondence: keep that it came, not what it said
+        frame["text"] = [mask_personal_data(text)[0] for text in frame["text"]]
+        frame["author"] = frame["author"].map(author_hash)
         frame["first_seen_at"] = now
     _upsert(con, "inbound", ["account_id", "message_id"], frame, keep_on_update=("first_seen_at",))
+    keep_purged_purged(con)
 
 
 def _insert_profiles(con, run_id: str, profiles: list[Profile], now: datetime) -> None:
@@ -273,7 +290,12 @@ def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: da
 
 
 def _record_json(record: Record) -> dict:
+    """A record as kept in quarantine: the same care as a merged row (DM text, personal data, authors)."""
     data = {"type": type(record).__name__, **asdict(record)}
     if isinstance(record, Inbound) and record.kind == "direct":
         data["text"] = ""
+    if isinstance(record, (Post, Inbound)):
+        data["text"] = mask_personal_data(data["text"])[0]
+    if isinstance(record, Inbound):
+        data["author"] = author_hash(record.author)
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
