@@ -78,10 +78,10 @@ def judged_accounts(con: duckdb.DuckDBPyConnection, config, run_id: str) -> pd.D
         stale = policy.stale_after(account.id, account.platform, account.engagement)
         rows.append((account.id, stale.warn_days, stale.critical_days, policy.response_time.sla_hours,
                      policy.response_time.min_answered, policy.unanswered.warn_hours,
-                     policy.unanswered.critical_hours, policy.unanswered.questions_only))
+                     policy.unanswered.critical_hours, policy.unanswered.needs_answer_only))
     judged = pd.DataFrame(rows, columns=[
         "account_id", "stale_warn_days", "stale_critical_days", "sla_hours", "min_answered",
-        "unanswered_warn_hours", "unanswered_critical_hours", "questions_only"])
+        "unanswered_warn_hours", "unanswered_critical_hours", "questions_only"])  # questions_only: unanswered.needs_answer_only
     con.register("judged", judged)
     return judged
 
