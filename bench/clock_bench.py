@@ -39,7 +39,8 @@ def clocks(rows: int) -> None:
     con.execute("SET enable_progress_bar = false")
     con.execute(f"""INSERT INTO inbound (account_id, message_id, created_at, kind, author, text, post_id, is_question,
                     first_seen_at, needs_answer, needs_answer_reason)
-                   SELECT 'acct-' || (i % 1000), 'm' || i, TIMESTAMPTZ '2026-10-01 00:00+00' + to_seconds((random() * 5e6)::BIGINT),
+                   SELECT 'acct-' || (i % 1000), 'm' || i,
+                          TIMESTAMPTZ '2026-10-01 00:00+00' + to_seconds((random() * 5e6)::BIGINT),
                           'reply', 'citizen' || (i % 5000), 'text', 'p' || (i % 50000), true, now(), random() < 0.7, 'bench'
                    FROM range({rows}) t(i)""")
     con.execute("""INSERT INTO replies SELECT account_id, 'r' || message_id, message_id,
