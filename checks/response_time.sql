@@ -4,7 +4,7 @@
 --       the 90th percentile; either exceeding the SLA is a finding. Unanswered messages are
 --       not in these statistics (the unanswered check covers them).
 -- parameters: policy.yaml response_time.sla_hours (default 24), response_time.min_answered
---       (default 1), unanswered.questions_only (default false), window_days (default 30).
+--       (default 1), unanswered.needs_answer_only (default true: only messages that need an answer), window_days (default 30).
 -- severity: warning when the 90th percentile exceeds the SLA; critical when the median does.
 -- unit: hours
 -- action: Answer citizens sooner: check the platform's notifications daily, share the inbox
@@ -13,7 +13,7 @@ WITH answered AS (
     SELECT f.account_id, f.response_hours
     FROM first_replies f JOIN judged j USING (account_id)
     WHERE f.created_at >= $window_start AND f.first_reply_at IS NOT NULL
-      AND (NOT j.questions_only OR f.is_question)
+      AND (NOT j.questions_only OR f.needs_answer)
 ), stats AS (
     SELECT account_id, count(*) AS answered, median(response_hours) AS median_hours,
            quantile_cont(response_hours, 0.9) AS p90_hours

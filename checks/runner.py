@@ -94,11 +94,11 @@ def judged_accounts(con: duckdb.DuckDBPyConnection, config, run_id: str, judges:
         stale = policy.stale_after(account.id, account.platform, account.engagement)
         rows.append((account.id, stale.warn_days, stale.critical_days, policy.response_time.sla_hours,
                      policy.response_time.min_answered, policy.unanswered.warn_hours,
-                     policy.unanswered.critical_hours, policy.unanswered.questions_only,
+                     policy.unanswered.critical_hours, policy.unanswered.needs_answer_only,
                      account.token_env, policy.credentials.warn_days))
     judged = pd.DataFrame(rows, columns=[
         "account_id", "stale_warn_days", "stale_critical_days", "sla_hours", "min_answered",
-        "unanswered_warn_hours", "unanswered_critical_hours", "questions_only",
+        "unanswered_warn_hours", "unanswered_critical_hours", "questions_only",  # questions_only: unanswered.needs_answer_only
         "token_env", "credentials_warn_days"]).astype({"token_env": "object"})
     con.register("judged", judged)
     return judged

@@ -3,7 +3,7 @@
 --       are older than the threshold and have no reply from the account, per account: how
 --       many, the age of the oldest, and links to them (oldest first).
 -- parameters: policy.yaml unanswered.warn_hours (default 48), unanswered.critical_hours
---       (default 168), unanswered.questions_only (default false), window_days (default 30).
+--       (default 168), unanswered.needs_answer_only (default true: only messages that need an answer), window_days (default 30).
 -- severity: warning when the oldest waits past warn_hours; critical past critical_hours.
 -- unit: hours
 -- action: Reply to each linked message (or hide it if it breaks the house rules), then keep
@@ -13,7 +13,7 @@ WITH waiting AS (
            (epoch($now) - epoch(f.created_at)) / 3600.0 AS age_hours
     FROM first_replies f JOIN judged j USING (account_id)
     WHERE f.first_reply_at IS NULL AND f.created_at >= $window_start
-      AND (NOT j.questions_only OR f.is_question)
+      AND (NOT j.questions_only OR f.needs_answer)
       AND (epoch($now) - epoch(f.created_at)) / 3600.0 > j.unanswered_warn_hours
 )
 SELECT w.account_id,

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.platforms import PLATFORMS
-from flows.policy import Policy
+from flows.policy import CalendarOverride, Policy
 from flows.yaml_lines import load_with_lines
 
 ACCOUNTS_FILE = "accounts.yaml"
@@ -67,6 +67,8 @@ class Agency(_Strict):
     """The agency's website domains (``moh.gov.om``): an official profile links to one of them."""
     public_contacts: list[str] = Field(default_factory=list)
     """Phone numbers, e-mails and addresses the agency publishes: never reported as personal data."""
+    calendar: CalendarOverride | None = None
+    """Overrides policy.yaml ``calendar`` for the agency's accounts (only the keys given)."""
 
     @field_validator("timezone")
     @classmethod
@@ -100,6 +102,8 @@ class Account(_Strict):
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
     reviewed: date | None = None
     """When the oversight team last confirmed this entry (custodians, handle, engagement)."""
+    calendar: CalendarOverride | None = None
+    """Overrides the agency's calendar for this account (only the keys given)."""
 
     _urls = field_validator("api_base", "url", "comments_url", "auth_base")(_http_url)
 
@@ -196,7 +200,7 @@ def _load_model(path: Path, model: type[BaseModel], problems: list[str], require
         return None, {}
     try:
         data, lines = load_with_lines(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date YAML reads but the calendar lacks (2026-02-30)
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")

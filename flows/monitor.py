@@ -21,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from checks.runner import run_checks
 from flows import budget
 from flows.config import Account, Config, load_config
+from flows.detect.needs_answer import Detector
 from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
 from flows.platforms import get_platform
 from flows.platforms.http import make_session
@@ -180,6 +181,7 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
                for i in range(0, len(members), batch_size)]
     futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}, run_id) for batch in batches]
     registered = [a.id for a in config.registry.accounts]
+    detector = Detector(config.policy.needs_answer)  # built-in word lists plus policy.yaml's
     done = 0
     for future in as_completed(futures):
         outcomes = future.result()
@@ -187,7 +189,7 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
         in_batch = {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
         known = store.inbound_times(con, wanted - in_batch)
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
-        store.merge_batch(con, run_id, outcomes, now)
+        store.merge_batch(con, run_id, outcomes, now, detector)
         done += len(outcomes)
         progress.info("collected %d/%d accounts (%d batches of %d)", done, len(accounts), len(batches), batch_size)
 

@@ -25,7 +25,7 @@ def test_the_notebook_answers_from_the_warehouse(warehouse, monkeypatch):
     records = {
         "health": [Profile("health", "1", bio="Official account of the Ministry of Health", followers=1200), Post("health", "p1", ago(1)), Post("health", "p2", ago(8)),
                    Inbound("health", "m1", ago(hours=30), "reply", text="متى؟"), Reply("health", "r1", "m1", ago(hours=20)),
-                   Inbound("health", "m2", ago(hours=90), "mention", text="Hello?")],
+                   Inbound("health", "m2", ago(hours=90), "mention", text="Hello? Is the clinic open?")],
         "blog": [Post("blog", "b1", ago(40))],
     }
     run_checks(warehouse.con, warehouse.config, warehouse.run({a: ("ok", r) for a, r in records.items()}), NOW)

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flows.detect.needs_answer import Detector, default_detector
 from flows.records import (
     Cursor,
     FetchError,
@@ -49,7 +50,31 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(files("flows.warehouse").joinpath("schema.sql").read_text(encoding="utf-8"))
+        _backfill_needs_answer(con)
     return con
+
+
+def _backfill_needs_answer(con: duckdb.DuckDBPyConnection) -> None:
+    """Give rows merged before the detector existed its verdict (built-in word lists). A direct
+    message's text was never kept, so its old ``is_question`` stands in for the verdict."""
+    old = con.execute("SELECT account_id, message_id, kind, text, is_question FROM inbound "
+                      "WHERE needs_answer IS NULL").df()
+    if old.empty:
+        return
+    verdicts = [(q, "question mark (stored before the detector)") if kind == "direct" else _verdict(default_detector(), text)
+                for kind, text, q in zip(old["kind"], old["text"], old["is_question"])]
+    old["needs_answer"] = [needs for needs, _ in verdicts]
+    old["needs_answer_reason"] = [reason for _, reason in verdicts]
+    with _transaction(con):
+        con.register("verdicts", old[["account_id", "message_id", "needs_answer", "needs_answer_reason"]])
+        con.execute("UPDATE inbound SET needs_answer = v.needs_answer, needs_answer_reason = v.needs_answer_reason "
+                    "FROM verdicts v WHERE inbound.account_id = v.account_id AND inbound.message_id = v.message_id")
+        con.unregister("verdicts")
+
+
+def _verdict(detector: Detector, text: str | None) -> tuple[bool, str]:
+    verdict = detector(text or "")
+    return verdict.needs_answer, verdict.reason
 
 
 @dataclass
@@ -152,15 +177,17 @@ def close_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status
                 {"status": status, "now": now, "id": run_id})
 
 
-def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
+def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime,
+                detector: Detector | None = None) -> None:
     """Write a batch in one transaction. Quarantined accounts keep only their outcome, records
     and reasons in ``quarantine``; failed accounts keep what they fetched but no cursor for
-    a failed stream (the module yields none), so the next run fetches it again."""
+    a failed stream (the module yields none), so the next run fetches it again. Inbound
+    messages get ``detector``'s needs-answer verdict (default: the built-in word lists)."""
     trusted = [o for o in outcomes if o.status != "quarantined"]
     records = [r for o in trusted for r in o.records]
     with _transaction(con):
         _upsert_posts(con, [r for r in records if isinstance(r, Post)], now)
-        _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now)
+        _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now, detector or default_detector())
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
         _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
         _upsert_cursors(con, [r for r in records if isinstance(r, Cursor)], now)
@@ -233,17 +260,36 @@ def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
     _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
 
 
-def _upsert_inbound(con, messages: list[Inbound], now: datetime) -> None:
-    """Citizens' messages: the author as a salted hash, personal data masked, DM text dropped."""
+def _upsert_inbound(con, messages: list[Inbound], now: datetime, detector: Detector) -> None:
+    """Citizens' messages: the needs-answer verdict, the author as a salted hash, personal data masked, DM text dropped."""
     frame = _frame(messages)
     if not frame.empty:
         frame["is_question"] = frame["text"].map(looks_like_question)
+        verdicts = [_verdict(detector, text) for text in frame["text"]]  # before a direct message's text goes
+        frame["needs_answer"] = [needs for needs, _ in verdicts]
+        frame["needs_answer_reason"] = [reason for _, reason in verdicts]
         frame.loc[frame["kind"] == "direct", "text"] = ""  # private correspondence: keep that it came, not what it said
         frame["text"] = [mask_personal_data(text)[0] for text in frame["text"]]
+        official = _official_authors(con)  # decided on the plain author, which is hashed next
+        frame["from_official"] = [_author_key(author) in official for author in frame["author"]]
         frame["author"] = frame["author"].map(author_hash)
         frame["first_seen_at"] = now
     _upsert(con, "inbound", ["account_id", "message_id"], frame, keep_on_update=("first_seen_at",))
     keep_purged_purged(con)
+
+
+def _author_key(author: str | None) -> str:
+    return (author or "").strip().lstrip("@").casefold()
+
+
+def _official_authors(con) -> set[str]:
+    """Every registered account as an author would appear: its handle, and ``handle@host`` of its api_base."""
+    official: set[str] = set()
+    for handle, host in con.execute(
+            "SELECT handle, regexp_extract(api_base, '^https?://([^/:]+)', 1) FROM accounts WHERE handle IS NOT NULL"
+    ).fetchall():
+        official |= {_author_key(handle), _author_key(f"{handle}@{host}")}
+    return official
 
 
 def _insert_profiles(con, run_id: str, profiles: list[Profile], now: datetime) -> None:

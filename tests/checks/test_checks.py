@@ -99,11 +99,18 @@ def test_unanswered_counts_links_and_grades_by_the_oldest(warehouse):
     assert details["links"] == ["https://social.example.gov/@citizen/m2", "https://social.example.gov/@citizen/m1"]
 
 
-def test_unanswered_skips_messages_older_than_the_window_and_can_count_only_questions(warehouse):
+def test_unanswered_skips_old_messages_and_by_default_those_needing_no_answer(warehouse):
     records = [posted("q", 1), asked("q", "old", 24 * 40), asked("q", "thanks", 60, "Thanks!"),
                asked("q", "ar", 60, "شكرا")]
-    assert ("unanswered", "q") in findings_of(warehouse, {"q": records})
-    assert ("unanswered", "q") not in findings_of(warehouse, {"q": records}, {"unanswered": {"questions_only": True}})
+    assert ("unanswered", "q") not in findings_of(warehouse, {"q": records})
+    assert ("unanswered", "q") in findings_of(warehouse, {"q": records}, {"unanswered": {"needs_answer_only": False}})
+    # the switch's deprecated name still works
+    assert ("unanswered", "q") in findings_of(warehouse, {"q": records}, {"unanswered": {"questions_only": False}})
+
+
+def test_a_request_without_a_question_mark_needs_an_answer(warehouse):
+    records = [posted("req", 1), asked("req", "m1", 60, "ممكن رقم التواصل مع قسم المواعيد")]
+    assert findings_of(warehouse, {"req": records})[("unanswered", "req")]["value"] == 60.0
 
 
 def test_arabic_question_mark_counts_as_a_question(warehouse):
