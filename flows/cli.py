@@ -161,6 +161,28 @@ def findings(db: Path | None = DbOpt,
 
 
 @app.command()
+def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Where to write the HTML page."),
+           agency: str | None = typer.Option(None, help="Only this agency (its id)."),
+           db: Path | None = DbOpt) -> None:
+    """Write the oversight report: one self-contained HTML page (scorecards, accounts, queue, trends)."""
+    from flows.report import write_report
+
+    path = store.db_path(db)
+    if not path.exists():
+        err.print(f"no database at {path}: run `custodian run` first, or pass --db", markup=False)
+        raise typer.Exit(2)
+    con = store.connect(path, read_only=True)
+    try:
+        if agency and not con.execute("SELECT 1 FROM agencies WHERE agency_id = $a", {"a": agency}).fetchone():
+            err.print(f"unknown agency {agency!r} in {path}", markup=False)
+            raise typer.Exit(2)
+        written = write_report(con, out, agency)
+    finally:
+        con.close()
+    print(f"report written to {written}")
+
+
+@app.command()
 def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
               accounts: int = typer.Option(12, min=1, help="How many accounts the generated government has."),
               seed: int = typer.Option(7, help="Seed of the generated government."),

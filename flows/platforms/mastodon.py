@@ -167,7 +167,9 @@ def _status_records(account_id: str, own_id: str, status: Mapping[str, Any]) -> 
     reply_to = _optional_id(status.get("in_reply_to_id"))
     # A reply to the account's own status continues a thread: it answers nobody.
     is_reply = reply_to is not None and _optional_id(status.get("in_reply_to_account_id")) != own_id
-    post = Post(account_id, status_id, created_at, url, cap_text(status.get("content")), is_reply, reply_to)
+    post = Post(account_id, status_id, created_at, url, cap_text(status.get("content")), is_reply, reply_to,
+                likes=_count(status.get("favourites_count")), shares=_count(status.get("reblogs_count")),
+                comments=_count(status.get("replies_count")))
     if reply_to is None or not is_reply:
         return [post]
     return [post, Reply(account_id, status_id, reply_to, created_at, url)]

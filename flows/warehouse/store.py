@@ -139,7 +139,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
     trusted = [o for o in outcomes if o.status != "quarantined"]
     records = [r for o in trusted for r in o.records]
     with _transaction(con):
-        _upsert_posts(con, [r for r in records if isinstance(r, Post)], now)
+        _upsert_posts(con, run_id, [r for r in records if isinstance(r, Post)], now)
         _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now)
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
         _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
@@ -185,11 +185,24 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], frame: 
     con.unregister("incoming")
 
 
-def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
+METRIC_COLUMNS = ["likes", "shares", "comments"]
+
+
+def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
+    """Posts upserted by id; their engagement counts kept as one snapshot per run in ``post_metrics``."""
     frame = _frame(posts)
-    if not frame.empty:
-        frame["first_seen_at"] = now
+    if frame.empty:
+        return
+    metrics = frame[["account_id", "post_id", *METRIC_COLUMNS]].dropna(subset=METRIC_COLUMNS, how="all").copy()
+    frame = frame.drop(columns=METRIC_COLUMNS)
+    frame["first_seen_at"] = now
     _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
+    if not metrics.empty:
+        metrics.insert(2, "run_id", run_id)
+        metrics["fetched_at"] = now
+        for column in METRIC_COLUMNS:
+            metrics[column] = metrics[column].astype("Int64")
+        _upsert(con, "post_metrics", ["account_id", "post_id", "run_id"], metrics)
 
 
 def _upsert_inbound(con, messages: list[Inbound], now: datetime) -> None:
