@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 
 import duckdb
@@ -167,19 +168,95 @@ def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Wh
     """Write the oversight report: one self-contained HTML page (scorecards, accounts, queue, trends)."""
     from flows.report import write_report
 
-    path = store.db_path(db)
-    if not path.exists():
-        err.print(f"no database at {path}: run `custodian run` first, or pass --db", markup=False)
-        raise typer.Exit(2)
-    con = store.connect(path, read_only=True)
+    con = _read_only(db)
     try:
         if agency and not con.execute("SELECT 1 FROM agencies WHERE agency_id = $a", {"a": agency}).fetchone():
-            err.print(f"unknown agency {agency!r} in {path}", markup=False)
+            err.print(f"unknown agency {agency!r} in the database", markup=False)
             raise typer.Exit(2)
         written = write_report(con, out, agency)
     finally:
         con.close()
     print(f"report written to {written}")
+
+
+EXPORTED = ("agencies", "accounts", "runs", "account_runs", "fetch_errors", "profile_snapshots", "posts", "post_metrics",
+            "inbound", "replies", "findings", "alert_events", "deliveries", "account_health", "response_times",
+            "weekly_activity", "reach", "agency_scorecard", "unanswered_queue", "finding_history")
+
+
+class ExportFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+@app.command()
+def export(out: Path = typer.Option(..., "--out", "-o", help="Folder to write one file per table and view into."),
+           format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", "-f"),
+           db: Path | None = DbOpt) -> None:
+    """Write the warehouse's tables and analyst views as Parquet or CSV files (DuckDB's own COPY)."""
+    con = _read_only(db)
+    out.mkdir(parents=True, exist_ok=True)
+    options = "FORMAT parquet" if format is ExportFormat.parquet else "FORMAT csv, HEADER"
+    try:
+        for name in EXPORTED:
+            target = str((out / f"{name}.{format.value}").resolve()).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM {name}) TO '{target}' ({options})")
+    finally:
+        con.close()
+    print(f"{len(EXPORTED)} files written to {out}")
+
+
+def _read_only(db: Path | None):
+    """A read-only connection to the warehouse; exit 2 with one line when there is none."""
+    path = store.db_path(db)
+    if not path.exists():
+        err.print(f"no database at {path}: run `custodian run` first, or pass --db", markup=False)
+        raise typer.Exit(2)
+    return store.connect(path, read_only=True)
+
+
+class VerifyFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def verify(url: str = typer.Argument(..., help="A profile URL, in any of its spellings."),
+           config: Path = ConfigOpt,
+           format: VerifyFormat = typer.Option(VerifyFormat.text, "--format", "-f")) -> None:
+    """Is this URL a registered official account, and whose? Exit 0 when it is, 1 when it is not."""
+    from flows.verify import find_official
+
+    verdict = find_official(_config_or_exit(config), url)
+    if format is VerifyFormat.json:
+        print(json.dumps(verdict.as_json(), ensure_ascii=False))
+    elif verdict.official:
+        print(f"official: {verdict.account} ({verdict.platform}) of {verdict.agency_name} [{verdict.agency}]")
+    else:
+        print("not in the registry of official accounts")
+    raise typer.Exit(0 if verdict.official else 1)
+
+
+registry_app = typer.Typer(help="The registry of official accounts.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("export")
+def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder for registry.json and registry.csv."),
+                    config: Path = ConfigOpt) -> None:
+    """Write the registry as open data (JSON and CSV): no custodians' contacts, no tokens."""
+    import csv
+
+    from flows.verify import PUBLIC_FIELDS, public_registry
+
+    rows = public_registry(_config_or_exit(config))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "registry.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with (out / "registry.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=PUBLIC_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} accounts written to {out / 'registry.json'} and {out / 'registry.csv'}")
 
 
 @app.command()

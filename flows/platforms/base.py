@@ -64,6 +64,15 @@ class Platform:
         """Every record of one account (see the module docstring for the contract)."""
         raise NotImplementedError
 
+    def profile_urls(self, handle: str | None, api_base: str, url: str | None) -> list[str]:
+        """Addresses at which people find this account (its registry ``url``, else ``api_base``).
+
+        ``custodian verify`` compares a pasted URL with these after folding scheme, ``www.``/
+        mobile hosts, letter case and trailing slashes; a platform with several URL forms for
+        one profile (``/@name`` and ``/users/name``) overrides this to list them.
+        """
+        return [u for u in (url, api_base) if u]
+
     def needs_token(self, target: Target) -> FetchError | None:
         """The ``skipped`` record for an account that cannot be read without a credential it lacks."""
         if self.credential is not None and self.credential.required and not target.token:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -410,6 +410,13 @@ class Mastodon(Platform):
 
     def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
         return fetch(target, state, session)
+
+    def profile_urls(self, handle: str | None, api_base: str, url: str | None) -> list[str]:
+        """``<instance>/@name``, ``<instance>/users/name`` and ``<instance>/@name@<instance host>``."""
+        instance = api_base.rstrip("/")
+        host = urlsplit(instance).hostname or ""
+        forms = [f"{instance}/@{handle}", f"{instance}/users/{handle}", f"{instance}/@{handle}@{host}"] if handle else []
+        return [*forms, *([url] if url else [])]
 
 
 PLATFORM = Mastodon()
