@@ -76,21 +76,24 @@ def validate(config: Path = ConfigOpt) -> None:
 @app.command()
 def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
-        batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker).")) -> None:
+        batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker)."),
+        report: Path | None = typer.Option(None, help="Also write the oversight report (HTML) here after the run.")) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
     _config_or_exit(config)
-    summary = _run_flow(config, db, now, batch_size)
+    summary = _run_flow(config, db, now, batch_size, report)
     _print_summary(summary)
 
 
-def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None) -> dict:
+def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None,
+              report: Path | None = None) -> dict:
     _quiet_prefect()
     from flows.monitor import monitor
     from flows.prefect_api import ensure_api
 
     try:
         ensure_api()
-        return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size)
+        return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
+                       report=str(report) if report else None)
     except ConfigError as exc:  # the config changed under us between the check and the run
         err.print("\n".join(exc.problems), markup=False)
         raise typer.Exit(2) from None
@@ -107,6 +110,8 @@ def _print_summary(summary: dict) -> None:
               f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
     for q in summary.get("quarantined", []):
         out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
+    if summary.get("report"):
+        out.print(f"report: {summary['report']}", markup=False, highlight=False, soft_wrap=True)
     for e in summary["errors"]:
         out.print(f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}",
                   markup=False, highlight=False)
