@@ -265,6 +265,44 @@ def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder fo
 
 
 @app.command()
+def doctor(config: Path = ConfigOpt, db: Path | None = DbOpt) -> None:
+    """Check the set-up before the first run (variables, tokens, hosts, tags, database); sends no alert."""
+    from flows.doctor import diagnose
+
+    rows = diagnose(config, store.db_path(db))
+    table = Table(title="custodian doctor", show_lines=False)
+    for column in ("", "area", "subject", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row("ok" if row.ok else "FAIL", row.area, row.subject, row.detail)
+    out.print(table)
+    failing = sum(1 for row in rows if not row.ok)
+    out.print(f"{failing} problem(s) found" if failing else "all checks passed")
+    raise typer.Exit(1 if failing else 0)
+
+
+notify_app = typer.Typer(help="Notification channels.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("test")
+def notify_test(tag: str = typer.Argument(..., help="The apprise tag to test (a custodian, an agency, oversight)."),
+                config: Path = ConfigOpt) -> None:
+    """Send one clearly marked test message to every URL carrying TAG and report each delivery."""
+    from flows.channels import send_test
+
+    loaded = _config_or_exit(config)
+    results = send_test(loaded.apprise_path, tag)
+    if not results:
+        err.print(f"no apprise URL in {loaded.apprise_path} carries the tag {tag!r}", markup=False)
+        raise typer.Exit(1)
+    for result in results:
+        out.print(f"{'delivered' if result.delivered else 'FAILED':<9} {result.url}  {'' if result.delivered else result.detail}",
+                  markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if all(r.delivered for r in results) else 1)
+
+
+@app.command()
 def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
               accounts: int = typer.Option(12, min=1, help="How many accounts the generated government has."),
               seed: int = typer.Option(7, help="Seed of the generated government."),

@@ -411,6 +411,15 @@ class Mastodon(Platform):
     def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
         return fetch(target, state, session)
 
+    def check_token(self, target: Target, session: requests.Session) -> str | None:
+        """One notifications read (what the token is for): 401 for a wrong token, 403 for a missing scope."""
+        url = f"{target.api_base.rstrip('/')}/api/v1/notifications"
+        try:
+            get_json(session, url, params={"limit": 1}, headers=_owner_headers(target))
+        except PlatformError as exc:
+            return f"{exc.status or '-'} {exc.message}" if exc.status in (401, 403) else None
+        return None
+
     def profile_urls(self, handle: str | None, api_base: str, url: str | None) -> list[str]:
         """``<instance>/@name``, ``<instance>/users/name`` and ``<instance>/@name@<instance host>``."""
         instance = api_base.rstrip("/")
