@@ -25,6 +25,22 @@ from flows.warehouse import store
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"custodian {version('custodian')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                           help="Show the version and exit.")) -> None:
+    """Custodian keeps government social media accounts healthy."""
+
+
 # Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -303,14 +319,25 @@ def notify_test(tag: str = typer.Argument(..., help="The apprise tag to test (a 
 
 
 @app.command()
-def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
+def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1 (0 picks a free one)."),
               accounts: int = typer.Option(12, min=1, help="How many accounts the generated government has."),
               seed: int = typer.Option(7, help="Seed of the generated government."),
-              rate_limit: int = typer.Option(300, help="Mastodon requests per client per 5 minutes.")) -> None:
-    """Serve the bundled simulator (Mastodon, WordPress, feeds, an apprise inbox) until Ctrl-C."""
+              rate_limit: int = typer.Option(300, help="Mastodon requests per client per 5 minutes."),
+              write_config: Path | None = typer.Option(None, help="Also write accounts.yaml and apprise.yaml matching "
+                                                                  "the simulator into this folder.")) -> None:
+    """Serve the bundled simulator (every platform's fake API, an apprise inbox) until Ctrl-C."""
     from flows.simulator import serve
 
-    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit)
+    def written(sim) -> None:
+        if write_config is not None:
+            folder = write_demo_config(write_config, sim.registry(), sim.apprise_config())
+            env_file = folder / "simulator-tokens.env"  # the simulator's own fake tokens, never real ones
+            env_file.write_text("".join(f"export {name}={value}\n" for name, value in sorted(sim.gov.tokens().items())),
+                                encoding="utf-8")
+            print(f"configuration written to {folder}; in another shell: . {env_file} && custodian run --config {folder}",
+                  flush=True)
+
+    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, on_start=written)
 
 
 @app.command()

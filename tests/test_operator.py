@@ -76,3 +76,35 @@ def test_notify_test_reaches_the_local_apprise_target_and_reports_it(sim, config
 def test_notify_test_of_a_tag_no_url_carries_fails(config_dir):
     result = runner.invoke(app, ["notify", "test", "nobody-listens", "--config", str(config_dir)])
     assert result.exit_code == 1
+
+
+def test_the_version_is_printed():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("custodian ")
+
+
+def test_simulator_write_config_gives_a_configuration_that_validates_and_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "practice"
+    server = subprocess.Popen([sys.executable, "-m", "flows.cli", "simulator", "--port", "0", "--write-config",
+                               str(folder)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        for line in server.stdout:
+            if "configuration written" in line or time.monotonic() > deadline:
+                break
+        assert (folder / "accounts.yaml").exists() and (folder / "simulator-tokens.env").exists()
+        assert runner.invoke(app, ["validate", "--config", str(folder)]).exit_code == 0
+        tokens = dict(line.removeprefix("export ").split("=", 1)
+                      for line in (folder / "simulator-tokens.env").read_text().splitlines())
+        env = {**os.environ, **tokens, "COLUMNS": "200"}
+        doctor = subprocess.run([sys.executable, "-m", "flows.cli", "doctor", "--config", str(folder), "--db",
+                                 str(tmp_path / "c.duckdb")], env=env, capture_output=True, text=True, timeout=120)
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -218,13 +218,17 @@ def summary(gov: Government) -> str:
 
 
 def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int = 300,
-          inbox_file: str | Path | None = None, host: str = "127.0.0.1") -> None:
-    """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C)."""
+          inbox_file: str | Path | None = None, host: str = "127.0.0.1", on_start=None) -> None:
+    """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C).
+
+    ``on_start(simulator)`` is called once the server answers (the CLI writes a config there)."""
     gov = generate(accounts=accounts, seed=seed)
     sim = Simulator(gov, host=host, port=port, rate_limit=rate_limit, inbox_file=inbox_file).start()
     print(f"Custodian simulator at {sim.base_url}  (registry: {sim.base_url}/registry.json)")
     print(f"{len(gov.accounts)} accounts, seed {seed}, rate limit {rate_limit} per 300 s per instance and client:")
     print(summary(gov), flush=True)
+    if on_start is not None:
+        on_start(sim)
     try:
         while True:
             time.sleep(3600)
