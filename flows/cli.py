@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,22 @@ from flows.warehouse import store
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"custodian {version('custodian')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                           help="Show the version and exit.")) -> None:
+    """Custodian keeps government social media accounts healthy."""
+
+
 # Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -75,21 +92,24 @@ def validate(config: Path = ConfigOpt) -> None:
 @app.command()
 def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
-        batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker).")) -> None:
+        batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker)."),
+        report: Path | None = typer.Option(None, help="Also write the oversight report (HTML) here after the run.")) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
     _config_or_exit(config)
-    summary = _run_flow(config, db, now, batch_size)
+    summary = _run_flow(config, db, now, batch_size, report)
     _print_summary(summary)
 
 
-def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None) -> dict:
+def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None,
+              report: Path | None = None) -> dict:
     _quiet_prefect()
     from flows.monitor import monitor
     from flows.prefect_api import ensure_api
 
     try:
         ensure_api()
-        return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size)
+        return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
+                       report=str(report) if report else None)
     except ConfigError as exc:  # the config changed under us between the check and the run
         err.print("\n".join(exc.problems), markup=False)
         raise typer.Exit(2) from None
@@ -111,6 +131,8 @@ def _print_summary(summary: dict) -> None:
               f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
     for q in summary.get("quarantined", []):
         out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
+    if summary.get("report"):
+        out.print(f"report: {summary['report']}", markup=False, highlight=False, soft_wrap=True)
     for e in summary["errors"]:
         out.print(f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}",
                   markup=False, highlight=False)
@@ -180,17 +202,168 @@ def classify(config: Path | None = typer.Option(None, "--config", "-c", help="Us
                          ensure_ascii=False), flush=True)
 
 
+def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Where to write the HTML page."),
+           agency: str | None = typer.Option(None, help="Only this agency (its id)."),
+           db: Path | None = DbOpt) -> None:
+    """Write the oversight report: one self-contained HTML page (scorecards, accounts, queue, trends)."""
+    from flows.report import write_report
+
+    con = _read_only(db)
+    try:
+        if agency and not con.execute("SELECT 1 FROM agencies WHERE agency_id = $a", {"a": agency}).fetchone():
+            err.print(f"unknown agency {agency!r} in the database", markup=False)
+            raise typer.Exit(2)
+        written = write_report(con, out, agency)
+    finally:
+        con.close()
+    print(f"report written to {written}")
+
+
+EXPORTED = ("agencies", "accounts", "runs", "account_runs", "fetch_errors", "profile_snapshots", "posts", "post_metrics",
+            "inbound", "replies", "findings", "alert_events", "deliveries", "account_health", "response_times",
+            "weekly_activity", "reach", "agency_scorecard", "unanswered_queue", "finding_history")
+
+
+class ExportFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
 @app.command()
-def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
+def export(out: Path = typer.Option(..., "--out", "-o", help="Folder to write one file per table and view into."),
+           format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", "-f"),
+           db: Path | None = DbOpt) -> None:
+    """Write the warehouse's tables and analyst views as Parquet or CSV files (DuckDB's own COPY)."""
+    con = _read_only(db)
+    out.mkdir(parents=True, exist_ok=True)
+    options = "FORMAT parquet" if format is ExportFormat.parquet else "FORMAT csv, HEADER"
+    try:
+        for name in EXPORTED:
+            target = str((out / f"{name}.{format.value}").resolve()).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM {name}) TO '{target}' ({options})")
+    finally:
+        con.close()
+    print(f"{len(EXPORTED)} files written to {out}")
+
+
+def _read_only(db: Path | None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse; exit 2 with one line when there is none, 1 while a run
+    holds it (DuckDB admits one writer and no readers in other processes)."""
+    path = store.db_path(db)
+    if not path.exists():
+        err.print(f"no database at {path}: run `custodian run` first, or pass --db", markup=False)
+        raise typer.Exit(2)
+    try:
+        return store.connect(path, read_only=True)
+    except duckdb.IOException as exc:
+        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+class VerifyFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def verify(url: str = typer.Argument(..., help="A profile URL, in any of its spellings."),
+           config: Path = ConfigOpt,
+           format: VerifyFormat = typer.Option(VerifyFormat.text, "--format", "-f")) -> None:
+    """Is this URL a registered official account, and whose? Exit 0 when it is, 1 when it is not."""
+    from flows.verify import find_official
+
+    verdict = find_official(_config_or_exit(config), url)
+    if format is VerifyFormat.json:
+        print(json.dumps(verdict.as_json(), ensure_ascii=False))
+    elif verdict.official:
+        print(f"official: {verdict.account} ({verdict.platform}) of {verdict.agency_name} [{verdict.agency}]")
+    else:
+        print("not in the registry of official accounts")
+    raise typer.Exit(0 if verdict.official else 1)
+
+
+registry_app = typer.Typer(help="The registry of official accounts.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("export")
+def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder for registry.json and registry.csv."),
+                    config: Path = ConfigOpt) -> None:
+    """Write the registry as open data (JSON and CSV): no custodians' contacts, no tokens."""
+    import csv
+
+    from flows.verify import PUBLIC_FIELDS, public_registry
+
+    rows = public_registry(_config_or_exit(config))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "registry.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with (out / "registry.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=PUBLIC_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} accounts written to {out / 'registry.json'} and {out / 'registry.csv'}")
+
+
+@app.command()
+def doctor(config: Path = ConfigOpt, db: Path | None = DbOpt) -> None:
+    """Check the set-up before the first run (variables, tokens, hosts, tags, database); sends no alert."""
+    from flows.doctor import diagnose
+
+    rows = diagnose(config, store.db_path(db))
+    table = Table(title="custodian doctor", show_lines=False)
+    for column in ("", "area", "subject", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row("ok" if row.ok else "FAIL", row.area, row.subject, row.detail)
+    out.print(table)
+    failing = sum(1 for row in rows if not row.ok)
+    out.print(f"{failing} problem(s) found" if failing else "all checks passed")
+    raise typer.Exit(1 if failing else 0)
+
+
+notify_app = typer.Typer(help="Notification channels.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("test")
+def notify_test(tag: str = typer.Argument(..., help="The apprise tag to test (a custodian, an agency, oversight)."),
+                config: Path = ConfigOpt) -> None:
+    """Send one clearly marked test message to every URL carrying TAG and report each delivery."""
+    from flows.channels import send_test
+
+    loaded = _config_or_exit(config)
+    results = send_test(loaded.apprise_path, tag)
+    if not results:
+        err.print(f"no apprise URL in {loaded.apprise_path} carries the tag {tag!r}", markup=False)
+        raise typer.Exit(1)
+    for result in results:
+        out.print(f"{'delivered' if result.delivered else 'FAILED':<9} {result.url}  {'' if result.delivered else result.detail}",
+                  markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if all(r.delivered for r in results) else 1)
+
+
+@app.command()
+def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1 (0 picks a free one)."),
               accounts: int = typer.Option(12, min=1, help="How many accounts the generated government has."),
               seed: int = typer.Option(7, help="Seed of the generated government."),
               rate_limit: int = typer.Option(300, help="Mastodon requests per client per 5 minutes."),
               platforms: str | None = typer.Option(None, help='"all", or comma-separated fake platforms '
-                                                             "(default: mastodon,wordpress,feed).")) -> None:
+                                                             "(default: mastodon,wordpress,feed)."),
+              write_config: Path | None = typer.Option(None, help="Also write accounts.yaml and apprise.yaml matching "
+                                                                  "the simulator into this folder.")) -> None:
     """Serve the bundled simulator (every registered fake platform API, an apprise inbox) until Ctrl-C."""
     from flows.simulator import serve
 
-    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, platforms=platforms)
+    def written(sim) -> None:
+        if write_config is not None:
+            folder = write_demo_config(write_config, sim.registry(), sim.apprise_config())
+            env_file = folder / "simulator-tokens.env"  # the simulator's own fake tokens, never real ones
+            env_file.write_text("".join(f"export {name}={value}\n" for name, value in sorted(sim.gov.tokens().items())),
+                                encoding="utf-8")
+            print(f"configuration written to {folder}; in another shell: . {env_file} && custodian run --config {folder}",
+                  flush=True)
+
+    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, platforms=platforms, on_start=written)
 
 
 @app.command()
@@ -298,18 +471,6 @@ def purge(config: Path = ConfigOpt, db: Path | None = DbOpt,
         con.close()
     verb = "would purge" if dry_run else "purged"
     out.print(f"{verb} the text of {done.messages} citizens' message(s) created before {done.older_than.isoformat()}")
-
-
-def _read_only(db: Path | None) -> duckdb.DuckDBPyConnection:
-    path = store.db_path(db)
-    if not path.exists():
-        err.print(f"no warehouse at {path}", markup=False)
-        raise typer.Exit(1)
-    try:
-        return store.connect(path, read_only=True)
-    except duckdb.IOException as exc:  # a run holds the write lock
-        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
-        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":  # python -m flows.cli, as the console script does

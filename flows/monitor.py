@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -20,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from checks.runner import run_checks
 from flows import budget
+from flows.artifacts import publish_report_link, publish_run_artifacts
 from flows.config import Account, Config, load_config
 from flows.detect.needs_answer import Detector
 from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
@@ -114,7 +116,7 @@ def validate_outcomes(outcomes: list[store.AccountOutcome], registered: list[str
 @flow(name="monitor", log_prints=True,
       task_runner=ThreadPoolTaskRunner(max_workers=COLLECT_WORKERS))
 def monitor(config_dir: str = "config", db: str | None = None, now: str | None = None,
-            batch_size: int | None = None) -> dict:
+            batch_size: int | None = None, report: str | None = None) -> dict:
     """One monitoring run over every registered, unpaused account; returns the run summary."""
     logger = get_run_logger()
     config = load_config(config_dir)
@@ -135,6 +137,12 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
                    "findings": asdict(checks),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
                    "quarantined": _quarantined(con, run_id)}
+        publish_run_artifacts(con, summary)
+        if report:
+            from flows.report import write_report
+
+            summary["report"] = str(write_report(con, Path(report)).resolve())
+            publish_report_link(summary["report"])
         logger.info("run %s: %s accounts ok of %s; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
                     run_id, counts["ok"], counts["total"], checks.open_total, checks.opened, checks.resolved,
                     delivery.messages_sent, delivery.messages_failed)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from checks.runner import run_checks
 from flows.config import load_config
-from flows.records import Record
+from flows.records import Inbound, Post, Profile, Record, Reply
 from flows.warehouse import store
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -81,3 +82,28 @@ def warehouse(tmp_path: Path) -> Warehouse:
     house = Warehouse(tmp_path)
     yield house
     house.con.close()
+
+
+HOSTILE_NAME = '<script>document.title="pwned"</script><img src=x onerror="document.title=\'pwned\'">'
+HOSTILE_LINK = "javascript:document.title='pwned'"
+
+
+@pytest.fixture
+def report_house(warehouse):
+    """Accounts ``health`` (healthy but for one slow answer), ``blog`` (stale), ``arabic`` (unanswered)."""
+    warehouse.configure([account_entry("health", url="https://social.example.gov/@health"),
+                         account_entry("blog", platform="wordpress", paused=None),
+                         account_entry("arabic", language="ar")])
+    records = {
+        "health": [Profile("health", "1", display_name=HOSTILE_NAME, bio="Official account of the Ministry", followers=1200),
+                   Post("health", "p1", ago(1), likes=5, shares=2, comments=1), Post("health", "p2", ago(8)),
+                   Inbound("health", "m1", ago(hours=30), "reply", text="متى؟"),
+                   Reply("health", "r1", "m1", ago(hours=20))],
+        "blog": [Post("blog", "b1", ago(40))],
+        "arabic": [Profile("arabic", "2", display_name="وزارة الصحة", bio="الحساب الرسمي لوزارة الصحة",
+                              followers=300), Post("arabic", "a1", ago(1)),
+                   Inbound("arabic", "q1", ago(hours=90), "mention", url=HOSTILE_LINK, text="هل من جديد؟")],
+    }
+    run_id = warehouse.run({a: ("ok", r) for a, r in records.items()})
+    run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    return warehouse

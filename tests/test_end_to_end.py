@@ -53,7 +53,7 @@ def two_runs(prefect_harness, government, tmp_path_factory):
         first = monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
         inbox_after_first = list(sim.inbox())
         counts_after_first = table_counts(db)
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
+        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=5, report=str(workdir / "report.html"))
         yield {"first": first, "second": second, "inbox_first": inbox_after_first, "inbox": list(sim.inbox()),
                "counts_first": counts_after_first, "db": db, "registry": sim.registry()}
     finally:
@@ -290,3 +290,28 @@ def test_a_missing_apprise_secret_stops_the_run_before_anything_is_written(prefe
     result = CliRunner().invoke(app, ["run", "--config", str(config_dir), "--db", str(db)])
     assert result.exit_code == 2
     assert "CUSTODIAN_TEST_HOOK_TOKEN" in result.output and not db.exists()
+
+
+def test_every_run_publishes_account_health_and_its_summary_as_prefect_artifacts(two_runs):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        summaries = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["run-summary"])))
+        tables = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["account-health"])))
+    assert len(summaries) >= 2 and len(tables) >= 2  # one of each per run
+    assert any(two_runs["second"]["run_id"] in artifact.data for artifact in summaries)
+    table = json.loads(tables[0].data) if isinstance(tables[0].data, str) else tables[0].data
+    assert {row["account_id"] for row in table} == {a["id"] for a in two_runs["registry"]["accounts"]}
+
+
+def test_a_run_asked_for_a_report_writes_it_and_links_it_in_prefect(two_runs):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    report = Path(two_runs["second"]["report"])
+    html = report.read_text(encoding="utf-8")
+    assert all(a["id"] in html for a in two_runs["registry"]["accounts"])
+    with get_client(sync_client=True) as client:
+        [link] = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["oversight-report"])))
+    assert str(report) in link.data

@@ -184,6 +184,18 @@ ALTER TABLE inbound ADD COLUMN IF NOT EXISTS needs_answer BOOLEAN;  -- databases
 ALTER TABLE inbound ADD COLUMN IF NOT EXISTS needs_answer_reason VARCHAR;  -- store.connect fills old rows
 ALTER TABLE inbound ADD COLUMN IF NOT EXISTS from_official BOOLEAN;
 
+-- Engagement of own posts as the platform counted it, one snapshot per post per run that read it.
+CREATE TABLE IF NOT EXISTS post_metrics (
+    account_id  VARCHAR NOT NULL,
+    post_id     VARCHAR NOT NULL,           -- posts.post_id
+    run_id      VARCHAR NOT NULL,
+    likes       BIGINT,                     -- favourites, likes, reactions (as the platform names them)
+    shares      BIGINT,                     -- boosts, reposts, retweets, shares
+    comments    BIGINT,                     -- replies or comments under the post
+    fetched_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (account_id, post_id, run_id)
+);
+
 -- The account's own replies to inbound messages (child.parent = message and child.author = account).
 CREATE TABLE IF NOT EXISTS replies (
     account_id     VARCHAR NOT NULL,
@@ -278,16 +290,6 @@ CREATE OR REPLACE VIEW latest_posts AS
 SELECT account_id, max(created_at) AS latest_post_at, count(*) AS posts
 FROM posts WHERE NOT is_reply GROUP BY account_id;
 
--- Each account's outcome in its most recent run.
-CREATE OR REPLACE VIEW account_health AS
-SELECT a.account_id, a.agency_id, a.platform, a.paused_reason, ar.status AS last_status,
-       ar.finished_at AS last_checked_at, lp.latest_post_at
-FROM accounts a
-LEFT JOIN (SELECT * FROM account_runs QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY finished_at DESC) = 1) ar
-  USING (account_id)
-LEFT JOIN latest_posts lp USING (account_id)
-WHERE a.in_registry;
-
 -- What each platform spent and deferred per run: the budgets' ledger (policy.yaml budgets:).
 CREATE OR REPLACE VIEW budget_spend AS
 SELECT ar.run_id, a.platform, min(ar.finished_at) AS spent_at,
@@ -352,3 +354,132 @@ SELECT s.account_id, s.message_id, s.thread_key, s.kind, s.author, s.url, s.crea
 FROM starts s ASOF LEFT JOIN own_replies f
   ON f.account_id = s.account_id AND f.thread_key = s.thread_key AND f.needs_answer = s.needs_answer
  AND f.created_at >= s.created_at;
+
+-- Analyst views: stable names and columns. Each has an example query that tests run. ---------
+
+-- One row per response clock (response_clocks) of a message that needs an answer, with its first reply.
+-- Calendar hours; working hours come from the working_hours UDF on connections that register it
+-- (flows/clock.py), as the checks do.
+-- Example: SELECT account_id, median(response_hours) FROM response_times WHERE answered GROUP BY account_id;
+CREATE OR REPLACE VIEW response_times AS
+SELECT c.account_id, a.agency_id, c.message_id, c.kind, c.created_at, c.first_reply_at, c.first_reply_id,
+       c.response_hours,                                   -- calendar hours to the first own reply
+       c.first_reply_at IS NOT NULL AS answered, c.needs_answer_reason, c.url
+FROM response_clocks c JOIN accounts a USING (account_id)
+WHERE c.needs_answer;
+
+-- Posts, inbound messages, own replies and the median response per account and ISO week (Monday),
+-- every week from the account's first activity to now, weeks without activity as zeros.
+-- Example: SELECT week, sum(posts) FROM weekly_activity GROUP BY week ORDER BY week;
+CREATE OR REPLACE VIEW weekly_activity AS
+WITH activity AS (
+    SELECT account_id, date_trunc('week', created_at) AS week, 1 AS post, 0 AS message, 0 AS reply, NULL::DOUBLE AS hours
+    FROM posts WHERE NOT is_reply
+    UNION ALL SELECT account_id, date_trunc('week', created_at), 0, 1, 0, response_hours FROM first_replies
+    UNION ALL SELECT account_id, date_trunc('week', created_at), 0, 0, 1, NULL FROM replies
+), span AS (
+    SELECT account_id, min(week) AS first_week FROM activity GROUP BY account_id
+), weeks AS (
+    SELECT s.account_id, unnest(generate_series(s.first_week, date_trunc('week', now()), INTERVAL 7 DAY)) AS week
+    FROM span s
+)
+SELECT w.account_id, a.agency_id, w.week::TIMESTAMPTZ AS week,
+       coalesce(sum(x.post), 0)::BIGINT AS posts, coalesce(sum(x.message), 0)::BIGINT AS inbound,
+       coalesce(sum(x.reply), 0)::BIGINT AS replies, median(x.hours) AS median_response_hours
+FROM weeks w JOIN accounts a USING (account_id)
+LEFT JOIN activity x ON x.account_id = w.account_id AND x.week = w.week
+GROUP BY ALL;
+
+-- Followers and engagement per own post, per account and week: the listening trend.
+-- followers: the last profile snapshot of the week; engagement_per_post: mean likes + shares +
+-- comments of the week's posts, from each post's latest metrics snapshot.
+-- Example: SELECT account_id, week, followers, engagement_per_post FROM reach ORDER BY account_id, week;
+CREATE OR REPLACE VIEW reach AS
+WITH followers AS (
+    SELECT account_id, date_trunc('week', fetched_at) AS week, arg_max(followers, fetched_at) AS followers
+    FROM profile_snapshots GROUP BY ALL
+), latest_metrics AS (
+    SELECT account_id, post_id, arg_max(coalesce(likes, 0) + coalesce(shares, 0) + coalesce(comments, 0), fetched_at) AS engagement
+    FROM post_metrics GROUP BY ALL
+), engagement AS (
+    SELECT p.account_id, date_trunc('week', p.created_at) AS week, count(*) AS posts, avg(m.engagement) AS engagement_per_post
+    FROM posts p JOIN latest_metrics m USING (account_id, post_id) WHERE NOT p.is_reply GROUP BY ALL
+)
+SELECT account_id, week::TIMESTAMPTZ AS week, f.followers, e.posts AS posts_with_metrics, e.engagement_per_post
+FROM followers f FULL JOIN engagement e USING (account_id, week);
+
+-- Inbound messages still waiting for the account's first reply, oldest first.
+-- Example: SELECT agency_id, count(*), max(waiting_hours) FROM unanswered_queue GROUP BY agency_id;
+CREATE OR REPLACE VIEW unanswered_queue AS
+SELECT f.account_id, a.agency_id, a.platform, f.message_id, f.kind, f.created_at, f.url, f.is_question,
+       (epoch(now()) - epoch(f.created_at)) / 3600.0 AS waiting_hours
+FROM first_replies f JOIN accounts a USING (account_id)
+WHERE f.first_reply_at IS NULL AND a.in_registry AND a.paused_reason IS NULL
+ORDER BY f.created_at;
+
+-- Every finding with its events, oldest first: when it opened, worsened, was reminded, resolved.
+-- Example: SELECT check_name, count(*) FILTER (kind = 'opened') FROM finding_history GROUP BY check_name;
+CREATE OR REPLACE VIEW finding_history AS
+SELECT f.finding_id, f.check_name, f.account_id, f.agency_id, f.platform, e.kind, e.severity,
+       e.created_at AS event_at, f.state AS current_state, f.first_seen, f.resolved_at
+FROM findings f JOIN alert_events e USING (finding_id)
+ORDER BY e.created_at;
+
+-- One row per account in the registry: its current state (last run outcome, latest own post,
+-- display name and followers from the latest profile, open findings and the worst of them: critical | warning | paused | unread | unknown | healthy).
+-- Example: SELECT worst_severity, count(*) FROM account_health GROUP BY worst_severity;
+CREATE OR REPLACE VIEW account_health AS
+WITH last_runs AS (
+    SELECT * FROM account_runs QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY finished_at DESC) = 1
+), profiles AS (
+    SELECT account_id, arg_max(followers, fetched_at) AS followers, arg_max(display_name, fetched_at) AS display_name
+    FROM profile_snapshots GROUP BY account_id
+), problems AS (
+    SELECT account_id, count(*) AS open_findings,
+           CASE WHEN bool_or(severity = 'critical') THEN 'critical' ELSE 'warning' END AS severity
+    FROM open_findings GROUP BY account_id
+)
+SELECT a.account_id, a.agency_id, a.platform, a.handle, a.url, a.engagement, a.paused_reason,
+       r.status AS last_status, r.finished_at AS last_checked_at, lp.latest_post_at,
+       (epoch(now()) - epoch(lp.latest_post_at)) / 86400.0 AS days_since_post,
+       fl.display_name, fl.followers, coalesce(p.open_findings, 0) AS open_findings,
+       CASE WHEN p.severity IS NOT NULL THEN p.severity
+            WHEN a.paused_reason IS NOT NULL THEN 'paused' WHEN r.status IS NULL THEN 'unknown'
+            WHEN r.status <> 'ok' THEN 'unread' ELSE 'healthy' END AS worst_severity
+FROM accounts a
+LEFT JOIN last_runs r USING (account_id)
+LEFT JOIN latest_posts lp USING (account_id)
+LEFT JOIN profiles fl USING (account_id)
+LEFT JOIN problems p USING (account_id)
+WHERE a.in_registry;
+
+-- One row per agency: the oversight team's scorecard.
+-- Example: SELECT agency_id, critical, median_response_hours, unanswered FROM agency_scorecard ORDER BY critical DESC;
+CREATE OR REPLACE VIEW agency_scorecard AS
+WITH answers AS (
+    SELECT agency_id, median(response_hours) AS median_response_hours,
+           quantile_cont(response_hours, 0.9) AS p90_response_hours,
+           avg(answered::INT) AS response_rate
+    FROM response_times WHERE created_at >= now() - INTERVAL 30 DAY GROUP BY agency_id
+), queue AS (
+    SELECT agency_id, count(*) AS unanswered, max(waiting_hours) AS oldest_waiting_hours
+    FROM unanswered_queue GROUP BY agency_id
+)
+SELECT g.agency_id, g.name, g.timezone,
+       count(s.account_id) AS accounts,
+       count(*) FILTER (s.worst_severity = 'healthy') AS healthy,
+       count(*) FILTER (s.worst_severity = 'warning') AS warning,
+       count(*) FILTER (s.worst_severity = 'critical') AS critical,
+       count(*) FILTER (s.worst_severity IN ('unread', 'unknown')) AS unread,
+       count(*) FILTER (s.worst_severity = 'paused') AS paused,
+       any_value(x.median_response_hours) AS median_response_hours,
+       any_value(x.p90_response_hours) AS p90_response_hours,
+       any_value(x.response_rate) AS response_rate,
+       coalesce(any_value(q.unanswered), 0) AS unanswered,
+       any_value(q.oldest_waiting_hours) AS oldest_waiting_hours,
+       max(s.days_since_post) AS most_days_since_post,
+       median(s.days_since_post) AS median_days_since_post
+FROM agencies g LEFT JOIN account_health s USING (agency_id)
+LEFT JOIN answers x USING (agency_id) LEFT JOIN queue q USING (agency_id)
+WHERE g.in_registry
+GROUP BY g.agency_id, g.name, g.timezone;

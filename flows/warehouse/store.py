@@ -186,7 +186,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
     trusted = [o for o in outcomes if o.status != "quarantined"]
     records = [r for o in trusted for r in o.records]
     with _transaction(con):
-        _upsert_posts(con, [r for r in records if isinstance(r, Post)], now)
+        _upsert_posts(con, run_id, [r for r in records if isinstance(r, Post)], now)
         _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now, detector or default_detector())
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
         _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
@@ -243,11 +243,17 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], frame: 
     con.unregister("incoming")
 
 
-def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
-    """Own posts with personal data masked (only its kinds kept), hashed, and versioned."""
+METRIC_COLUMNS = ["likes", "shares", "comments"]
+
+
+def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
+    """Own posts with personal data masked (only its kinds kept), hashed and versioned; their
+    engagement counts kept apart, one snapshot per run in ``post_metrics`` (a new like is no new version)."""
     frame = _frame(posts)
     if frame.empty:
         return
+    metrics = frame[["account_id", "post_id", *METRIC_COLUMNS]].dropna(subset=METRIC_COLUMNS, how="all").copy()
+    frame = frame.drop(columns=METRIC_COLUMNS)
     allowed = allowed_contacts(con)
     masked = [mask_personal_data(text, allowed.get(account, frozenset()))
               for account, text in zip(frame["account_id"], frame["text"])]
@@ -258,6 +264,12 @@ def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
     frame = frame.drop_duplicates(subset=["account_id", "post_id"], keep="last")
     record_versions(con, frame, now)
     _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
+    if not metrics.empty:
+        metrics.insert(2, "run_id", run_id)
+        metrics["fetched_at"] = now
+        for column in METRIC_COLUMNS:
+            metrics[column] = metrics[column].astype("Int64")
+        _upsert(con, "post_metrics", ["account_id", "post_id", "run_id"], metrics)
 
 
 def _upsert_inbound(con, messages: list[Inbound], now: datetime, detector: Detector) -> None:
