@@ -20,7 +20,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from checks.runner import run_checks
 from flows.config import Account, Config, load_config
-from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
+from flows.escalation import plan
+from flows.notify import ApprisePostman, deliver
+from flows.outcome import AccountOutcome
 from flows.platforms import get_platform
 from flows.platforms.http import make_session
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
@@ -46,7 +48,7 @@ def target_of(account: Account) -> Target:
                   comments_url=account.comments_url)
 
 
-def collect_account(target: Target, state: FetchState, session) -> store.AccountOutcome:
+def collect_account(target: Target, state: FetchState, session) -> AccountOutcome:
     """Every record of one account; a module bug becomes a FetchError, never a stopped run."""
     platform = get_platform(target.platform)
     skipped = platform.needs_token(target)
@@ -54,7 +56,7 @@ def collect_account(target: Target, state: FetchState, session) -> store.Account
         records = [skipped] if skipped else list(platform.fetch(target, state, session))
     except Exception as exc:  # noqa: BLE001 - one account's failure must not stop the others
         records = [FetchError(target.account_id, target.api_base, None, f"reader crashed: {type(exc).__name__}: {exc}")]
-    return store.AccountOutcome(target.account_id, records, outcome_status(records))
+    return AccountOutcome(target.account_id, records, outcome_status(records))
 
 
 STATUS_BY_PRECEDENCE = ("skipped", "deferred", "credentials", "suspended", "gone", "failed")
@@ -68,7 +70,7 @@ def outcome_status(records: list) -> str:
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def collect_batch(accounts: list[Account], states: dict[str, FetchState]) -> list[store.AccountOutcome]:
+def collect_batch(accounts: list[Account], states: dict[str, FetchState]) -> list[AccountOutcome]:
     """Pull a batch of accounts, one after another, over one HTTP session.
 
     Tokens are resolved here, inside the task, so Prefect never holds one as a parameter."""
@@ -80,17 +82,14 @@ def collect_batch(accounts: list[Account], states: dict[str, FetchState]) -> lis
 
 
 @task(cache_policy=NO_CACHE)
-def validate_outcomes(outcomes: list[store.AccountOutcome], registered: list[str], known_inbound: dict,
-                      now: datetime, skew_minutes: float) -> list[store.AccountOutcome]:
+def validate_outcomes(outcomes: list[AccountOutcome], registered: list[str], known_inbound: dict,
+                      now: datetime, skew_minutes: float) -> list[AccountOutcome]:
     """Great Expectations over the batch; accounts with a failing row are quarantined."""
     from flows.validate import validate_batch
 
     report = validate_batch([r for o in outcomes for r in o.records], registered, now,
                             inbound_times=known_inbound, future_skew=timedelta(minutes=skew_minutes))
-    for outcome in outcomes:
-        if not report.passed(outcome.account_id):
-            outcome.status, outcome.reasons = "quarantined", report.failed[outcome.account_id]
-    return outcomes
+    return [o if report.passed(o.account_id) else o.quarantined(report.failed[o.account_id]) for o in outcomes]
 
 
 @flow(name="monitor", log_prints=True,
@@ -154,9 +153,8 @@ def check(con, config: Config, run_id: str, now: datetime):
 
 @task(retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def notify(con, config: Config, postman: ApprisePostman, run_id: str, now: datetime):
-    """Queue reminders and deliveries, then send one message per recipient."""
-    queue_reminders(con, config.policy.notify.repeat_hours, run_id, now)
-    queue_deliveries(con, config)
+    """Plan escalation steps, reminders and notices into the outbox, then send one message per recipient."""
+    plan(con, config, run_id, now)
     return deliver(con, config, postman, now)
 
 

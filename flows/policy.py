@@ -82,6 +82,9 @@ class Notify(_Strict):
     send_resolved: bool = True
 
 
+from flows.alert_policy import Escalation, Flapping, MuteWindow, Unreachable  # noqa: E402  (after _Strict users)
+
+
 class Policy(_Strict):
     window_days: float = Field(default=30, gt=0)
     """The span the statistics cover and the first collection reaches back."""
@@ -90,6 +93,20 @@ class Policy(_Strict):
     response_time: ResponseTime = ResponseTime()
     unanswered: Unanswered = Unanswered()
     notify: Notify = Notify()
+    escalation: Escalation = Escalation()
+    mute: list[MuteWindow] = Field(default_factory=list)
+    """Windows (nights, weekends, holidays) in which messages are held and sent when they end."""
+    flapping: Flapping = Flapping()
+    unreachable: Unreachable = Unreachable()
+
+    def escalation_for(self, account_id: str, agency_id: str) -> Escalation:
+        """The escalation policy for one account: account override, else agency override, else the default."""
+        return self.escalation.resolved(account_id, agency_id)
+
+    @property
+    def repeat_hours(self) -> float:
+        """Reminder interval: ``escalation.repeat_hours``, else the older ``notify.repeat_hours``."""
+        return self.escalation.repeat_hours or self.notify.repeat_hours
 
     def stale_after(self, account_id: str, platform: str, engagement: str) -> StaleAfter:
         """The staleness thresholds for one account: account override, else platform+level, else level."""

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from flows.config import load_config
+from flows.outcome import AccountOutcome
 from flows.records import Record
 from flows.warehouse import store
 
@@ -64,7 +65,7 @@ class Warehouse:
         store.load_registry(self.con, self.config.registry, now)
         store.start_run(self.con, run_id, now)
         store.merge_batch(self.con, run_id,
-                          [store.AccountOutcome(a, list(records), status) for a, (status, records) in outcomes.items()], now)
+                          [AccountOutcome(a, list(records), status) for a, (status, records) in outcomes.items()], now)
         return run_id
 
     def rows(self, sql: str, **params) -> list[tuple]:

@@ -7,7 +7,8 @@ import pytest
 from werkzeug import Response
 
 from checks.runner import run_checks
-from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
+from flows.escalation import plan
+from flows.notify import ApprisePostman, deliver
 from flows.records import Inbound, Post
 from tests.conftest import NOW, account_entry, ago
 
@@ -40,11 +41,10 @@ def sink(httpserver):
 
 
 def cycle(warehouse, records, now=NOW):
-    """One run: merge, check, queue reminders and deliveries, deliver."""
+    """One run: merge, check, plan the outbox, deliver."""
     run_id = warehouse.run({a: ("ok", r) for a, r in records.items()}, now)
     run_checks(warehouse.con, warehouse.config, run_id, now)
-    queue_reminders(warehouse.con, warehouse.config.policy.notify.repeat_hours, run_id, now)
-    queue_deliveries(warehouse.con, warehouse.config)
+    plan(warehouse.con, warehouse.config, run_id, now)
     return deliver(warehouse.con, warehouse.config, ApprisePostman(warehouse.config.apprise_path), now)
 
 

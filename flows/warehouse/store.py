@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flows.outcome import AccountOutcome
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, looks_like_question
 
 DEFAULT_DB = Path("data/custodian.duckdb")
@@ -39,20 +40,6 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return con
 
 
-@dataclass
-class AccountOutcome:
-    """What one account's pull produced this run, and whether it may be trusted."""
-
-    account_id: str
-    records: list[Record] = field(default_factory=list)
-    status: str = "ok"  # ok | quarantined | a FetchError kind (flows.records.FETCH_ERROR_KINDS)
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[FetchError]:
-        return [r for r in self.records if isinstance(r, FetchError)]
-
-
 def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> None:
     """Upsert the registry as loaded; entries no longer listed are kept but marked out of it."""
     agencies = pd.DataFrame(
@@ -65,7 +52,7 @@ def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> No
         columns=["account_id", "agency_id", "platform", "handle", "api_base", "url", "engagement",
                  "language", "custodian_tags", "paused_reason"],
     )
-    with _transaction(con):
+    with transaction(con):
         for table, frame in (("agencies", agencies), ("accounts", accounts)):
             con.execute(f"UPDATE {table} SET in_registry = false")
             if frame.empty:
@@ -138,7 +125,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
     a failed stream (the module yields none), so the next run fetches it again."""
     trusted = [o for o in outcomes if o.status != "quarantined"]
     records = [r for o in trusted for r in o.records]
-    with _transaction(con):
+    with transaction(con):
         _upsert_posts(con, [r for r in records if isinstance(r, Post)], now)
         _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now)
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
@@ -152,8 +139,8 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
             columns=["run_id", "account_id", "status", "records", "finished_at"]))
 
 
-class _transaction:
-    """``with _transaction(con):`` — commit on success, roll back on any exception."""
+class transaction:
+    """``with transaction(con):`` — commit on success, roll back on any exception."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -237,7 +224,7 @@ def _insert_errors(con, run_id: str, errors: list[FetchError], now: datetime) ->
 
 def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
     frame = pd.DataFrame(
-        [(run_id, o.account_id, o.reasons, json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
+        [(run_id, o.account_id, list(o.reasons), json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
          for o in outcomes],
         columns=["run_id", "account_id", "reasons", "records", "quarantined_at"],
     )

@@ -61,8 +61,11 @@ def test_an_account_with_no_post_at_all_is_critically_stale(warehouse):
 
 
 def test_a_failed_fetch_is_never_judged(warehouse):
+    # No data check judges missing data; only `unreachable` speaks, and only for a gone account
+    # (one failed run is below unreachable.failed_runs; a quarantined batch was reached).
+    expected = {"failed": set(), "gone": {("unreachable", "broken")}, "quarantined": set()}
     for status in ("failed", "gone", "quarantined"):
-        assert findings_of(warehouse, {"broken": [posted("broken", 90)]}, status=status) == {}
+        assert set(findings_of(warehouse, {"broken": [posted("broken", 90)]}, status=status)) == expected[status]
 
 
 def test_response_time_is_critical_when_the_median_exceeds_the_sla(warehouse):
@@ -150,10 +153,20 @@ def test_a_failed_fetch_neither_opens_nor_resolves(warehouse):
     assert (summary.judged, summary.resolved, summary.open_total) == (0, 0, 1)
 
 
-def test_pausing_an_account_closes_its_findings_without_a_notice(warehouse):
+def test_pausing_an_account_withdraws_its_findings_with_the_reason(warehouse):
     warehouse.configure([account_entry("acct")])
     run_checks(warehouse.con, warehouse.config, warehouse.run({"acct": ("ok", [posted("acct", 10)])}), NOW)
     warehouse.configure([account_entry("acct", paused="Merged into the ministry's main account")])
+    summary = run_checks(warehouse.con, warehouse.config, warehouse.run({}), NOW)
+    assert warehouse.rows("SELECT state, withdrawn_reason FROM findings") == [
+        ("withdrawn", "Merged into the ministry's main account")]
+    assert [e[0] for e in events(warehouse)] == ["opened", "withdrawn"]
+    assert (summary.resolved, summary.withdrawn) == (0, 1)
+
+
+def test_removing_an_account_from_the_registry_withdraws_its_findings(warehouse):
+    warehouse.configure([account_entry("acct"), account_entry("other")])
+    run_checks(warehouse.con, warehouse.config, warehouse.run({"acct": ("ok", [posted("acct", 10)])}), NOW)
+    warehouse.configure([account_entry("other")])
     run_checks(warehouse.con, warehouse.config, warehouse.run({}), NOW)
-    assert warehouse.rows("SELECT state FROM findings") == [("resolved",)]
-    assert [e[0] for e in events(warehouse)] == ["opened"]
+    assert warehouse.rows("SELECT state, withdrawn_reason FROM findings") == [("withdrawn", "removed from the registry")]
