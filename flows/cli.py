@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.config import ConfigError, load_config
+from flows.silence_cli import silence_app
 from flows.warehouse import store
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
@@ -27,6 +28,7 @@ app = typer.Typer(help="Custodian keeps government social media accounts healthy
 # Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+app.add_typer(silence_app, name="silence")
 
 ConfigOpt = typer.Option("config", "--config", "-c", help="Configuration directory (accounts.yaml, policy.yaml, apprise.yaml).")
 DbOpt = typer.Option(None, "--db", help="DuckDB file (default: $CUSTODIAN_DB, else data/custodian.duckdb).")
@@ -111,12 +113,13 @@ def _print_summary(summary: dict) -> None:
                   markup=False, highlight=False)
 
 
-FINDING_COLUMNS = ("check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
-                   "message", "first_seen", "last_seen", "details")
+FINDING_COLUMNS = ("id", "check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
+                   "message", "first_seen", "last_seen", "details", "step", "flapping")
 
 
-def open_findings(db: Path | None) -> list[dict]:
-    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC)."""
+def open_findings(db: Path | None, now: datetime | None = None) -> list[dict]:
+    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC), each with
+    ``silenced`` (silence id and end) and ``inhibited_by`` (the finding that mutes it) at ``now``."""
     path = store.db_path(db)
     if not path.exists():
         return []
@@ -126,24 +129,53 @@ def open_findings(db: Path | None) -> list[dict]:
         err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
         raise typer.Exit(1) from None
     try:
-        rows = con.execute(
-            "SELECT check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
-            "first_seen, last_seen, details FROM findings WHERE state = 'open' "
-            "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
+        return findings_with_marks(con, now or datetime.now(UTC))
     finally:
         con.close()
-    return [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
-             for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
+
+
+def findings_with_marks(con, now: datetime) -> list[dict]:
+    """The open findings of an open warehouse connection, marked as of ``now``; see :func:`open_findings`."""
+    from flows.escalation import marks
+
+    rows = con.execute(
+        "SELECT finding_id, check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
+        "first_seen, last_seen, details, step, coalesce(flapping, false) FROM findings WHERE state = 'open' "
+        "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
+    marked = marks(con, now)
+    found = [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
+              for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
+    for finding in found:
+        mark = marked.get(finding["id"])
+        finding["silenced"] = ({"silence": mark.silence, "until": mark.silence_until.isoformat()}
+                               if mark and mark.silence else None)
+        finding["inhibited_by"] = mark.inhibitor if mark else None
+    return found
+
+
+def _notes(row: dict) -> str:
+    """silenced / inhibited / flapping / escalation step, for the table."""
+    notes = []
+    if row["silenced"]:
+        notes.append(f"silenced until {row['silenced']['until'][:16]} ({row['silenced']['silence']})")
+    if row["inhibited_by"]:
+        notes.append(f"inhibited by {row['inhibited_by'].split(':')[0]}")
+    if row["flapping"]:
+        notes.append("flapping")
+    if row["step"]:
+        notes.append(f"escalated (step {row['step']})")
+    return "; ".join(notes)
 
 
 @app.command()
 def findings(db: Path | None = DbOpt,
-             format: str = typer.Option("table", "--format", "-f", help="table or json")) -> None:
-    """List the open findings."""
+             format: str = typer.Option("table", "--format", "-f", help="table or json"),
+             now: str | None = typer.Option(None, help="Show silences as of this ISO time (default: now).")) -> None:
+    """List the open findings, marking those silenced, inhibited, flapping or escalated."""
     if format not in ("table", "json"):
         err.print("--format must be table or json")
         raise typer.Exit(2)
-    rows = open_findings(db)
+    rows = open_findings(db, datetime.fromisoformat(now).astimezone(UTC) if now else None)
     if format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -153,10 +185,11 @@ def findings(db: Path | None = DbOpt,
     table.add_column("account", no_wrap=True)
     table.add_column("measured", no_wrap=True, justify="right")
     table.add_column("message", ratio=1)
+    table.add_column("notes", ratio=0)
     for row in rows:
         table.add_row(row["severity"], row["check"], row["account"],
                       f"{row['value']:g} / {row['threshold']:g} {row['unit']}" if row["value"] is not None else "—",
-                      row["message"])
+                      row["message"], _notes(row))
     out.print(table)
 
 

@@ -27,12 +27,17 @@ class Sink:
     def _handle(self, request):
         if self.failing:
             return Response("down for maintenance", status=503)
-        self.received.append({"path": request.path, **json.loads(request.data)})
+        self.received.append({"path": request.path, "key": request.headers.get("X-Idempotency-Key"),
+                              **json.loads(request.data)})
         return Response("ok")
 
     @property
     def url(self) -> str:
         return f"json://127.0.0.1:{self.server.port}/inbox"
+
+    def to(self, tag: str) -> list[dict]:
+        """What ``tag`` received, in order."""
+        return [m for m in self.received if m["path"] == f"/inbox/{tag}"]
 
 
 @pytest.fixture
