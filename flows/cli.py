@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -207,7 +207,8 @@ def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
 @app.command()
 def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for config, database and alerts."),
          accounts: int = typer.Option(12, min=1, help="Accounts in the simulated government.")) -> None:
-    """Start the simulator, write a matching configuration, run the monitor, show findings and alerts."""
+    """Start the simulator, run the monitor now and again 17 hours later (a silence, an account gone
+    in between), and show the findings and every alert delivered: new, unreachable, escalated."""
     from flows.simulator import Simulator, generate
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -216,17 +217,46 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
     government = generate(accounts=accounts)
     alerts_file = workdir / "alerts.jsonl"
     alerts_file.unlink(missing_ok=True)
+    db = workdir / "custodian.duckdb"
     sim = Simulator(government, inbox_file=str(alerts_file)).start()
     try:
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         out.print(f"simulator on {sim.base_url}; configuration in {config_dir}")
-        summary = _run_flow(config_dir, workdir / "custodian.duckdb", None)
-        _print_summary(summary)
-        findings(db=workdir / "custodian.duckdb", format="table")
-        _show_alerts(sim.inbox(), alerts_file)
+        start = datetime.now(UTC).replace(microsecond=0)
+        out.rule("run 1: now")
+        _print_summary(_run_flow(config_dir, db, start.isoformat()))
+        first = sim.inbox()
+        _show_alerts(first, alerts_file)
+        _demo_meanwhile(sim, government, db, start)
+        later = start + timedelta(hours=17)
+        out.rule(f"run 2: 17 hours later ({later.isoformat()}), past the agency step at 16 h")
+        _print_summary(_run_flow(config_dir, db, later.isoformat()))
+        findings(db=db, format="table", now=later.isoformat())
+        _show_alerts(sim.inbox(), alerts_file, skip=len(first))
     finally:
         sim.stop()
+
+
+def _demo_meanwhile(sim, government, db: Path, start: datetime) -> None:
+    """Between the runs: a custodian silences one stale account; another stale account vanishes (404)."""
+    stale = [a for a, b in government.behaviours().items() if b in ("stale", "unanswered")]
+    if len(stale) < 2:
+        return
+    silenced, vanished = stale[0], stale[1]
+    con = store.connect(db)
+    try:
+        from flows.warehouse import store_alerts
+
+        store_alerts.add_silence(con, "s-demo0001", silenced, None, start + timedelta(days=3), "Demo custodian",
+                                 "Rebranding: no posts until the new name is approved", start)
+    finally:
+        con.close()
+    sim.fail(vanished, 404)
+    out.rule("meanwhile")
+    out.print(f"custodian silence add --account {silenced} --until {(start + timedelta(days=3)).isoformat()} "
+              f"--by 'Demo custodian' --reason 'Rebranding…'   → s-demo0001", markup=False, highlight=False)
+    out.print(f"{vanished} now answers 404: it will be unreachable, and its own findings inhibited", markup=False)
 
 
 def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) -> Path:
@@ -240,9 +270,10 @@ def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) ->
     return config_dir
 
 
-def _show_alerts(deliveries: list[dict], alerts_file: Path) -> None:
-    out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}):")
-    for delivery in deliveries:
+def _show_alerts(deliveries: list[dict], alerts_file: Path, skip: int = 0) -> None:
+    out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}); "
+              f"{'the latest ' + str(len(deliveries) - skip) if skip else 'all'} below:")
+    for delivery in deliveries[skip:]:
         out.rule(f"to {delivery['tag']}: {delivery['title']}")
         out.print(delivery["message"], markup=False, highlight=False)
 

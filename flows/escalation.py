@@ -164,7 +164,9 @@ class Planner:
         event_id, kind = (f"{fid}/opened", "opened") if step == 0 else (f"{fid}/step{step}", "escalated")
         store_alerts.add_event(self.con, event_id, fid, kind, finding["severity"], self.run_id, self.now, step)
         store_alerts.mark_planned(self.con, [event_id], self.now)
-        rows = [(event_id, tag, audience) for audience in audiences for tag in audience_tags(audience, account, agency)]
+        told = {tag for tag, _ in self.told(fid)}  # a step never tells anyone twice (notify_first may have)
+        rows = [(event_id, tag, audience) for audience in audiences
+                for tag in audience_tags(audience, account, agency) if tag not in told]
         store_alerts.add_deliveries(self.con, rows)
         self.summary.steps += 1
 

@@ -268,18 +268,25 @@ def test_a_run_that_fails_after_collection_is_marked_failed_and_keeps_its_data(
 
 
 def test_the_demo_command_shows_findings_of_every_check_and_the_alerts(prefect_harness, tmp_path, monkeypatch):
+    import re
+
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))  # the demo points it at its workdir
     workdir = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--workdir", str(workdir)])
     assert result.exit_code == 0, result.output
-    for check in ("staleness", "response_time", "unanswered"):
+    for check in ("staleness", "response_time", "unanswered", "unreachable"):
         assert check in result.output
+    for mark in ("escalated (step 1)", "silenced until", "inhibited by unreachable", "[ESCALATED] CRITICAL"):
+        assert mark in result.output  # an escalated, a silenced, an inhibited finding and an unreachable account
     alerts = [json.loads(line) for line in (workdir / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+    first_run = int(re.search(r"(\d+) alert messages delivered", result.output).group(1))
     government = generate(accounts=12)
     expected = {(EXPECTED_CHECK[b], a) for a, b in government.behaviours().items() if b in EXPECTED_CHECK}
     registry = yaml.safe_load((workdir / "config" / "accounts.yaml").read_text(encoding="utf-8"))
-    first = [a for a in alerts if "[ESCALATED]" not in a["message"] and "[STILL OPEN]" not in a["message"]]
-    assert sorted(alert["tag"] for alert in first) == expected_first_tags(expected, registry)
+    assert sorted(alert["tag"] for alert in alerts[:first_run]) == expected_first_tags(expected, registry)
+    silenced = next(a for a, b in government.behaviours().items() if b in ("stale", "unanswered"))
+    escalated = [alert for alert in alerts[first_run:] if "[ESCALATED]" in alert["message"]]
+    assert escalated and all(f"· {silenced} (" not in alert["message"] for alert in escalated)  # held by its silence
     assert f"{len(alerts)} alert messages delivered" in result.output
     assert (workdir / "config" / "accounts.yaml").exists() and (workdir / "custodian.duckdb").exists()
 
