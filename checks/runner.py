@@ -21,6 +21,7 @@ from importlib.resources import files
 import duckdb
 
 from checks.episodes import Episodes
+from flows.clock import account_calendars, calendar_of, register_clock
 from flows.warehouse import store, store_alerts
 
 _HEADER_FIELD = re.compile(r"^--\s*(\w+):\s*(.*)$")
@@ -91,8 +92,9 @@ def policy_rows(config) -> list[tuple]:
         stale = policy.stale_after(account.id, account.platform, account.engagement)
         rows.append((account.id, stale.warn_days, stale.critical_days, policy.response_time.sla_hours,
                      policy.response_time.min_answered, policy.unanswered.warn_hours,
-                     policy.unanswered.critical_hours, policy.unanswered.questions_only,
-                     policy.unreachable.failed_runs))
+                     policy.unanswered.critical_hours, policy.unanswered.needs_answer_only,
+                     policy.unreachable.failed_runs, policy.staleness.clock, policy.response_time.clock,
+                     policy.unanswered.clock))
     return rows
 
 
@@ -106,8 +108,10 @@ class Judgment:
 
 
 def judge(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> list[Judgment]:
-    """Run every check over the accounts it judges in ``run_id``."""
+    """Run every check over the accounts it judges in ``run_id``. The checks may call
+    ``working_hours(start, end, account_id)`` / ``working_days(…)``: each account's calendar."""
     store_alerts.prepare_judgment(con, run_id, now, policy_rows(config))
+    register_clock(con, account_calendars(config), default=calendar_of(config.policy.calendar))
     window_start = now - timedelta(days=config.policy.window_days)
     values = {"now": now, "window_start": window_start, "window_days": config.policy.window_days}
     judgments = []

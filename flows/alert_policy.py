@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Audience = Literal["custodians", "agency", "oversight"]
+Clock = Literal["working", "calendar"]
 Severity = Literal["warning", "critical"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = datetime.weekday()
@@ -46,6 +47,7 @@ class EscalationOverride(_Strict):
     repeat_hours: float | None = Field(default=None, gt=0)
     max_reminders: int | None = Field(default=None, ge=0)
     severities: list[Severity] | None = None
+    clock: Clock | None = None
 
 
 class Escalation(_Strict):
@@ -58,6 +60,8 @@ class Escalation(_Strict):
     """Reminders per step, at most."""
     severities: list[Severity] = Field(default_factory=lambda: ["critical"])
     """Severities that escalate past the first step."""
+    clock: Clock = "working"
+    """What ``after_hours`` counts: working hours of the agency's calendar, or calendar hours."""
     agencies: dict[str, EscalationOverride] = Field(default_factory=dict)
     accounts: dict[str, EscalationOverride] = Field(default_factory=dict)
 

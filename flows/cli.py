@@ -207,8 +207,9 @@ def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
 @app.command()
 def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for config, database and alerts."),
          accounts: int = typer.Option(12, min=1, help="Accounts in the simulated government.")) -> None:
-    """Start the simulator, run the monitor now and again 17 hours later (a silence, an account gone
-    in between), and show the findings and every alert delivered: new, unreachable, escalated."""
+    """Start the simulator, run the monitor now and again once 16 working hours have passed (a
+    silence and an account gone in between), and show the findings and the alerts delivered:
+    new, unreachable, escalated, silenced and inhibited."""
     from flows.simulator import Simulator, generate
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -228,9 +229,9 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
         _print_summary(_run_flow(config_dir, db, start.isoformat()))
         first = sim.inbox()
         _show_alerts(first, alerts_file)
-        _demo_meanwhile(sim, government, db, start)
-        later = start + timedelta(hours=17)
-        out.rule(f"run 2: 17 hours later ({later.isoformat()}), past the agency step at 16 h")
+        later = _past_the_agency_step(config_dir, start)
+        _demo_meanwhile(sim, government, db, start, later)
+        out.rule(f"run 2: {later.isoformat()}, just past the agency step (16 working hours)")
         _print_summary(_run_flow(config_dir, db, later.isoformat()))
         findings(db=db, format="table", now=later.isoformat())
         _show_alerts(sim.inbox(), alerts_file, skip=len(first))
@@ -238,7 +239,16 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
         sim.stop()
 
 
-def _demo_meanwhile(sim, government, db: Path, start: datetime) -> None:
+def _past_the_agency_step(config_dir: Path, start: datetime) -> datetime:
+    """An hour after findings opened at ``start`` reach the default agency step (16 working hours)."""
+    from flows.alert_clock import agency_calendar, when_open_for
+
+    config = load_config(config_dir)
+    calendar = agency_calendar(config, config.registry.agencies[0])
+    return when_open_for(config.policy.escalation.steps[1].after_hours + 1, start, calendar)
+
+
+def _demo_meanwhile(sim, government, db: Path, start: datetime, later: datetime) -> None:
     """Between the runs: a custodian silences one stale account; another stale account vanishes (404)."""
     stale = [a for a, b in government.behaviours().items() if b in ("stale", "unanswered")]
     if len(stale) < 2:
@@ -248,20 +258,29 @@ def _demo_meanwhile(sim, government, db: Path, start: datetime) -> None:
     try:
         from flows.warehouse import store_alerts
 
-        store_alerts.add_silence(con, "s-demo0001", silenced, None, start + timedelta(days=3), "Demo custodian",
+        store_alerts.add_silence(con, "s-demo0001", silenced, None, later + timedelta(days=1), "Demo custodian",
                                  "Rebranding: no posts until the new name is approved", start)
     finally:
         con.close()
     sim.fail(vanished, 404)
     out.rule("meanwhile")
-    out.print(f"custodian silence add --account {silenced} --until {(start + timedelta(days=3)).isoformat()} "
+    out.print(f"custodian silence add --account {silenced} --until {(later + timedelta(days=1)).isoformat()} "
               f"--by 'Demo custodian' --reason 'Rebranding…'   → s-demo0001", markup=False, highlight=False)
     out.print(f"{vanished} now answers 404: it will be unreachable, and its own findings inhibited", markup=False)
 
 
-def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) -> Path:
-    """Write accounts.yaml and apprise.yaml for the simulated government (policy: defaults)."""
+DEMO_POLICY = {"response_time": {"clock": "calendar"}, "unanswered": {"clock": "calendar"}}
+"""The simulator's citizens write at any hour and its slow and unanswered accounts are defined in
+calendar hours, whatever the weekday the demo runs on; escalation keeps the default working hours."""
+
+
+def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict, policy: dict | None = None) -> Path:
+    """Write accounts.yaml, apprise.yaml and policy.yaml (``DEMO_POLICY`` with ``policy``'s
+    sections over it) for the simulated government."""
     config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "policy.yaml").write_text(
+        "# Written by `custodian demo`: response and unanswered hours in calendar hours (see flows/cli.py DEMO_POLICY).\n"
+        + yaml.safe_dump({**DEMO_POLICY, **(policy or {})}, sort_keys=False), encoding="utf-8")
     (config_dir / "accounts.yaml").write_text(
         "# Written by `custodian demo` for the bundled simulator.\n"
         + yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.platforms import PLATFORMS
-from flows.policy import Policy
+from flows.policy import CalendarOverride, Policy
 from flows.yaml_lines import load_with_lines
 
 ACCOUNTS_FILE = "accounts.yaml"
@@ -62,6 +62,8 @@ class Agency(_Strict):
     name: str = Field(min_length=1)
     notify: list[str] = Field(default_factory=list)
     timezone: str = DEFAULT_TIMEZONE
+    calendar: CalendarOverride | None = None
+    """Overrides policy.yaml ``calendar`` for the agency's accounts (only the keys given)."""
 
     @field_validator("timezone")
     @classmethod
@@ -90,6 +92,8 @@ class Account(_Strict):
     language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")  # BCP 47: ar, ar-OM
     staff_ids: list[str] = Field(default_factory=list)
     comments_url: str | None = None
+    calendar: CalendarOverride | None = None
+    """Overrides the agency's calendar for this account (only the keys given)."""
 
     _urls = field_validator("api_base", "url", "comments_url")(_http_url)
 
@@ -172,7 +176,7 @@ def _load_model(path: Path, model: type[BaseModel], problems: list[str], require
         return None, {}
     try:
         data, lines = load_with_lines(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date YAML reads but the calendar lacks (2026-02-30)
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")

@@ -7,7 +7,8 @@ through the warehouse, in one transaction. Every event id is a stable idempotenc
 twice never tells anyone twice.
 
 - Each step of ``policy.escalation`` (per agency / account overrides) fires once, when the
-  finding has been open ``after_hours`` (:func:`flows.alert_clock.open_hours`); steps past the first only for
+  finding has been open ``after_hours`` (working hours of the agency's calendar, or calendar
+  hours with ``escalation.clock: calendar``; :func:`flows.alert_clock.open_hours`); steps past the first only for
   ``severities``. A check's ``notify_first`` header adds audiences to the first step.
 - A reminder goes to everyone told so far, every ``repeat_hours`` at the current step, at
   most ``max_reminders`` times per step.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from checks.runner import check_named
-from flows.alert_clock import open_hours
+from flows.alert_clock import agency_calendar, open_hours
 from flows.config import OVERSIGHT_TAG, Config
 from flows.warehouse import store, store_alerts
 from flows.warehouse.store_alerts import FINDING_COLUMNS
@@ -150,7 +151,8 @@ class Planner:
             self._remind(finding, told)
 
     def _due_step(self, finding: dict, policy, agency) -> int:
-        hours = open_hours(finding["opened_at"] or finding["first_seen"], self.now, agency.id)
+        calendar = agency_calendar(self.config, agency) if policy.clock == "working" else None
+        hours = open_hours(finding["opened_at"] or finding["first_seen"], self.now, calendar)
         escalates = finding["severity"] in policy.severities
         due = [i for i, step in enumerate(policy.steps) if step.after_hours <= hours and (i == 0 or escalates)]
         return max(due, default=-1)

@@ -17,8 +17,6 @@ from datetime import datetime
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from flows.alert_clock import open_hours
-
 KIND_LABEL = {"opened": "NEW", "worsened": "WORSE", "escalated": "ESCALATED", "reminder": "STILL OPEN",
               "resolved": "RESOLVED", "withdrawn": "WITHDRAWN", "flapping": "FLAPPING"}
 TITLE_WORDS = (("new", ("opened", "worsened")), ("escalated", ("escalated",)), ("still open", ("reminder",)),
@@ -56,6 +54,9 @@ class Item:
     account_url: str | None = None
     agency_name: str = ""
     timezone: str = "Asia/Muscat"
+    open_calendar_hours: float | None = None
+    open_working_hours: float | None = None
+    """How long it has been open at sending, in both clocks (working: the agency's calendar)."""
 
     def with_context(self, account, agency) -> Item:
         """The same item with the account's public link and the agency's name and time zone."""
@@ -87,30 +88,30 @@ def _order(item: Item) -> tuple:
     return (item.kind in NOTICES, -_rank(item.severity), item.first_seen, item.account_id, item.check_name)
 
 
-def render(items: list[Item], tag: str = "", now: datetime | None = None) -> tuple[str, str, str]:
+def render(items: list[Item], tag: str = "") -> tuple[str, str, str]:
     """(title, body, level) for one recipient. ``level`` is critical, warning or resolved."""
     items = sorted(items, key=_order)
     parts = [f"{n} {word}" for word, kinds in TITLE_WORDS if (n := sum(1 for i in items if i.kind in kinds))]
     title = "Custodian: " + ", ".join(parts)
     active = [i for i in items if i.kind not in NOTICES]
     level = "resolved" if not active else max((i.severity for i in active), key=_rank)
-    return title, _body(items, now) + "\n\n— Custodian, the government social media monitor", level
+    return title, _body(items) + "\n\n— Custodian, the government social media monitor", level
 
 
-def _body(items: list[Item], now: datetime | None) -> str:
+def _body(items: list[Item]) -> str:
     agencies = {i.agency_id for i in items}
     accounts = {i.account_id for i in items}
     if len(agencies) > 1:
         return "\n\n".join(_section(f"■ {FSI}{group[0].agency_name or group[0].agency_id}{PDI}",
-                                    _by_account(group, now, len({i.account_id for i in group}) > 1))
+                                    _by_account(group, len({i.account_id for i in group}) > 1))
                            for group in _groups(items, lambda i: i.agency_id))
-    return _by_account(items, now, len(accounts) > 1)
+    return _by_account(items, len(accounts) > 1)
 
 
-def _by_account(items: list[Item], now: datetime | None, headed: bool) -> str:
+def _by_account(items: list[Item], headed: bool) -> str:
     if not headed:
-        return "\n\n".join(describe(i, now) for i in items)
-    return "\n\n".join(_section(f"● {group[0].account_id} ({group[0].platform})", "\n\n".join(describe(i, now) for i in group))
+        return "\n\n".join(describe(i) for i in items)
+    return "\n\n".join(_section(f"● {group[0].account_id} ({group[0].platform})", "\n\n".join(describe(i) for i in group))
                        for group in _groups(items, lambda i: i.account_id))
 
 
@@ -127,7 +128,7 @@ def _section(heading: str, text: str) -> str:
     return f"{heading}\n{text}"
 
 
-def describe(item: Item, now: datetime | None = None) -> str:
+def describe(item: Item) -> str:
     """One item: what, since when, who knows, what to do, links."""
     label = CHECK_LABEL.get(item.check_name, item.check_name)
     who = f"{item.account_id} ({item.platform}, {FSI}{item.agency_name or item.agency_id}{PDI})"
@@ -142,8 +143,8 @@ def describe(item: Item, now: datetime | None = None) -> str:
         if item.kind == "flapping":
             lines.append("This keeps opening and resolving; it is reported once and stays quiet until it settles.")
         lines.append(item.message)
-        lines.append(f"Since {since}{_open_for(item, now)} · threshold {item.threshold:g} {item.unit}"
-                     if item.threshold is not None else f"Since {since}{_open_for(item, now)}")
+        lines.append(f"Since {since}{_open_for(item)} · threshold {item.threshold:g} {item.unit}"
+                     if item.threshold is not None else f"Since {since}{_open_for(item)}")
         if item.action:
             lines.append(f"What to do: {item.action}")
         lines += [f"Waiting: {link}" for link in _links(item.details)]
@@ -154,14 +155,13 @@ def describe(item: Item, now: datetime | None = None) -> str:
     return "\n".join(lines)
 
 
-def _open_for(item: Item, now: datetime | None) -> str:
+def _open_for(item: Item) -> str:
     """``, open 3.2 days, 9.5 working hours``: both clocks where they differ."""
-    if now is None:
+    if item.open_calendar_hours is None:
         return ""
-    calendar = max(0.0, (now - item.first_seen).total_seconds() / 3600)
-    working = open_hours(item.first_seen, now, item.agency_id)
-    text = f", open {duration(calendar)}"
-    return text if abs(working - calendar) < 0.05 else f"{text}, {working:.1f} working hours"
+    text = f", open {duration(item.open_calendar_hours)}"
+    working = item.open_working_hours
+    return text if working is None or abs(working - item.open_calendar_hours) < 0.05 else f"{text}, {working:.1f} working hours"
 
 
 def _links(details: str | None, most: int = 5) -> list[str]:

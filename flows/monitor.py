@@ -23,6 +23,7 @@ from flows.config import Account, Config, load_config
 from flows.escalation import plan
 from flows.notify import ApprisePostman, deliver
 from flows.outcome import AccountOutcome
+from flows.detect.needs_answer import Detector
 from flows.platforms import get_platform
 from flows.platforms.http import make_session
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
@@ -133,6 +134,7 @@ def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: in
     batches = [accounts[i:i + batch_size] for i in range(0, len(accounts), batch_size)]
     futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}) for batch in batches]
     registered = [a.id for a in config.registry.accounts]
+    detector = Detector(config.policy.needs_answer)  # built-in word lists plus policy.yaml's
     done = 0
     for future in as_completed(futures):
         outcomes = future.result()
@@ -140,7 +142,7 @@ def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: in
         in_batch = {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
         known = store.inbound_times(con, wanted - in_batch)
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
-        store.merge_batch(con, run_id, outcomes, now)
+        store.merge_batch(con, run_id, outcomes, now, detector)
         done += len(outcomes)
         progress.info("collected %d/%d accounts (%d batches of %d)", done, len(accounts), len(batches), batch_size)
 

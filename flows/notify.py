@@ -14,18 +14,19 @@ outbox rows (planned by :mod:`flows.escalation`), exactly once:
 
 from __future__ import annotations
 
-import logging
-import re
 import hashlib
 import json
+import logging
+import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 import duckdb
 
+from flows.alert_clock import agency_calendar, calendar_hours, open_hours
 from flows.config import Config, expand_env
 from flows.messages import Item, render
 from flows.warehouse import store, store_alerts
@@ -94,7 +95,7 @@ def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, no
     if unconfirmed:
         log.warning("%d deliveries were being sent when a run stopped; marked unconfirmed, not resent", unconfirmed)
     summary = DeliverySummary()
-    for tag, items in sorted(_unsent_items(con, config).items()):
+    for tag, items in sorted(_unsent_items(con, config, now).items()):
         muted = [i for i in items if _muted(config, i, now)]
         store_alerts.set_status(con, [(i.event_id, tag) for i in muted], "held", current="pending")
         store_alerts.set_status(con, [(i.event_id, tag) for i in items if i not in muted], "pending", current="held")
@@ -110,7 +111,7 @@ def _send_one(con, postman: Postman, tag: str, items: list[Item], now: datetime,
     key = message_key(tag, [i.event_id for i in items])
     if store_alerts.claim(con, tag, [i.event_id for i in items], key, now) == 0:
         return  # another sender holds them
-    title, body, level = render(items, tag, now)
+    title, body, level = render(items, tag)
     error = postman.send(tag, title, f"{body}\nref {key}", level, key)
     store_alerts.finish(con, key, tag, now, error)
     if error is None:
@@ -131,7 +132,7 @@ def _muted(config: Config, item: Item, now: datetime) -> bool:
     return any(window.covers(now, item.timezone) for window in config.policy.mute)
 
 
-def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, list[Item]]:
+def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config, now: datetime) -> dict[str, list[Item]]:
     rows = con.execute("""
         SELECT d.recipient_tag, d.audience, e.event_id, e.kind, e.severity, e.step, f.finding_id, f.check_name,
                f.account_id, f.agency_id, f.platform, f.value, f.threshold, f.unit, f.message, f.details,
@@ -147,7 +148,10 @@ def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, l
     accounts = {a.id: a for a in config.registry.accounts}
     agencies = {a.id: a for a in config.registry.agencies}
     grouped: dict[str, list[Item]] = defaultdict(list)
+    calendars = {a.id: agency_calendar(config, a) for a in config.registry.agencies}
     for tag, audience, *fields in rows:
         item = Item(*fields[:-1], told=tuple(fields[-1] or ()), audience=audience or "custodians")
+        item = replace(item, open_calendar_hours=calendar_hours(item.first_seen, now),
+                       open_working_hours=open_hours(item.first_seen, now, calendars.get(item.agency_id)))
         grouped[tag].append(item.with_context(accounts.get(item.account_id), agencies.get(item.agency_id)))
     return grouped

@@ -17,6 +17,13 @@ def sink(httpserver):
     return Sink(httpserver)
 
 
+def configure(warehouse, accounts, policy=None, **options):
+    """Configure with escalation counted in calendar hours (working hours: see the test that says so)."""
+    policy = dict(policy or {})
+    policy["escalation"] = {"clock": "calendar", **policy.get("escalation", {})}
+    return warehouse.configure(accounts, policy, **options)
+
+
 def at(hours: float):
     return NOW + timedelta(hours=hours)
 
@@ -39,7 +46,7 @@ def kinds(messages):
 
 
 def test_each_step_fires_once_when_its_time_has_passed(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"escalation": {"max_reminders": 0}}, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], {"escalation": {"max_reminders": 0}}, apprise_url=sink.url)
     for hours in (0, 1, 15.9, 16, 17, 39.9, 40, 41, 90):
         run(warehouse, {"a": stale()}, at(hours))
     assert kinds(sink.to("custodian-a")) == ["Custodian: 1 new"]
@@ -54,12 +61,12 @@ def test_each_step_fires_once_when_its_time_has_passed(warehouse, sink):
 
 
 def test_warnings_stay_with_the_custodians_unless_the_policy_escalates_them(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"escalation": {"max_reminders": 0}}, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], {"escalation": {"max_reminders": 0}}, apprise_url=sink.url)
     for hours in (0, 20, 50):
         run(warehouse, {"a": stale(days=10)}, at(hours))  # warning: 10 days, critical after 14
     assert {m["path"] for m in sink.received} == {"/inbox/custodian-a"}
 
-    warehouse.configure([account_entry("b")], {"escalation": {"max_reminders": 0, "severities": ["warning", "critical"]}},
+    configure(warehouse, [account_entry("b")], {"escalation": {"max_reminders": 0, "severities": ["warning", "critical"]}},
                         apprise_url=sink.url)
     for hours in (0, 20):
         run(warehouse, {"b": stale("b", days=10)}, at(hours))
@@ -71,7 +78,7 @@ def test_agency_and_account_overrides_change_the_steps(warehouse, sink):
                              "agencies": {"moh": {"steps": [{"after_hours": 0, "notify": "custodians"},
                                                             {"after_hours": 2, "notify": ["agency", "oversight"]}]}},
                              "accounts": {"b": {"steps": [{"after_hours": 0, "notify": "custodians"}]}}}}
-    warehouse.configure([account_entry("a"), account_entry("b")], policy, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a"), account_entry("b")], policy, apprise_url=sink.url)
     for hours in (0, 1, 2, 100):
         run(warehouse, {"a": stale(), "b": stale("b")}, at(hours))
     assert kinds(sink.to("agency-moh")) == ["Custodian: 1 escalated"] == kinds(sink.to("oversight"))
@@ -81,14 +88,14 @@ def test_agency_and_account_overrides_change_the_steps(warehouse, sink):
 
 def test_reminders_repeat_at_the_current_step_up_to_the_maximum(warehouse, sink):
     policy = {"escalation": {"repeat_hours": 24, "max_reminders": 2, "severities": []}}
-    warehouse.configure([account_entry("a")], policy, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], policy, apprise_url=sink.url)
     for hours in (0, 23, 24, 30, 48, 72, 96, 200):
         run(warehouse, {"a": stale()}, at(hours))
     assert kinds(sink.to("custodian-a")) == ["Custodian: 1 new", "Custodian: 1 still open", "Custodian: 1 still open"]
 
 
 def test_a_resolved_notice_reaches_everyone_who_was_told(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"escalation": {"max_reminders": 0}}, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], {"escalation": {"max_reminders": 0}}, apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))
     run(warehouse, {"a": stale()}, at(20))
     run(warehouse, {"a": ("ok", [Post("a", "fresh", at(20.5))])}, at(21))
@@ -99,7 +106,7 @@ def test_a_resolved_notice_reaches_everyone_who_was_told(warehouse, sink):
 
 def test_one_message_per_recipient_groups_items_by_account_most_severe_first(warehouse, sink):
     accounts = [account_entry("a", custodians=["shared"]), account_entry("b", custodians=["shared"])]
-    warehouse.configure(accounts, {"escalation": {"severities": ["warning", "critical"], "max_reminders": 0}},
+    configure(warehouse, accounts, {"escalation": {"severities": ["warning", "critical"], "max_reminders": 0}},
                         apprise_url=sink.url)
     run(warehouse, {"a": stale("a", days=10), "b": stale("b", days=30)}, at(0))
     run(warehouse, {"a": stale("a", days=10), "b": stale("b", days=30)}, at(16))
@@ -111,9 +118,9 @@ def test_one_message_per_recipient_groups_items_by_account_most_severe_first(war
 
 
 def test_a_withdrawn_finding_sends_a_short_notice_to_those_told(warehouse, sink):
-    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))
-    warehouse.configure([account_entry("a", paused="Dormant until the new season")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a", paused="Dormant until the new season")], apprise_url=sink.url)
     run(warehouse, {}, at(1))
     assert kinds(sink.to("custodian-a")) == ["Custodian: 1 new", "Custodian: 1 withdrawn"]
     notice = sink.to("custodian-a")[1]["message"]
@@ -124,7 +131,7 @@ def test_a_withdrawn_finding_sends_a_short_notice_to_those_told(warehouse, sink)
 def test_the_unanswered_message_names_the_threshold_that_fired(warehouse):
     from flows.records import Inbound
 
-    warehouse.configure([account_entry("a")])
+    configure(warehouse, [account_entry("a")], {"unanswered": {"clock": "calendar"}})
     run_id = warehouse.run({"a": ("ok", [Post("a", "p", ago(1)),
                                           Inbound("a", "m1", ago(hours=200), "reply", text="متى؟")])})
     run_checks(warehouse.con, warehouse.config, run_id, NOW)
@@ -133,7 +140,7 @@ def test_the_unanswered_message_names_the_threshold_that_fired(warehouse):
 
 
 def test_every_message_carries_an_idempotency_key_and_planning_twice_tells_nobody_twice(warehouse, sink):
-    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], apprise_url=sink.url)
     run_id = warehouse.run({"a": stale()}, NOW)
     run_checks(warehouse.con, warehouse.config, run_id, NOW)
     plan(warehouse.con, warehouse.config, run_id, NOW)
@@ -146,7 +153,7 @@ def test_every_message_carries_an_idempotency_key_and_planning_twice_tells_nobod
 
 
 def test_a_send_interrupted_after_its_claim_is_not_sent_again(warehouse, sink):
-    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], apprise_url=sink.url)
 
     class Crashing:
         def send(self, *args):
@@ -168,7 +175,7 @@ def unreachable_findings(warehouse):
 
 
 def test_an_account_failing_three_runs_is_unreachable_to_custodians_and_agency_at_once(warehouse, sink):
-    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], apprise_url=sink.url)
     run(warehouse, {"a": ("ok", [Post("a", "p", ago(1))])}, at(0))
     failed = ("failed", [FetchError("a", "https://social.example.gov/api/v1/accounts/lookup", 502, "bad gateway")])
     run(warehouse, {"a": failed}, at(1))
@@ -186,10 +193,22 @@ def test_an_account_failing_three_runs_is_unreachable_to_custodians_and_agency_a
 
 
 def test_a_gone_account_is_unreachable_at_once_naming_the_signal(warehouse, sink):
-    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], apprise_url=sink.url)
     gone = ("gone", [FetchError("a", "https://social.example.gov/api/v1/accounts/lookup", 404, "Record not found",
                                 gone=True)])
     run(warehouse, {"a": gone}, at(0))
     [(message,)] = warehouse.rows("SELECT message FROM findings WHERE check_name = 'unreachable'")
     assert "the platform says the account is gone (HTTP 404) — Record not found" in message
     assert "Never collected successfully." in message
+
+
+def test_steps_count_working_hours_of_the_agency_calendar(warehouse, sink):
+    # Opened Tuesday 24 November 16:00 in Muscat, after hours. Working hours (07:30-14:30, Sunday to
+    # Thursday): Wednesday 7, Thursday 7, then Sunday 07:30 + 2 h reaches the agency step at 16.
+    warehouse.configure([account_entry("a")], {"escalation": {"max_reminders": 0}}, apprise_url=sink.url)
+    sunday_0930 = NOW + timedelta(days=5, hours=-6, minutes=-30)  # 2026-11-29 05:30 UTC
+    for moment in (NOW, NOW + timedelta(hours=40), sunday_0930 - timedelta(minutes=10), sunday_0930,
+                   sunday_0930 + timedelta(hours=1)):
+        run(warehouse, {"a": stale()}, moment)
+    assert [m["path"] for m in sink.received] == ["/inbox/custodian-a", "/inbox/agency-moh"]
+    assert "open 4.7 days, 16.0 working hours" in sink.to("agency-moh")[0]["message"]

@@ -53,13 +53,16 @@ def cycle(warehouse, records, now=NOW):
     return deliver(warehouse.con, warehouse.config, ApprisePostman(warehouse.config.apprise_path), now)
 
 
+CALENDAR_CLOCK = {"unanswered": {"clock": "calendar"}}  # the message below waits 80 calendar hours
+
+
 def stale_and_deaf(account_id):
     return [Post(account_id, "p", ago(10)),
             Inbound(account_id, "m1", ago(hours=80), "reply", text="هل العيادة مفتوحة؟", url="https://x.example/m1")]
 
 
 def test_each_custodian_gets_one_message_grouping_its_findings(warehouse, sink):
-    warehouse.configure([account_entry("a"), account_entry("b")], apprise_url=sink.url)
+    warehouse.configure([account_entry("a"), account_entry("b")], CALENDAR_CLOCK, apprise_url=sink.url)
     summary = cycle(warehouse, {"a": stale_and_deaf("a"), "b": [Post("b", "p", ago(20))]})
     assert (summary.messages_sent, summary.items_sent) == (2, 3)
     by_path = {m["path"]: m for m in sink.received}
@@ -74,7 +77,7 @@ def test_each_custodian_gets_one_message_grouping_its_findings(warehouse, sink):
 
 def test_a_custodian_of_several_accounts_gets_one_message(warehouse, sink):
     warehouse.configure([account_entry("a", custodians=["shared"]), account_entry("b", custodians=["shared"])],
-                        apprise_url=sink.url)
+                        CALENDAR_CLOCK, apprise_url=sink.url)
     cycle(warehouse, {"a": stale_and_deaf("a"), "b": [Post("b", "p", ago(20))]})
     assert [m["path"] for m in sink.received] == ["/inbox/shared"]
     assert sink.received[0]["title"] == "Custodian: 3 new"

@@ -8,7 +8,7 @@ from checks.runner import run_checks
 from flows.cli import app, findings_with_marks
 from flows.records import FetchError, Post
 from tests.conftest import NOW, account_entry
-from tests.test_escalation import at, kinds, run, sink, stale  # noqa: F401  (sink is a fixture)
+from tests.test_escalation import at, configure, kinds, run, sink, stale  # noqa: F401  (sink is a fixture)
 
 GONE = ("gone", [FetchError("a", "https://social.example.gov/api/v1/accounts/lookup", 404, "not found", gone=True)])
 
@@ -27,7 +27,7 @@ def add_silence(warehouse, account, until, check=None, now=NOW):
 
 
 def test_a_silence_holds_back_only_what_it_names_and_the_finding_stays_recorded(warehouse, sink):
-    warehouse.configure([account_entry("a"), account_entry("b")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a"), account_entry("b")], apprise_url=sink.url)
     warehouse.run({}, at(-1))  # the registry is loaded; nothing judged yet
     silence_id = add_silence(warehouse, "a", "2026-11-26T12:00:00Z", check="staleness")
     run(warehouse, {"a": stale(), "b": stale("b")}, at(0))
@@ -38,7 +38,7 @@ def test_a_silence_holds_back_only_what_it_names_and_the_finding_stays_recorded(
 
 def test_an_expired_silence_resumes_the_schedule_without_a_burst(warehouse, sink):
     policy = {"escalation": {"repeat_hours": 6, "max_reminders": 5, "severities": []}}
-    warehouse.configure([account_entry("a")], policy, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], policy, apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))
     add_silence(warehouse, "a", "2026-11-26T12:00:00Z", now=at(1))
     for hours in (7, 13, 19, 25, 31):
@@ -51,7 +51,7 @@ def test_an_expired_silence_resumes_the_schedule_without_a_burst(warehouse, sink
 
 
 def test_silence_expire_and_list(warehouse, sink):
-    warehouse.configure([account_entry("a")], apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], apprise_url=sink.url)
     run(warehouse, {"a": ("ok", [Post("a", "p", NOW)])}, at(0))
     silence_id = add_silence(warehouse, "a", "2026-12-30T12:00")
     assert silence_id in silence(warehouse, "list", "--now", NOW.isoformat()).output
@@ -65,7 +65,7 @@ def test_silence_expire_and_list(warehouse, sink):
 
 def test_messages_due_in_a_mute_window_are_held_and_sent_when_it_ends(warehouse, sink):
     # NOW is 16:00 in Muscat; the window is 15:00-20:00 there.
-    warehouse.configure([account_entry("a")], {"mute": [{"name": "evening", "hours": "15:00-20:00"}]},
+    configure(warehouse, [account_entry("a")], {"mute": [{"name": "evening", "hours": "15:00-20:00"}]},
                         apprise_url=sink.url)
     summary = run(warehouse, {"a": stale()}, at(0))
     assert sink.received == [] and summary.items_held == 1
@@ -77,7 +77,7 @@ def test_messages_due_in_a_mute_window_are_held_and_sent_when_it_ends(warehouse,
 
 
 def test_a_mute_window_on_dates_covers_holidays_only(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"mute": [{"name": "holiday", "dates": ["2026-11-25"]}]},
+    configure(warehouse, [account_entry("a")], {"mute": [{"name": "holiday", "dates": ["2026-11-25"]}]},
                         apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))  # 24 Nov: not a holiday
     assert kinds(sink.received) == ["Custodian: 1 new"]
@@ -85,7 +85,7 @@ def test_a_mute_window_on_dates_covers_holidays_only(warehouse, sink):
 
 def test_an_unreachable_account_inhibits_its_own_symptoms_and_nothing_else(warehouse, sink):
     policy = {"escalation": {"repeat_hours": 6, "max_reminders": 5, "severities": []}}
-    warehouse.configure([account_entry("a"), account_entry("b")], policy, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a"), account_entry("b")], policy, apprise_url=sink.url)
     run(warehouse, {"a": stale(), "b": stale("b")}, at(0))
     run(warehouse, {"a": GONE, "b": stale("b")}, at(1))
     run(warehouse, {"a": GONE, "b": stale("b")}, at(7))
@@ -100,7 +100,7 @@ def test_an_unreachable_account_inhibits_its_own_symptoms_and_nothing_else(wareh
 
 
 def test_min_runs_holds_a_finding_before_it_opens(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"flapping": {"min_runs": 2}}, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], {"flapping": {"min_runs": 2}}, apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))
     assert warehouse.rows("SELECT state FROM findings") == [("pending",)] and sink.received == []
     run(warehouse, {"a": ("ok", [Post("a", "p", at(0.5))])}, at(1))  # cleared before opening: dropped, untold
@@ -112,7 +112,7 @@ def test_min_runs_holds_a_finding_before_it_opens(warehouse, sink):
 
 
 def test_min_hours_opens_a_held_finding_on_time(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"flapping": {"min_runs": 10, "min_hours": 2}}, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], {"flapping": {"min_runs": 10, "min_hours": 2}}, apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))
     run(warehouse, {"a": stale()}, at(1))
     assert sink.received == []
@@ -121,7 +121,7 @@ def test_min_hours_opens_a_held_finding_on_time(warehouse, sink):
 
 
 def test_clear_runs_keeps_a_finding_open_until_it_stays_clear(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"flapping": {"clear_runs": 2}}, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], {"flapping": {"clear_runs": 2}}, apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))
     fresh = ("ok", [Post("a", "new", at(0.5))])
     run(warehouse, {"a": fresh}, at(1))
@@ -132,7 +132,7 @@ def test_clear_runs_keeps_a_finding_open_until_it_stays_clear(warehouse, sink):
 
 
 def test_a_flapping_finding_is_reported_once(warehouse, sink):
-    warehouse.configure([account_entry("a")], {"flapping": {"max_flips_per_day": 3}}, apprise_url=sink.url)
+    configure(warehouse, [account_entry("a")], {"flapping": {"max_flips_per_day": 3}}, apprise_url=sink.url)
     hour = 0
     for _ in range(4):
         warehouse.con.execute("DELETE FROM posts")  # the account goes quiet again

@@ -128,8 +128,13 @@ CREATE TABLE IF NOT EXISTS inbound (
     post_id       VARCHAR,                  -- the account's post it hangs under, if any
     is_question   BOOLEAN NOT NULL,         -- contains ? or ؟
     first_seen_at TIMESTAMPTZ NOT NULL,
+    needs_answer  BOOLEAN,                  -- the detector's verdict on the text (flows/detect/needs_answer.py),
+                                            -- taken at merge time, before a direct message's text is dropped
+    needs_answer_reason VARCHAR,            -- why: "question mark", "request or complaint 'ممكن'", "thanks or greeting only" …
     PRIMARY KEY (account_id, message_id)
 );
+ALTER TABLE inbound ADD COLUMN IF NOT EXISTS needs_answer BOOLEAN;  -- databases made before the detector;
+ALTER TABLE inbound ADD COLUMN IF NOT EXISTS needs_answer_reason VARCHAR;  -- store.connect fills old rows
 
 -- The account's own replies to inbound messages (child.parent = message and child.author = account).
 CREATE TABLE IF NOT EXISTS replies (
@@ -246,9 +251,15 @@ CREATE TABLE IF NOT EXISTS account_policy (
     min_answered              INTEGER NOT NULL,
     unanswered_warn_hours     DOUBLE NOT NULL,
     unanswered_critical_hours DOUBLE NOT NULL,
-    questions_only            BOOLEAN NOT NULL,
-    unreachable_failed_runs   INTEGER NOT NULL
+    questions_only            BOOLEAN NOT NULL,       -- unanswered.needs_answer_only: count only messages needing an answer
+    unreachable_failed_runs   INTEGER NOT NULL,
+    staleness_clock           VARCHAR,                -- working | calendar: the days staleness counts
+    response_clock            VARCHAR,                -- working | calendar: the hours sla_hours counts
+    unanswered_clock          VARCHAR                 -- working | calendar: the hours the unanswered limits count
 );
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS staleness_clock VARCHAR;
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS response_clock VARCHAR;
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS unanswered_clock VARCHAR;
 
 -- The run the checks are judging now (one row), so the judged sets can be plain views.
 CREATE TABLE IF NOT EXISTS judging (
@@ -273,6 +284,26 @@ SELECT * FROM judged_attempted WHERE run_status = 'ok';
 
 -- Ready-made views for analysts -------------------------------------------------------------
 
+-- Each inbound message with the verdict that counts. needs_answer is the detector's verdict,
+-- except that a message from an official account never needs an answer: from_official is true
+-- when the author is the account itself or another registered account (its handle, or
+-- handle@host of its api_base, as Mastodon writes a remote author). Rows stored before the
+-- detector fall back to is_question.
+CREATE OR REPLACE VIEW inbound_verdicts AS
+WITH official AS (
+    SELECT DISTINCT lower(handle) AS author FROM accounts WHERE handle IS NOT NULL
+    UNION
+    SELECT DISTINCT lower(handle) || '@' || lower(regexp_extract(api_base, '^https?://([^/:]+)', 1))
+    FROM accounts WHERE handle IS NOT NULL
+)
+SELECT i.account_id, i.message_id, i.created_at, i.kind, i.author, i.url, i.text, i.post_id, i.is_question,
+       o.author IS NOT NULL AS from_official,
+       coalesce(i.needs_answer, i.is_question) AND o.author IS NULL AS needs_answer,
+       CASE WHEN o.author IS NOT NULL THEN 'from an official account'
+            ELSE coalesce(i.needs_answer_reason, CASE WHEN i.is_question THEN 'question mark' ELSE 'no question mark' END)
+       END AS needs_answer_reason
+FROM inbound i LEFT JOIN official o ON o.author = lower(ltrim(i.author, '@'));
+
 -- Each inbound message with the account's first reply to it (null while unanswered).
 CREATE OR REPLACE VIEW first_replies AS
 WITH firsts AS (
@@ -284,8 +315,9 @@ WITH firsts AS (
 )
 SELECT i.account_id, i.message_id, i.created_at, i.kind, i.is_question, i.url, i.author, i.text,
        f.first_reply_id, f.first_reply_at,
-       (epoch(f.first_reply_at) - epoch(i.created_at)) / 3600.0 AS response_hours
-FROM inbound i LEFT JOIN firsts f USING (account_id, message_id);
+       (epoch(f.first_reply_at) - epoch(i.created_at)) / 3600.0 AS response_hours,
+       i.needs_answer, i.needs_answer_reason, i.from_official
+FROM inbound_verdicts i LEFT JOIN firsts f USING (account_id, message_id);
 
 -- Each account's latest own post (not counting replies to others).
 CREATE OR REPLACE VIEW latest_posts AS
@@ -309,3 +341,54 @@ SELECT * FROM findings WHERE state = 'open';
 CREATE OR REPLACE VIEW active_silences AS
 SELECT s.* FROM silences s
 WHERE s.expired_at IS NULL AND s.ends_at > coalesce((SELECT max(now) FROM judging), current_timestamp);
+
+-- Response clocks: one row per inbound message that starts a clock (Meta's rule, see
+-- shared/reference/alerting.md). Messages are grouped into threads: the account's post they
+-- hang under (thread_key 'post:<post_id>'), or for mentions and direct messages (and anything
+-- without a post) their author ('author:<author>'). Within a thread, messages that need an
+-- answer and those that do not are clocked apart, so a "thanks" never starts or holds a
+-- question's clock; filter on needs_answer.
+--   * A message starts a new clock when no clock is open in its thread and the thread has been
+--     silent for 24 hours (no message of its kind, no reply from the account); the first
+--     message of a thread always starts one.
+--   * A clock is open from its first message until the account's first reply after it to a
+--     message of the thread (of the clock's kind). Follow-ups while it is open ("any news?")
+--     join it and never restart it, however late they come.
+--   * A message within 24 hours after the account's reply continues that conversation: it
+--     starts no clock of its own.
+-- response_hours is in calendar hours. Working hours come from the working_hours(start, end,
+-- account_id) UDF (flows/clock.py register_clock), which exists only on connections that
+-- registered it: the checks call it; this view does not, so any reader can query it.
+CREATE OR REPLACE VIEW response_clocks AS
+WITH messages AS (
+    SELECT account_id, message_id, created_at, kind, author, url, needs_answer, needs_answer_reason, from_official,
+           CASE WHEN kind IN ('direct', 'mention') OR post_id IS NULL THEN 'author:' || coalesce(author, '')
+                ELSE 'post:' || post_id END AS thread_key
+    FROM inbound_verdicts
+), own_replies AS (  -- the account's replies, in the thread and kind of the message each answers
+    SELECT r.account_id, m.thread_key, m.needs_answer, r.reply_id, r.created_at,
+           row_number() OVER (PARTITION BY r.account_id, m.thread_key, m.needs_answer ORDER BY r.created_at, r.reply_id) AS replies_so_far
+    FROM replies r JOIN messages m ON m.account_id = r.account_id AND m.message_id = r.in_reply_to_id
+    WHERE r.created_at >= m.created_at
+), placed AS (  -- each message with the last reply before it and the message before it
+    SELECT m.*, r.created_at AS last_reply_at, coalesce(r.replies_so_far, 0) AS segment,
+           lag(m.created_at) OVER (PARTITION BY m.account_id, m.thread_key, m.needs_answer
+                                   ORDER BY m.created_at, m.message_id) AS previous_at
+    FROM messages m ASOF LEFT JOIN own_replies r
+      ON r.account_id = m.account_id AND r.thread_key = m.thread_key AND r.needs_answer = m.needs_answer
+     AND m.created_at > r.created_at
+), qualified AS (
+    SELECT *, coalesce(epoch(created_at) - epoch(greatest(previous_at, last_reply_at)) >= 86400, true) AS after_silence
+    FROM placed
+), starts AS (  -- the first message after 24 h of silence in each stretch between two replies
+    SELECT * FROM qualified WHERE after_silence
+    QUALIFY row_number() OVER (PARTITION BY account_id, thread_key, needs_answer, segment
+                               ORDER BY created_at, message_id) = 1
+)
+SELECT s.account_id, s.message_id, s.thread_key, s.kind, s.author, s.url, s.created_at,
+       s.needs_answer, s.needs_answer_reason, s.from_official,
+       f.reply_id AS first_reply_id, f.created_at AS first_reply_at,
+       (epoch(f.created_at) - epoch(s.created_at)) / 3600.0 AS response_hours
+FROM starts s ASOF LEFT JOIN own_replies f
+  ON f.account_id = s.account_id AND f.thread_key = s.thread_key AND f.needs_answer = s.needs_answer
+ AND f.created_at >= s.created_at;

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flows.detect.needs_answer import Detector, default_detector
 from flows.outcome import AccountOutcome
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, looks_like_question
 
@@ -37,7 +38,26 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(files("flows.warehouse").joinpath("schema.sql").read_text(encoding="utf-8"))
+        _backfill_needs_answer(con)
     return con
+
+
+def _backfill_needs_answer(con: duckdb.DuckDBPyConnection) -> None:
+    """Give rows merged before the detector existed its verdict (built-in word lists). A direct
+    message's text was never kept, so its old ``is_question`` stands in for the verdict."""
+    rows = con.execute("SELECT account_id, message_id, kind, text, is_question FROM inbound "
+                       "WHERE needs_answer IS NULL").fetchall()
+    if not rows:
+        return
+    verdicts = [(a, m, *((q, "question mark (stored before the detector)") if kind == "direct"
+                         else _verdict(default_detector(), text))) for a, m, kind, text, q in rows]
+    con.executemany("UPDATE inbound SET needs_answer = $3, needs_answer_reason = $4 WHERE account_id = $1 AND message_id = $2",
+                    verdicts)
+
+
+def _verdict(detector: Detector, text: str | None) -> tuple[bool, str]:
+    verdict = detector(text or "")
+    return verdict.needs_answer, verdict.reason
 
 
 def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> None:
@@ -119,15 +139,17 @@ def close_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status
                 {"status": status, "now": now, "id": run_id})
 
 
-def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
+def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime,
+                detector: Detector | None = None) -> None:
     """Write a batch in one transaction. Quarantined accounts keep only their outcome, records
     and reasons in ``quarantine``; failed accounts keep what they fetched but no cursor for
-    a failed stream (the module yields none), so the next run fetches it again."""
+    a failed stream (the module yields none), so the next run fetches it again. Inbound
+    messages get ``detector``'s needs-answer verdict (default: the built-in word lists)."""
     trusted = [o for o in outcomes if o.status != "quarantined"]
     records = [r for o in trusted for r in o.records]
     with transaction(con):
         _upsert_posts(con, [r for r in records if isinstance(r, Post)], now)
-        _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now)
+        _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now, detector or default_detector())
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
         _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
         _upsert_cursors(con, [r for r in records if isinstance(r, Cursor)], now)
@@ -179,10 +201,13 @@ def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
     _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
 
 
-def _upsert_inbound(con, messages: list[Inbound], now: datetime) -> None:
+def _upsert_inbound(con, messages: list[Inbound], now: datetime, detector: Detector) -> None:
     frame = _frame(messages)
     if not frame.empty:
         frame["is_question"] = frame["text"].map(looks_like_question)
+        verdicts = [_verdict(detector, text) for text in frame["text"]]  # before a direct message's text goes
+        frame["needs_answer"] = [needs for needs, _ in verdicts]
+        frame["needs_answer_reason"] = [reason for _, reason in verdicts]
         frame.loc[frame["kind"] == "direct", "text"] = ""  # private correspondence: keep that it came, not what it said
         frame["first_seen_at"] = now
     _upsert(con, "inbound", ["account_id", "message_id"], frame, keep_on_update=("first_seen_at",))

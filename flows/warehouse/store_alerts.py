@@ -17,7 +17,8 @@ FINDING_COLUMNS = (
     "message", "details", "state", "first_seen", "last_seen", "resolved_at", "last_run_id", "action", "opened_at",
     "seen_runs", "clear_runs", "flapping", "withdrawn_reason", "step", "step_at", "reminders", "last_notice_at")
 POLICY_COLUMNS = ("account_id", "stale_warn_days", "stale_critical_days", "sla_hours", "min_answered",
-                  "unanswered_warn_hours", "unanswered_critical_hours", "questions_only", "unreachable_failed_runs")
+                  "unanswered_warn_hours", "unanswered_critical_hours", "questions_only", "unreachable_failed_runs",
+                  "staleness_clock", "response_clock", "unanswered_clock")
 JUDGED_SETS = ("collected", "attempted")
 
 
