@@ -196,11 +196,6 @@ class Policy(_Strict):
     def escalation_for(self, account_id: str, agency_id: str) -> Escalation:
         """The escalation policy for one account: account override, else agency override, else the default."""
         return self.escalation.resolved(account_id, agency_id)
-
-    @property
-    def repeat_hours(self) -> float:
-        """Reminder interval: ``escalation.repeat_hours``, else the older ``notify.repeat_hours``."""
-        return self.escalation.repeat_hours or self.notify.repeat_hours
     calendar: CalendarSetting = CalendarSetting()
     needs_answer: dict[str, WordLists] = Field(default_factory=dict)
     """Per language (``ar``, ``en``, …): words added to the detector's built-in lists."""
