@@ -212,3 +212,15 @@ def test_steps_count_working_hours_of_the_agency_calendar(warehouse, sink):
         run(warehouse, {"a": stale()}, moment)
     assert [m["path"] for m in sink.received] == ["/inbox/custodian-a", "/inbox/agency-moh"]
     assert "open 4.7 days, 16.0 working hours" in sink.to("agency-moh")[0]["message"]
+
+
+def test_an_account_whose_profile_says_it_moved_is_unreachable(warehouse, sink):
+    from flows.records import Profile
+
+    configure(warehouse, [account_entry("a")], apprise_url=sink.url)
+    moved = ("ok", [Profile("a", "1", moved_to="https://other.example/@health"), Post("a", "p", ago(1))])
+    run(warehouse, {"a": moved}, at(0))
+    [(message,)] = warehouse.rows("SELECT message FROM findings WHERE check_name = 'unreachable' AND state = 'open'")
+    assert "the account moved" in message and "moved to https://other.example/@health" in message
+    run(warehouse, {"a": ("ok", [Profile("a", "1"), Post("a", "p", ago(1))])}, at(1))
+    assert unreachable_findings(warehouse) == [("resolved", "critical", 1.0)]
