@@ -104,8 +104,9 @@ def _print_summary(summary: dict) -> None:
     a, f, n = summary["accounts"], summary["findings"], summary["notifications"]
     out.print(f"run {summary['run_id']}: {a['ok']}/{a['total']} accounts collected, {a['failed']} failed, "
               f"{a['quarantined']} quarantined, {a['records']} records")
-    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved); "
-              f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
+    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved, "
+              f"{f.get('withdrawn', 0)} withdrawn); notifications: {n['messages_sent']} sent, {n['messages_failed']} failed "
+              f"(kept for retry), {n.get('items_held', 0)} items held by a mute window")
     for q in summary.get("quarantined", []):
         out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
     for e in summary["errors"]:
