@@ -1,7 +1,8 @@
 """A finding's life across runs: held, opened, worsened, cleared, resolved, withdrawn, flapping.
 
-Contract: :class:`Episodes` turns one run's judgments into finding rows and flip events
-through :mod:`flows.warehouse.store_alerts`; the caller holds the transaction. Flap control
+Contract: :class:`Episodes` turns one run's judgments into finding rows and flip events,
+gathered in a :class:`flows.warehouse.store_alerts.Writes` and written by :meth:`Episodes.flush`;
+the caller holds the transaction. Flap control
 comes from ``policy.flapping``: a finding opens after ``min_runs`` consecutive runs (or
 ``min_hours`` since first seen), resolves after ``clear_runs`` clear judged runs, and is
 marked ``flapping`` when it flips more than ``max_flips_per_day`` times in 24 hours.
@@ -31,6 +32,12 @@ class Episodes:
         self.flapping = config.policy.flapping
         self.accounts = {a.id: a for a in config.registry.accounts}
         self.counts = {"opened": 0, "worsened": 0, "resolved": 0, "withdrawn": 0}
+        self.writes = store_alerts.Writes(now)
+        self.flips: dict[str, int] = {}
+
+    def flush(self) -> None:
+        """Write what this pass decided (one statement per kind of write)."""
+        self.writes.flush(self.con)
 
     def active(self, check_name: str) -> dict[str, dict]:
         """The check's pending and open findings, by account."""
@@ -41,6 +48,7 @@ class Episodes:
     def reconcile(self, judgment) -> None:
         """Open, continue or clear each judged account's finding for one check."""
         current = self.active(judgment.check.name)
+        self.flips = self._flips_today(judgment.check.name)
         found = set()
         for violation in judgment.violations:
             account_id = violation["account_id"]
@@ -66,13 +74,13 @@ class Episodes:
         row = {"finding_id": fid, "check_name": check.name, "account_id": violation["account_id"],
                **self._measured(violation, check), "state": "pending", "first_seen": self.now,
                "seen_runs": 1, "clear_runs": 0, "flapping": False, "reminders": 0}
-        store_alerts.insert_finding(self.con, row)
+        self.writes.insert(row)
         if self._may_open(row):
             self._open(row)
 
     def _continue(self, finding: dict, violation: dict, check) -> None:
         fields = {**self._measured(violation, check), "seen_runs": (finding["seen_runs"] or 0) + 1, "clear_runs": 0}
-        store_alerts.update_finding(self.con, finding["finding_id"], **fields)
+        self.writes.update(finding["finding_id"], **fields)
         if finding["state"] == "pending":
             if self._may_open({**finding, **fields}):
                 self._open({**finding, **fields})
@@ -86,29 +94,29 @@ class Episodes:
             self.flapping.min_hours is not None and held_hours >= self.flapping.min_hours)
 
     def _open(self, finding: dict) -> None:
-        flapping = self._flips_today(finding["check_name"], finding["account_id"]) + 1 > self.flapping.max_flips_per_day
-        store_alerts.update_finding(self.con, finding["finding_id"], state="open", opened_at=self.now,
-                                    flapping=flapping)
+        flapping = self.flips.get(finding["account_id"], 0) + 1 > self.flapping.max_flips_per_day
+        self.writes.update(finding["finding_id"], state="open", opened_at=self.now, flapping=flapping)
         self._event(finding["finding_id"], "opened", "opened", finding["severity"])
         self.counts["opened"] += 1
 
-    def _flips_today(self, check_name: str, account_id: str) -> int:
-        """Openings and resolutions of this check on this account in the last 24 hours."""
-        return self.con.execute(
-            "SELECT count(*) FILTER (opened_at > $since) + count(*) FILTER (state = 'resolved' AND resolved_at > $since) "
-            "FROM findings WHERE check_name = $c AND account_id = $a",
-            {"since": self.now - timedelta(hours=24), "c": check_name, "a": account_id}).fetchone()[0]
+    def _flips_today(self, check_name: str) -> dict[str, int]:
+        """Openings and resolutions of this check in the last 24 hours, per account."""
+        return dict(self.con.execute(
+            "SELECT account_id, count(*) FILTER (opened_at > $since) "
+            "       + count(*) FILTER (state = 'resolved' AND resolved_at > $since) "
+            "FROM findings WHERE check_name = $c GROUP BY account_id",
+            {"since": self.now - timedelta(hours=24), "c": check_name}).fetchall())
 
     def _clear(self, finding: dict) -> None:
         if finding["state"] == "pending":
-            store_alerts.delete_finding(self.con, finding["finding_id"])
+            self.writes.deleted.append(finding["finding_id"])
             return
         clears = (finding["clear_runs"] or 0) + 1
         if clears < self.flapping.clear_runs:
-            store_alerts.update_finding(self.con, finding["finding_id"], clear_runs=clears)
+            self.writes.update(finding["finding_id"], clear_runs=clears)
             return
-        store_alerts.update_finding(self.con, finding["finding_id"], clear_runs=clears, state="resolved",
-                                    resolved_at=self.now, last_run_id=self.run_id)
+        self.writes.update(finding["finding_id"], clear_runs=clears, state="resolved", resolved_at=self.now,
+                           last_run_id=self.run_id)
         self._event(finding["finding_id"], "resolved", "resolved", finding["severity"])
         self.counts["resolved"] += 1
 
@@ -123,12 +131,12 @@ class Episodes:
             if reason is None:
                 continue
             if state == "pending":
-                store_alerts.delete_finding(self.con, fid)
+                self.writes.deleted.append(fid)
                 continue
-            store_alerts.update_finding(self.con, fid, state="withdrawn", withdrawn_reason=reason,
-                                        resolved_at=self.now, last_run_id=self.run_id)
+            self.writes.update(fid, state="withdrawn", withdrawn_reason=reason, resolved_at=self.now,
+                               last_run_id=self.run_id)
             self._event(fid, "withdrawn", "withdrawn", severity)
             self.counts["withdrawn"] += 1
 
     def _event(self, fid: str, suffix: str, kind: str, severity: str) -> None:
-        store_alerts.add_event(self.con, f"{fid}/{suffix}", fid, kind, severity, self.run_id, self.now)
+        self.writes.event(f"{fid}/{suffix}", fid, kind, severity, self.run_id, self.now)

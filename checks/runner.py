@@ -148,7 +148,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetim
         episodes = Episodes(con, config, run_id, now)
         for judgment in judgments:
             episodes.reconcile(judgment)
+        episodes.flush()
         episodes.withdraw_unwatched()
+        episodes.flush()
     collected = set().union(*(j.judged for j in judgments if j.check.judges == "collected")) if judgments else set()
     open_total = con.execute("SELECT count(*) FROM findings WHERE state = 'open'").fetchone()[0]
     counts = episodes.counts

@@ -90,13 +90,17 @@ class Planner:
         self.con, self.config, self.run_id, self.now = con, config, run_id, now
         self.accounts = {a.id: a for a in config.registry.accounts}
         self.summary = PlanSummary()
+        self.writes = store_alerts.Writes(now)
+        self.told_so_far: dict[str, dict[str, str]] = {}
 
     def plan(self) -> PlanSummary:
         with store.transaction(self.con):
+            self.told_so_far = self._everyone_told()
             marked = marks(self.con, self.now)
             self._notices(marked)
             for finding in self._open_findings():
                 self._schedule(finding, marked.get(finding["finding_id"], Mark()))
+            self.writes.flush(self.con)
         return self.summary
 
     def _open_findings(self) -> list[dict]:
@@ -104,12 +108,26 @@ class Planner:
                                   "ORDER BY first_seen, finding_id")
         return [dict(zip(FINDING_COLUMNS, row)) for row in cursor.fetchall()]
 
+    def _everyone_told(self) -> dict[str, dict[str, str]]:
+        """``{finding: {tag: audience}}``: who was told (or is about to be) of each live finding."""
+        rows = self.con.execute(
+            "SELECT e.finding_id, d.recipient_tag, any_value(d.audience) FROM deliveries d JOIN alert_events e USING (event_id) "
+            "JOIN findings f USING (finding_id) WHERE d.status IN (SELECT unnest($told)) "
+            "AND (f.state = 'open' OR EXISTS (SELECT 1 FROM alert_events u WHERE u.finding_id = f.finding_id AND u.planned_at IS NULL)) "
+            "GROUP BY ALL ORDER BY 1, 2", {"told": list(TOLD)}).fetchall()
+        told: dict[str, dict[str, str]] = {}
+        for finding_id, tag, audience in rows:
+            told.setdefault(finding_id, {})[tag] = audience or "custodians"
+        return told
+
     def told(self, finding_id: str) -> list[tuple[str, str]]:
         """``(tag, audience)`` of everyone told (or about to be) about a finding."""
-        return self.con.execute(
-            "SELECT DISTINCT d.recipient_tag, any_value(d.audience) FROM deliveries d JOIN alert_events e USING (event_id) "
-            "WHERE e.finding_id = $id AND d.status IN (SELECT unnest($told)) GROUP BY d.recipient_tag ORDER BY 1",
-            {"id": finding_id, "told": list(TOLD)}).fetchall()
+        return sorted(self.told_so_far.get(finding_id, {}).items())
+
+    def _tell(self, event_id: str, finding_id: str, rows: list[tuple[str, str]]) -> None:
+        """Outbox rows for ``(tag, audience)`` pairs; they count as told from now on."""
+        self.writes.deliveries += [(event_id, tag, audience) for tag, audience in rows]
+        self.told_so_far.setdefault(finding_id, {}).update({tag: audience for tag, audience in rows})
 
     def _notices(self, marked: dict[str, Mark]) -> None:
         """Worsened, resolved and withdrawn events go to everyone told; opened ones wait for the schedule."""
@@ -121,12 +139,12 @@ class Planner:
                       "resolved": self.config.policy.notify.send_resolved and not flapping,
                       "withdrawn": True}.get(kind, False)
             if wanted:
-                rows = [(event_id, tag, audience) for tag, audience in self.told(finding_id)]
-                store_alerts.add_deliveries(self.con, rows)
+                rows = self.told(finding_id)
+                self._tell(event_id, finding_id, rows)
                 self.summary.notices += bool(rows)
                 if kind == "worsened" and rows:
-                    store_alerts.update_finding(self.con, finding_id, last_notice_at=self.now)
-        store_alerts.mark_planned(self.con, [e[0] for e in events], self.now)
+                    self.writes.update(finding_id, last_notice_at=self.now)
+        self.writes.planned += [e[0] for e in events]
 
     def _schedule(self, finding: dict, mark: Mark) -> None:
         account = self.accounts.get(finding["account_id"])
@@ -145,8 +163,7 @@ class Planner:
         if due > told:
             for step in range(told + 1, due + 1):
                 self._fire(finding, step, policy, account, agency)
-            store_alerts.update_finding(self.con, finding["finding_id"], step=due, step_at=self.now, reminders=0,
-                                        last_notice_at=self.now)
+            self.writes.update(finding["finding_id"], step=due, step_at=self.now, reminders=0, last_notice_at=self.now)
         elif told >= 0 and self._reminder_due(finding, policy):
             self._remind(finding, told)
 
@@ -164,12 +181,11 @@ class Planner:
             audiences += [a for a in check.notify_first if a not in audiences]
         fid = finding["finding_id"]
         event_id, kind = (f"{fid}/opened", "opened") if step == 0 else (f"{fid}/step{step}", "escalated")
-        store_alerts.add_event(self.con, event_id, fid, kind, finding["severity"], self.run_id, self.now, step)
-        store_alerts.mark_planned(self.con, [event_id], self.now)
+        self.writes.event(event_id, fid, kind, finding["severity"], self.run_id, self.now, step, planned=True)
+        self.writes.planned.append(event_id)  # the runner's `opened` event already exists
         told = {tag for tag, _ in self.told(fid)}  # a step never tells anyone twice (notify_first may have)
-        rows = [(event_id, tag, audience) for audience in audiences
-                for tag in audience_tags(audience, account, agency) if tag not in told]
-        store_alerts.add_deliveries(self.con, rows)
+        self._tell(event_id, fid, [(tag, audience) for audience in audiences
+                                   for tag in audience_tags(audience, account, agency) if tag not in told])
         self.summary.steps += 1
 
     def _reminder_due(self, finding: dict, policy) -> bool:
@@ -180,10 +196,9 @@ class Planner:
     def _remind(self, finding: dict, step: int) -> None:
         fid, count = finding["finding_id"], (finding["reminders"] or 0) + 1
         event_id = f"{fid}/reminder/{step}/{count}"
-        store_alerts.add_event(self.con, event_id, fid, "reminder", finding["severity"], self.run_id, self.now, step)
-        store_alerts.mark_planned(self.con, [event_id], self.now)
-        store_alerts.add_deliveries(self.con, [(event_id, tag, audience) for tag, audience in self.told(fid)])
-        store_alerts.update_finding(self.con, fid, reminders=count, last_notice_at=self.now)
+        self.writes.event(event_id, fid, "reminder", finding["severity"], self.run_id, self.now, step, planned=True)
+        self._tell(event_id, fid, self.told(fid))
+        self.writes.update(fid, reminders=count, last_notice_at=self.now)
         self.summary.reminders += 1
 
     def _flapping_notice(self, finding: dict, account) -> None:

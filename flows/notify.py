@@ -26,7 +26,8 @@ from typing import Protocol
 
 import duckdb
 
-from flows.alert_clock import agency_calendar, calendar_hours, open_hours
+from flows.alert_clock import agency_calendar, calendar_hours
+from flows.clock import working_seconds
 from flows.config import Config, expand_env
 from flows.messages import Item, render
 from flows.warehouse import store, store_alerts
@@ -91,14 +92,14 @@ def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, no
     """Send each recipient one message grouping its unsent items; see the module contract."""
     with store.transaction(con):
         unconfirmed = store_alerts.mark_unconfirmed(con)
+        store_alerts.release_held(con)
         store_alerts.supersede(con)
     if unconfirmed:
         log.warning("%d deliveries were being sent when a run stopped; marked unconfirmed, not resent", unconfirmed)
     summary = DeliverySummary()
     for tag, items in sorted(_unsent_items(con, config, now).items()):
         muted = [i for i in items if _muted(config, i, now)]
-        store_alerts.set_status(con, [(i.event_id, tag) for i in muted], "held", current="pending")
-        store_alerts.set_status(con, [(i.event_id, tag) for i in items if i not in muted], "pending", current="held")
+        store_alerts.hold(con, [(i.event_id, tag) for i in muted])
         summary.items_held += len(muted)
         sendable = [i for i in items if i not in muted]
         if sendable:
@@ -134,24 +135,42 @@ def _muted(config: Config, item: Item, now: datetime) -> bool:
 
 def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config, now: datetime) -> dict[str, list[Item]]:
     rows = con.execute("""
+        WITH told AS (
+            SELECT te.finding_id, t.recipient_tag FROM deliveries t JOIN alert_events te USING (event_id)
+            WHERE t.status IN ('sent', 'unconfirmed') GROUP BY ALL
+        )
         SELECT d.recipient_tag, d.audience, e.event_id, e.kind, e.severity, e.step, f.finding_id, f.check_name,
                f.account_id, f.agency_id, f.platform, f.value, f.threshold, f.unit, f.message, f.details,
                f.first_seen, f.resolved_at, f.action, f.withdrawn_reason,
-               (SELECT list(DISTINCT t.recipient_tag ORDER BY t.recipient_tag) FROM deliveries t
-                  JOIN alert_events te USING (event_id)
-                 WHERE te.finding_id = f.finding_id AND t.status IN ('sent', 'unconfirmed')
-                   AND t.recipient_tag <> d.recipient_tag) AS told
+               (SELECT list(t.recipient_tag ORDER BY t.recipient_tag) FROM told t
+                 WHERE t.finding_id = f.finding_id AND t.recipient_tag <> d.recipient_tag) AS told
         FROM deliveries d JOIN alert_events e USING (event_id) JOIN findings f USING (finding_id)
         WHERE d.status IN ('pending', 'held')
         ORDER BY d.recipient_tag, e.created_at, f.account_id, f.check_name
     """).fetchall()
     accounts = {a.id: a for a in config.registry.accounts}
     agencies = {a.id: a for a in config.registry.agencies}
+    items = [Item(*fields[:-1], told=tuple(fields[-1] or ()), audience=audience or "custodians")
+             for _, audience, *fields in rows]
+    working = _working_hours_open(config, items, now)
     grouped: dict[str, list[Item]] = defaultdict(list)
-    calendars = {a.id: agency_calendar(config, a) for a in config.registry.agencies}
-    for tag, audience, *fields in rows:
-        item = Item(*fields[:-1], told=tuple(fields[-1] or ()), audience=audience or "custodians")
-        item = replace(item, open_calendar_hours=calendar_hours(item.first_seen, now),
-                       open_working_hours=open_hours(item.first_seen, now, calendars.get(item.agency_id)))
+    for (tag, *_), item, hours in zip(rows, items, working):
+        item = replace(item, open_calendar_hours=calendar_hours(item.first_seen, now), open_working_hours=hours)
         grouped[tag].append(item.with_context(accounts.get(item.account_id), agencies.get(item.agency_id)))
     return grouped
+
+
+def _working_hours_open(config: Config, items: list[Item], now: datetime) -> list[float | None]:
+    """Each item's open time in working hours of its agency's calendar (one numpy pass per agency)."""
+    hours: list[float | None] = [None] * len(items)
+    agencies = {a.id: a for a in config.registry.agencies}
+    by_agency: dict[str, list[int]] = defaultdict(list)
+    for index, item in enumerate(items):
+        if item.agency_id in agencies:
+            by_agency[item.agency_id].append(index)
+    for agency_id, indexes in by_agency.items():
+        seconds = working_seconds([items[i].first_seen for i in indexes], [now] * len(indexes),
+                                  agency_calendar(config, agencies[agency_id]))
+        for index, value in zip(indexes, seconds):
+            hours[index] = float(value) / 3600
+    return hours

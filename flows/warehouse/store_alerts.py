@@ -27,9 +27,7 @@ def prepare_judgment(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime,
     con.execute("DELETE FROM judging")
     con.execute("INSERT INTO judging (run_id, now) VALUES ($run, $now)", {"run": run_id, "now": now})
     con.execute("DELETE FROM account_policy")
-    if policy_rows:
-        marks = ", ".join("?" for _ in POLICY_COLUMNS)
-        con.executemany(f"INSERT INTO account_policy ({', '.join(POLICY_COLUMNS)}) VALUES ({marks})", policy_rows)
+    _bulk(con, "INSERT INTO account_policy ({cols}) SELECT {cols} FROM incoming", POLICY_COLUMNS, policy_rows)
 
 
 def point_judged(con: duckdb.DuckDBPyConnection, judges: str) -> None:
@@ -110,11 +108,16 @@ def mark_unconfirmed(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("UPDATE deliveries SET status = 'unconfirmed' WHERE status = 'sending'").fetchone()[0]
 
 
-def set_status(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]], status: str, current: str) -> None:
-    """Move outbox rows ``(event_id, tag)`` from ``current`` to ``status`` (held ↔ pending)."""
+def release_held(con: duckdb.DuckDBPyConnection) -> None:
+    """Held rows become sendable again; :func:`hold` puts back those still inside a mute window."""
+    con.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'held'")
+
+
+def hold(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> None:
+    """Outbox rows ``(event_id, tag)`` due inside a mute window: kept for the first run after it."""
     if keys:
-        con.executemany("UPDATE deliveries SET status = ? WHERE event_id = ? AND recipient_tag = ? AND status = ?",
-                        [(status, *key, current) for key in keys])
+        con.executemany("UPDATE deliveries SET status = 'held' WHERE event_id = ? AND recipient_tag = ? "
+                        "AND status = 'pending'", keys)
 
 
 def claim(con: duckdb.DuckDBPyConnection, tag: str, event_ids: list[str], message_key: str, now: datetime) -> int:
@@ -149,3 +152,72 @@ def expire_silence(con: duckdb.DuckDBPyConnection, silence_id: str, now: datetim
     """End a silence now; False when there is no such silence still in force."""
     return bool(con.execute("UPDATE silences SET expired_at = $now WHERE silence_id = $id AND expired_at IS NULL "
                             "AND ends_at > $now", {"now": now, "id": silence_id}).fetchone()[0])
+
+
+class Writes:
+    """Finding, event and outbox writes gathered during one pass and written in bulk by :meth:`flush`
+    (a statement per kind of write instead of one per finding). The caller holds the transaction."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.new_findings: list[dict] = []
+        self.updates: dict[str, dict] = {}
+        self.deleted: list[str] = []
+        self.events: list[tuple] = []
+        self.deliveries: list[tuple[str, str, str]] = []
+        self.planned: list[str] = []
+
+    def insert(self, row: dict) -> None:
+        self.new_findings.append(row)
+
+    def update(self, finding_id: str, **fields) -> None:
+        unknown = set(fields) - set(FINDING_COLUMNS)
+        if unknown:
+            raise ValueError(f"not finding columns: {sorted(unknown)}")
+        self.updates.setdefault(finding_id, {}).update(fields)
+
+    def event(self, event_id: str, finding_id: str, kind: str, severity: str, run_id: str, now: datetime,
+              step: int | None = None, planned: bool = False) -> None:
+        self.events.append((event_id, finding_id, kind, severity, now, run_id, step, now if planned else None))
+
+    def flush(self, con: duckdb.DuckDBPyConnection) -> None:
+        new_ids = {row["finding_id"] for row in self.new_findings}
+        rows = [{**row, **self.updates.get(row["finding_id"], {})} for row in self.new_findings]
+        _bulk(con, "INSERT INTO findings ({cols}) SELECT {cols} FROM incoming", FINDING_COLUMNS,
+              [tuple(row.get(c) for c in FINDING_COLUMNS) for row in rows])
+        for columns, group in _by_columns({k: v for k, v in self.updates.items() if k not in new_ids}).items():
+            assignments = ", ".join(f"{c} = incoming.{c}" for c in columns)
+            _bulk(con, f"UPDATE findings SET {assignments} FROM incoming WHERE findings.finding_id = incoming.finding_id",
+                  ("finding_id", *columns), group)
+        if self.deleted:
+            con.execute("DELETE FROM findings WHERE finding_id IN (SELECT unnest($ids)) AND state = 'pending'",
+                        {"ids": self.deleted})
+        _bulk(con, "INSERT INTO alert_events ({cols}) SELECT {cols} FROM incoming ON CONFLICT DO NOTHING",
+              ("event_id", "finding_id", "kind", "severity", "created_at", "run_id", "step", "planned_at"), self.events)
+        _bulk(con, "INSERT INTO deliveries ({cols}, status, attempts) SELECT {cols}, 'pending', 0 FROM incoming "
+                   "ON CONFLICT DO NOTHING", ("event_id", "recipient_tag", "audience"), self.deliveries)
+        mark_planned(con, self.planned, self.now)
+        self.__init__(self.now)
+
+
+def _by_columns(updates: dict[str, dict]) -> dict[tuple[str, ...], list[tuple]]:
+    """Updates grouped by the columns they set: ``{columns: [(finding_id, *values)]}``."""
+    groups: dict[tuple[str, ...], list[tuple]] = {}
+    for finding_id, fields in updates.items():
+        columns = tuple(sorted(fields))
+        groups.setdefault(columns, []).append((finding_id, *(fields[c] for c in columns)))
+    return groups
+
+
+def _bulk(con: duckdb.DuckDBPyConnection, sql: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Run ``sql`` over ``rows`` registered as the relation ``incoming`` (``{cols}``: the column list)."""
+    if not rows:
+        return
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
+    con.register("incoming", frame)
+    try:
+        con.execute(sql.format(cols=", ".join(columns)))
+    finally:
+        con.unregister("incoming")
