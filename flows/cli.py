@@ -1,4 +1,4 @@
-"""The ``custodian`` command: run, findings, validate, demo, simulator.
+"""The ``custodian`` command: run, findings, validate, classify, demo, simulator.
 
 Exit codes: 0 done (findings or not), 2 invalid configuration, 1 failure.
 Prefect is imported only by the commands that run the flow: it is slow to import.
@@ -192,6 +192,21 @@ def findings(db: Path | None = DbOpt,
                       f"{row['value']:g} / {row['threshold']:g} {row['unit']}" if row["value"] is not None else "—",
                       row["message"], _notes(row))
     out.print(table)
+
+
+@app.command()
+def classify(config: Path | None = typer.Option(None, "--config", "-c", help="Use this configuration's policy.yaml "
+                                                "needs_answer word lists (default: the built-in lists only)."),
+             language: str | None = typer.Option(None, help="Language hint (ar, en); default: guessed per message.")) -> None:
+    """Read one message per line on stdin; print one JSON object per line: text, needs_answer, reason."""
+    from flows.detect.needs_answer import Detector
+
+    detector = Detector(_config_or_exit(config).policy.needs_answer if config else None)
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        verdict = detector(text, language)
+        print(json.dumps({"text": text, "needs_answer": verdict.needs_answer, "reason": verdict.reason},
+                         ensure_ascii=False), flush=True)
 
 
 @app.command()

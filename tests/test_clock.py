@@ -102,3 +102,18 @@ def test_the_duckdb_udf_uses_each_keys_calendar_and_passes_nulls():
     register_clock(con, {"moh": holiday}, default=OMAN)  # registering again replaces the calendars
     assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'nobody'").fetchall() == [(pytest.approx(1.5),)]
     assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'moh' AND e IS NOT NULL").fetchall() == [(0.0,)]
+
+
+def test_calendar_levels_replace_only_the_keys_they_set():
+    from flows.config import Agency
+    from flows.policy import CalendarOverride, CalendarSetting
+
+    policy = CalendarSetting(holidays=[date(2026, 11, 30)])
+    dubai = Agency(id="x", name="x", timezone="Asia/Dubai")
+    assert policy.resolved(dubai).timezone == "Asia/Dubai"
+    assert policy.resolved(Agency(id="y", name="y")).timezone == "Asia/Muscat"  # the default zone is not a choice
+    agency = Agency(id="z", name="z", timezone="Asia/Dubai", calendar=CalendarOverride(timezone="Asia/Muscat"))
+    assert policy.resolved(agency).timezone == "Asia/Muscat"  # calendar.timezone is the more specific
+    account = type("Account", (), {"calendar": CalendarOverride(working_days=["mon", "tue"])})()
+    resolved = policy.resolved(dubai, account)
+    assert (resolved.timezone, resolved.working_days, resolved.holidays) == ("Asia/Dubai", ["mon", "tue"], [date(2026, 11, 30)])

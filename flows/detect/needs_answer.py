@@ -8,10 +8,11 @@ data, not here: see the ``response_clocks`` view.
 
 How: the text is normalised (NFKC, Arabic diacritics and tatweel removed, alef/ya/ta-marbuta
 forms unified, Arabic-Indic digits made ASCII, letters repeated 3+ times squeezed, links and
-@mentions dropped). Thanks/greeting phrases are then masked out as sentence breaks, so their
-words cannot count ("كيف حالك؟" is a greeting, "السلام عليكم ما هي الشروط" still asks). In
-what is left: a question mark, an interrogative anywhere (هل، متى، when …) or at a sentence
-start (ما، من، is, can …), or a request/complaint form (أرجو، ممكن، please, not working …).
+@mentions dropped). Thanks/greeting/praise phrases are found, and a signal wholly inside one
+does not count ("كيف حالك؟" greets, "كم انتم رائعين" praises); what follows one starts a
+sentence ("السلام عليكم ما هي الشروط" still asks). The signals: a question mark outside them,
+an interrogative anywhere (هل، متى، وين …), a request or complaint form (أرجو، ممكن، please,
+not working …), or an interrogative at a sentence start (ما، من، when, is, can …).
 ``language`` only decides which language's lists are tried first (mixed messages are common).
 """
 
@@ -63,9 +64,9 @@ class Detector:
             lists["REQUESTS"][lang] += list(_field(added, "requests"))
             lists["NOT"][lang] += list(_field(added, "not_", "not"))
         self._not = _phrases(p for lang in languages for p in lists["NOT"][lang])
-        self._signals = {lang: [("interrogative", _phrases(lists["QUESTIONS"][lang])),
-                                ("interrogative", _phrases(lists["LEADING_QUESTIONS"][lang], _SENTENCE_START)),
-                                ("request or complaint", _phrases(lists["REQUESTS"][lang]))]
+        self._signals = {lang: [("interrogative", _phrases(lists["QUESTIONS"][lang]), False),
+                                ("request or complaint", _phrases(lists["REQUESTS"][lang]), False),
+                                ("interrogative", _phrases(lists["LEADING_QUESTIONS"][lang], _SENTENCE_START), True)]
                          for lang in languages}
 
     def __call__(self, text: str, language: str | None = None) -> Verdict:
@@ -76,22 +77,42 @@ class Detector:
             if _QUESTION_MARK.search(clean):
                 return Verdict(True, "a bare question mark")
             return Verdict(False, "emoji or punctuation only")
-        masked = self._not.sub(" . ", clean) if self._not else clean
+        spans = [m.span() for m in self._not.finditer(clean)] if self._not else []
+        masked = _mask(clean, spans)
         if not _WORD.search(masked):
             return Verdict(False, "thanks or greeting only")
         if _QUESTION_MARK.search(masked):
             return Verdict(True, "question mark")
-        for kind, pattern in self._ordered(language, clean):
-            match = pattern.search(masked) if pattern else None
-            if match:
-                return Verdict(True, f"{kind} '{match.group('phrase')}'")
+        for kind, pattern, leading in self._ordered(language, clean):
+            phrase = _first_outside(pattern, masked if leading else clean, spans)
+            if phrase:
+                return Verdict(True, f"{kind} '{phrase}'")
         return Verdict(False, "no question, request or complaint")
 
-    def _ordered(self, language: str | None, clean: str) -> list[tuple[str, re.Pattern | None]]:
+    def _ordered(self, language: str | None, clean: str) -> list[tuple[str, re.Pattern | None, bool]]:
         """Signals of the message's language first (given, else guessed from its script)."""
         first = (language or ("ar" if _ARABIC.search(clean) else "en")).split("-")[0].lower()
         order = sorted(self._signals, key=lambda lang: lang != first)
         return [signal for lang in order for signal in self._signals[lang]]
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each thanks/greeting span blanked to a sentence break of the same length
+    (offsets stay valid; what follows a greeting starts a sentence)."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = "." + " " * (end - start - 1)
+    return "".join(chars)
+
+
+def _first_outside(pattern: re.Pattern | None, text: str, spans: list[tuple[int, int]]) -> str | None:
+    """The first phrase ``pattern`` finds that is not wholly inside a thanks/greeting span:
+    "كيف" in "كيف حالك" does not ask, "never received" still complains though "received" thanks."""
+    for match in pattern.finditer(text) if pattern else ():
+        start, end = match.span("phrase")
+        if not any(s <= start and end <= e for s, e in spans):
+            return match.group("phrase")
+    return None
 
 
 def _field(lists: Any, *names: str) -> Iterable[str]:

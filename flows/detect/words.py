@@ -15,19 +15,16 @@ QUESTIONS = {
         "شنو", "شنهو", "شنهي", "منو", "وين", "ليش", "ليه", "شلون", "كيفن", "متين", "بكم", "عساه", "هلا تخبروننا",
         "ما هو", "ما هي", "ما هي", "ما الذي", "ما المطلوب", "ما الاجراءات", "ما الإجراءات", "ما سبب", "ما موعد",
         "من المسؤول", "من الجهة", "من وين", "أليس", "اليس", "ألا يوجد", "ما في", "مافي", "فيه", "في أحد",
+        "ولا لا", "او لا", "أو لا", "ام لا", "أم لا", "والا لا", "ولا شو", "ولا كيف",
     ],
-    "en": [
-        "what", "when", "where", "why", "how", "who", "whom", "whose", "which", "is there", "are there",
-        "is it", "is the", "are you", "are the", "do you", "does the", "does it", "did you", "did the", "have you",
-        "has the", "will you", "will the", "would it", "should i", "should we", "can i", "can we", "may i",
-        "any update", "any news", "anyone know",
-    ],
+    "en": ["any update", "any news", "anyone know", "is there any", "are there any", "i wonder", "wondering"],
 }
 
 # Interrogatives that ask only at the start of a sentence ("ما" and "من" are also "not" and "from").
 LEADING_QUESTIONS = {
     "ar": ["ما", "من", "كم", "ماهو", "ماهي", "مين", "شو", "ايش"],
-    "en": ["is", "are", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "have", "has", "may"],
+    "en": ["what", "when", "where", "why", "how", "who", "whom", "whose", "which", "is", "are", "do", "does", "did",
+           "can", "could", "will", "would", "should", "shall", "have", "has", "may", "am i", "any"],
 }
 
 # Requests and complaints: they expect an answer or an action.
@@ -44,6 +41,9 @@ REQUESTS = {
         "لا يفتح", "ما يشتغل", "ما يفتح", "ما يشتغلش", "عطل", "معطل", "خلل", "تأخير", "تاخير", "متأخر", "متاخر",
         "متى بيتم", "الى الان", "إلى الآن", "للحين", "لين الحين", "حتى الآن", "حتى الان", "سيء", "سيئة", "سيئه",
         "سوء", "مهزلة", "مهزله", "يا جماعة", "يا جماعه", "الموقع واقف", "التطبيق واقف", "طلبي", "معاملتي",
+        "معطلة", "معطلين", "خطأ في", "خطا في", "ما حد", "محد", "لا أحد", "لا احد", "لم يرد", "ولم يتم",
+        "انتظرت", "ننتظر", "بدون فائدة", "بلا فائدة", "حسبي الله", "حسبنا الله", "استفسار", "عندي سؤال",
+        "لدي سؤال", "بلاغ", "بلغت", "رفعت بلاغ",
     ],
     "en": [
         "please", "pls", "plz", "kindly", "can you", "could you", "would you", "will you", "how do i", "how can i",
@@ -53,7 +53,8 @@ REQUESTS = {
         "isn't working", "is down", "broken", "error", "problem", "issue", "still waiting", "no response",
         "no reply", "no answer", "nobody answers", "can't", "cannot", "unable to", "won't", "never received",
         "haven't received", "has not been", "hasn't been", "delayed", "delay", "urgent", "asap", "unacceptable",
-        "disappointed", "terrible", "fix it", "fix this",
+        "disappointed", "terrible", "fix it", "fix this", "been waiting", "waiting for", "need an answer",
+        "still need", "not received", "didn't receive", "did not receive", "no one", "nobody",
     ],
 }
 
@@ -74,6 +75,8 @@ NOT = {
         "دام عزكم", "دمتم بخير", "دمتم", "الله يخليكم", "آمين", "امين", "اللهم آمين", "الحمد لله", "الحمدلله",
         "تمام", "اوكي", "ما اجمل", "ما أجمل", "ما احلى", "ما أحلى", "حفظ الله عمان", "حفظ الله السلطان",
         "يا سلام", "تم الحل", "الله يجزاكم خير", "بالتوفيق", "موفقين",
+        "من اجمل", "من أجمل", "من افضل", "من أفضل", "من اروع", "من أروع", "من احسن", "كم انتم", "كم أنتم", "كم انت",
+        "كم أنت", "كيف لا", "ما اروع", "ما أروع",
     ],
     "en": [
         "thanks", "thank you", "thank you so much", "thanks a lot", "many thanks", "thx", "ty", "great", "great job",
@@ -81,6 +84,7 @@ NOT = {
         "congrats", "congratulations", "happy national day", "eid mubarak", "ramadan kareem", "good morning",
         "good evening", "hello", "hi", "hey", "hi there", "ok", "okay", "got it", "noted", "received", "resolved",
         "all good", "cheers", "appreciated", "much appreciated", "keep it up", "keep up the good work", "bravo",
-        "proud", "so proud", "beautiful", "thanks for the quick reply", "thank you for the quick reply",
+        "proud", "so proud", "beautiful", "how wonderful", "how beautiful", "how great", "how nice",
+        "how amazing", "how lovely", "what a", "thanks for the quick reply", "thank you for the quick reply",
     ],
 }

@@ -45,14 +45,19 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 def _backfill_needs_answer(con: duckdb.DuckDBPyConnection) -> None:
     """Give rows merged before the detector existed its verdict (built-in word lists). A direct
     message's text was never kept, so its old ``is_question`` stands in for the verdict."""
-    rows = con.execute("SELECT account_id, message_id, kind, text, is_question FROM inbound "
-                       "WHERE needs_answer IS NULL").fetchall()
-    if not rows:
+    old = con.execute("SELECT account_id, message_id, kind, text, is_question FROM inbound "
+                      "WHERE needs_answer IS NULL").df()
+    if old.empty:
         return
-    verdicts = [(a, m, *((q, "question mark (stored before the detector)") if kind == "direct"
-                         else _verdict(default_detector(), text))) for a, m, kind, text, q in rows]
-    con.executemany("UPDATE inbound SET needs_answer = $3, needs_answer_reason = $4 WHERE account_id = $1 AND message_id = $2",
-                    verdicts)
+    verdicts = [(q, "question mark (stored before the detector)") if kind == "direct" else _verdict(default_detector(), text)
+                for kind, text, q in zip(old["kind"], old["text"], old["is_question"])]
+    old["needs_answer"] = [needs for needs, _ in verdicts]
+    old["needs_answer_reason"] = [reason for _, reason in verdicts]
+    with _transaction(con):
+        con.register("verdicts", old[["account_id", "message_id", "needs_answer", "needs_answer_reason"]])
+        con.execute("UPDATE inbound SET needs_answer = v.needs_answer, needs_answer_reason = v.needs_answer_reason "
+                    "FROM verdicts v WHERE inbound.account_id = v.account_id AND inbound.message_id = v.message_id")
+        con.unregister("verdicts")
 
 
 def _verdict(detector: Detector, text: str | None) -> tuple[bool, str]:

@@ -1,7 +1,13 @@
 """The needs-answer rules, one behaviour per test; the labelled sample is measured in test_sample.py."""
 
-import pytest
+import json
+import shutil
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
 from flows.detect.needs_answer import Detector, needs_answer, normalise
 
 
@@ -52,3 +58,21 @@ def test_extra_words_from_the_policy_are_added_per_language():
     assert detector("عطوني الرابط").needs_answer
     assert not needs_answer("عطوني الرابط").needs_answer
     assert detector("cheers mate").reason == "thanks or greeting only"
+
+
+def test_classify_prints_one_json_object_per_input_line(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["classify"], input="متى يفتح المركز؟\nشكراً 🌹\n\nعطوني الرابط\n")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows == [{"text": "متى يفتح المركز؟", "needs_answer": True, "reason": "question mark"},
+                    {"text": "شكراً 🌹", "needs_answer": False, "reason": "thanks or greeting only"},
+                    {"text": "", "needs_answer": False, "reason": "empty"},
+                    {"text": "عطوني الرابط", "needs_answer": False, "reason": "no question, request or complaint"}]
+    config = shutil.copytree(Path(__file__).parents[2] / "config", tmp_path / "config")
+    policy = config / "policy.yaml"
+    policy.write_text(policy.read_text(encoding="utf-8").replace("ar: {questions: [], requests: [], not: []}",
+                                                                 "ar: {questions: [], requests: [عطوني], not: []}"),
+                      encoding="utf-8")
+    result = runner.invoke(app, ["classify", "--config", str(config)], input="عطوني الرابط\n")
+    assert json.loads(result.stdout)["needs_answer"] is True
