@@ -53,7 +53,7 @@ def _backfill_needs_answer(con: duckdb.DuckDBPyConnection) -> None:
                 for kind, text, q in zip(old["kind"], old["text"], old["is_question"])]
     old["needs_answer"] = [needs for needs, _ in verdicts]
     old["needs_answer_reason"] = [reason for _, reason in verdicts]
-    with _transaction(con):
+    with transaction(con):
         con.register("verdicts", old[["account_id", "message_id", "needs_answer", "needs_answer_reason"]])
         con.execute("UPDATE inbound SET needs_answer = v.needs_answer, needs_answer_reason = v.needs_answer_reason "
                     "FROM verdicts v WHERE inbound.account_id = v.account_id AND inbound.message_id = v.message_id")
