@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.config import ConfigError, load_config
+from flows.silence_cli import silence_app
 from flows.warehouse import store
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
@@ -44,6 +45,7 @@ def main(show_version: bool = typer.Option(False, "--version", callback=_version
 # Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+app.add_typer(silence_app, name="silence")
 
 ConfigOpt = typer.Option("config", "--config", "-c", help="Configuration directory (accounts.yaml, policy.yaml, apprise.yaml).")
 DbOpt = typer.Option(None, "--db", help="DuckDB file (default: $CUSTODIAN_DB, else data/custodian.duckdb).")
@@ -127,8 +129,9 @@ def _print_summary(summary: dict) -> None:
         out.print(f"  {p['platform']:<10} {p['accounts_read']} read, {p['accounts_deferred']} deferred, "
                   f"{p['accounts_skipped']} skipped; spent {p['requests']} requests, {p['units']:g} units",
                   markup=False, highlight=False)
-    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved); "
-              f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
+    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved, "
+              f"{f.get('withdrawn', 0)} withdrawn); notifications: {n['messages_sent']} sent, {n['messages_failed']} failed "
+              f"(kept for retry), {n.get('items_held', 0)} items held by a mute window")
     for q in summary.get("quarantined", []):
         out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
     if summary.get("report"):
@@ -138,12 +141,13 @@ def _print_summary(summary: dict) -> None:
                   markup=False, highlight=False)
 
 
-FINDING_COLUMNS = ("check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
-                   "message", "first_seen", "last_seen", "details")
+FINDING_COLUMNS = ("id", "check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
+                   "message", "first_seen", "last_seen", "details", "step", "flapping")
 
 
-def open_findings(db: Path | None) -> list[dict]:
-    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC)."""
+def open_findings(db: Path | None, now: datetime | None = None) -> list[dict]:
+    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC), each with
+    ``silenced`` (silence id and end) and ``inhibited_by`` (the finding that mutes it) at ``now``."""
     path = store.db_path(db)
     if not path.exists():
         return []
@@ -153,24 +157,53 @@ def open_findings(db: Path | None) -> list[dict]:
         err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
         raise typer.Exit(1) from None
     try:
-        rows = con.execute(
-            "SELECT check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
-            "first_seen, last_seen, details FROM findings WHERE state = 'open' "
-            "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
+        return findings_with_marks(con, now or datetime.now(UTC))
     finally:
         con.close()
-    return [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
-             for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
+
+
+def findings_with_marks(con, now: datetime) -> list[dict]:
+    """The open findings of an open warehouse connection, marked as of ``now``; see :func:`open_findings`."""
+    from flows.escalation import marks
+
+    rows = con.execute(
+        "SELECT finding_id, check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
+        "first_seen, last_seen, details, step, coalesce(flapping, false) FROM findings WHERE state = 'open' "
+        "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
+    marked = marks(con, now)
+    found = [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
+              for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
+    for finding in found:
+        mark = marked.get(finding["id"])
+        finding["silenced"] = ({"silence": mark.silence, "until": mark.silence_until.isoformat()}
+                               if mark and mark.silence else None)
+        finding["inhibited_by"] = mark.inhibitor if mark else None
+    return found
+
+
+def _notes(row: dict) -> str:
+    """silenced / inhibited / flapping / escalation step, for the table."""
+    notes = []
+    if row["silenced"]:
+        notes.append(f"silenced until {row['silenced']['until'][:16]} ({row['silenced']['silence']})")
+    if row["inhibited_by"]:
+        notes.append(f"inhibited by {row['inhibited_by'].split(':')[0]}")
+    if row["flapping"]:
+        notes.append("flapping")
+    if row["step"]:
+        notes.append(f"escalated (step {row['step']})")
+    return "; ".join(notes)
 
 
 @app.command()
 def findings(db: Path | None = DbOpt,
-             format: str = typer.Option("table", "--format", "-f", help="table or json")) -> None:
-    """List the open findings."""
+             format: str = typer.Option("table", "--format", "-f", help="table or json"),
+             now: str | None = typer.Option(None, help="Show silences as of this ISO time (default: now).")) -> None:
+    """List the open findings, marking those silenced, inhibited, flapping or escalated."""
     if format not in ("table", "json"):
         err.print("--format must be table or json")
         raise typer.Exit(2)
-    rows = open_findings(db)
+    rows = open_findings(db, datetime.fromisoformat(now).astimezone(UTC) if now else None)
     if format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -180,10 +213,11 @@ def findings(db: Path | None = DbOpt,
     table.add_column("account", no_wrap=True)
     table.add_column("measured", no_wrap=True, justify="right")
     table.add_column("message", ratio=1)
+    table.add_column("notes", ratio=0)
     for row in rows:
         table.add_row(row["severity"], row["check"], row["account"],
                       f"{row['value']:g} / {row['threshold']:g} {row['unit']}" if row["value"] is not None else "—",
-                      row["message"])
+                      row["message"], _notes(row))
     out.print(table)
 
 
@@ -370,9 +404,9 @@ def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1 (0 picks a 
 def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for config, database and alerts."),
          accounts: int = typer.Option(0, min=0, help="Accounts in the simulated government (0: one of each "
                                                      "behaviour on every fake platform).")) -> None:
-    """Start the simulator, write a matching configuration, run the monitor, show findings and alerts.
-
-    The government spans every registered fake platform (flows/simulator/platforms)."""
+    """Start the simulator (every registered fake platform), run the monitor now and again once 16
+    working hours have passed (a silence and an account gone in between), and show the findings and
+    the alerts delivered: new, unreachable, escalated, silenced and inhibited."""
     from flows.simulator import Simulator, generate, showcase_size
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -381,22 +415,69 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
     government = generate(accounts=accounts or showcase_size("all"), platforms="all")
     alerts_file = workdir / "alerts.jsonl"
     alerts_file.unlink(missing_ok=True)
+    db = workdir / "custodian.duckdb"
     sim = Simulator(government, inbox_file=str(alerts_file)).start()
     try:
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         out.print(f"simulator on {sim.base_url}; configuration in {config_dir}")
-        summary = _run_flow(config_dir, workdir / "custodian.duckdb", None)
-        _print_summary(summary)
-        findings(db=workdir / "custodian.duckdb", format="table")
-        _show_alerts(sim.inbox(), alerts_file)
+        start = datetime.now(UTC).replace(microsecond=0)
+        out.rule("run 1: now")
+        _print_summary(_run_flow(config_dir, db, start.isoformat()))
+        first = sim.inbox()
+        _show_alerts(first, alerts_file)
+        later = _past_the_agency_step(config_dir, start)
+        _demo_meanwhile(sim, government, db, start, later)
+        out.rule(f"run 2: {later.isoformat()}, just past the agency step (16 working hours)")
+        _print_summary(_run_flow(config_dir, db, later.isoformat()))
+        findings(db=db, format="table", now=later.isoformat())
+        _show_alerts(sim.inbox(), alerts_file, skip=len(first))
     finally:
         sim.stop()
 
 
-def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) -> Path:
-    """Write accounts.yaml and apprise.yaml for the simulated government (policy: defaults)."""
+def _past_the_agency_step(config_dir: Path, start: datetime) -> datetime:
+    """An hour after findings opened at ``start`` reach the default agency step (16 working hours)."""
+    from flows.alert_clock import agency_calendar, when_open_for
+
+    config = load_config(config_dir)
+    calendar = agency_calendar(config, config.registry.agencies[0])
+    return when_open_for(config.policy.escalation.steps[1].after_hours + 1, start, calendar)
+
+
+def _demo_meanwhile(sim, government, db: Path, start: datetime, later: datetime) -> None:
+    """Between the runs: a custodian silences one stale account; another stale account vanishes (404)."""
+    stale = [a for a, b in government.behaviours().items() if b in ("stale", "unanswered")]
+    if len(stale) < 2:
+        return
+    silenced, vanished = stale[0], stale[1]
+    con = store.connect(db)
+    try:
+        from flows.warehouse import store_alerts
+
+        store_alerts.add_silence(con, "s-demo0001", silenced, None, later + timedelta(days=1), "Demo custodian",
+                                 "Rebranding: no posts until the new name is approved", start)
+    finally:
+        con.close()
+    sim.fail(vanished, 404)
+    out.rule("meanwhile")
+    out.print(f"custodian silence add --account {silenced} --until {(later + timedelta(days=1)).isoformat()} "
+              f"--by 'Demo custodian' --reason 'Rebranding…'   → s-demo0001", markup=False, highlight=False)
+    out.print(f"{vanished} now answers 404: it will be unreachable, and its own findings inhibited", markup=False)
+
+
+DEMO_POLICY = {"response_time": {"clock": "calendar"}, "unanswered": {"clock": "calendar"}}
+"""The simulator's citizens write at any hour and its slow and unanswered accounts are defined in
+calendar hours, whatever the weekday the demo runs on; escalation keeps the default working hours."""
+
+
+def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict, policy: dict | None = None) -> Path:
+    """Write accounts.yaml, apprise.yaml and policy.yaml (``DEMO_POLICY`` with ``policy``'s
+    sections over it) for the simulated government."""
     config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "policy.yaml").write_text(
+        "# Written by `custodian demo`: response and unanswered hours in calendar hours (see flows/cli.py DEMO_POLICY).\n"
+        + yaml.safe_dump({**DEMO_POLICY, **(policy or {})}, sort_keys=False), encoding="utf-8")
     (config_dir / "accounts.yaml").write_text(
         "# Written by `custodian demo` for the bundled simulator.\n"
         + yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -405,9 +486,10 @@ def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) ->
     return config_dir
 
 
-def _show_alerts(deliveries: list[dict], alerts_file: Path) -> None:
-    out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}):")
-    for delivery in deliveries:
+def _show_alerts(deliveries: list[dict], alerts_file: Path, skip: int = 0) -> None:
+    out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}); "
+              f"{'the latest ' + str(len(deliveries) - skip) if skip else 'all'} below:")
+    for delivery in deliveries[skip:]:
         out.rule(f"to {delivery['tag']}: {delivery['title']}")
         out.print(delivery["message"], markup=False, highlight=False)
 

@@ -261,7 +261,15 @@ def _cross_check(path: Path, lines: dict[tuple, int], registry: Registry, policy
     for account_id in policy.staleness.accounts:
         if account_id not in account_ids:
             problems.append(f"{path.parent / POLICY_FILE}: staleness.accounts: unknown account {account_id!r}")
+    problems += _escalation_ids(path.parent / POLICY_FILE, policy, agency_ids, account_ids)
     return problems
+
+
+def _escalation_ids(path: Path, policy: Policy, agency_ids: set[str], account_ids: set[str]) -> list[str]:
+    """``escalation.agencies`` / ``escalation.accounts`` overrides must name registered entries."""
+    escalation = policy.escalation
+    return ([f"{path}: escalation.agencies: unknown agency {a!r}" for a in escalation.agencies if a not in agency_ids]
+            + [f"{path}: escalation.accounts: unknown account {a!r}" for a in escalation.accounts if a not in account_ids])
 
 
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")

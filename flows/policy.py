@@ -239,6 +239,9 @@ class Credentials(_Strict):
     """Warn this many days before a token the platform says will expire (Graph ``debug_token``)."""
 
 
+from flows.alert_policy import Escalation, Flapping, MuteWindow, Unreachable  # noqa: E402  (after _Strict users)
+
+
 class Policy(_Strict):
     window_days: float = Field(default=30, gt=0)
     """The span the statistics cover and the first collection reaches back."""
@@ -256,9 +259,19 @@ class Policy(_Strict):
     registry: RegistryReview = Field(default_factory=lambda: RegistryReview())
     activity_drop: ActivityDrop = Field(default_factory=lambda: ActivityDrop())
     retention: Retention = Field(default_factory=lambda: Retention())
+    escalation: Escalation = Escalation()
+    mute: list[MuteWindow] = Field(default_factory=list)
+    """Windows (nights, weekends, holidays) in which messages are held and sent when they end."""
+    flapping: Flapping = Flapping()
+    unreachable: Unreachable = Unreachable()
+
     calendar: CalendarSetting = CalendarSetting()
     needs_answer: dict[str, WordLists] = Field(default_factory=dict)
     """Per language (``ar``, ``en``, …): words added to the detector's built-in lists."""
+
+    def escalation_for(self, account_id: str, agency_id: str) -> Escalation:
+        """The escalation policy for one account: account override, else agency override, else the default."""
+        return self.escalation.resolved(account_id, agency_id)
 
     @field_validator("budgets", mode="after")
     @classmethod

@@ -11,6 +11,7 @@ import yaml
 
 from checks.runner import run_checks
 from flows.config import load_config
+from flows.outcome import AccountOutcome
 from flows.records import Inbound, Post, Profile, Record, Reply
 from flows.warehouse import store
 
@@ -70,7 +71,7 @@ class Warehouse:
         store.load_registry(self.con, self.config.registry, now)
         store.start_run(self.con, run_id, now)
         store.merge_batch(self.con, run_id,
-                          [store.AccountOutcome(a, list(records), status) for a, (status, records) in outcomes.items()], now)
+                          [AccountOutcome(a, list(records), status) for a, (status, records) in outcomes.items()], now)
         return run_id
 
     def rows(self, sql: str, **params) -> list[tuple]:
@@ -93,7 +94,8 @@ def report_house(warehouse):
     """Accounts ``health`` (healthy but for one slow answer), ``blog`` (stale), ``arabic`` (unanswered)."""
     warehouse.configure([account_entry("health", url="https://social.example.gov/@health"),
                          account_entry("blog", platform="wordpress", paused=None),
-                         account_entry("arabic", language="ar")])
+                         account_entry("arabic", language="ar")],
+                        {"unanswered": {"clock": "calendar"}, "response_time": {"clock": "calendar"}})  # ages below: calendar
     records = {
         "health": [Profile("health", "1", display_name=HOSTILE_NAME, bio="Official account of the Ministry", followers=1200),
                    Post("health", "p1", ago(1), likes=5, shares=2, comments=1), Post("health", "p2", ago(8)),

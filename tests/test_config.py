@@ -155,3 +155,24 @@ def test_the_shipped_policy_has_omani_holidays_and_working_clocks():
     assert {"2026-01-11", "2026-11-20"} <= {d.isoformat() for d in policy.calendar.holidays}
     assert (policy.response_time.clock, policy.unanswered.clock, policy.staleness.clock) == ("working", "working", "calendar")
     assert policy.unanswered.needs_answer_only
+
+
+def test_escalation_overrides_and_mute_windows_are_checked(config_dir):
+    edit(config_dir / "policy.yaml", "  agencies: {}               # e.g.", "  agencies: {nowhere: {max_reminders: 1}}  # e.g.")
+    edit(config_dir / "policy.yaml", '{name: nights, hours: "21:00-07:00"}', '{name: nights, hours: "9pm-7am"}')
+    found = problems_of(config_dir)
+    assert any("mute.0.hours" in p or "field 'hours'" in p for p in found), found
+    edit(config_dir / "policy.yaml", '{name: nights, hours: "9pm-7am"}', '{name: nights, hours: "21:00-07:00"}')
+    [problem] = problems_of(config_dir)
+    assert "escalation.agencies: unknown agency 'nowhere'" in problem
+
+
+def test_escalation_steps_must_be_in_order_and_overrides_merge(config_dir):
+    edit(config_dir / "policy.yaml", "    - {after_hours: 40, notify: oversight}", "    - {after_hours: 4, notify: oversight}")
+    assert any("in order of after_hours" in p for p in problems_of(config_dir))
+    edit(config_dir / "policy.yaml", "    - {after_hours: 4, notify: oversight}", "    - {after_hours: 40, notify: oversight}")
+    edit(config_dir / "policy.yaml", "  agencies: {}               # e.g.", "  agencies: {moh: {max_reminders: 1}}  # e.g.")
+    policy = load_config(config_dir).policy
+    moh = policy.escalation_for("moh-blog", "moh")
+    assert (moh.max_reminders, [s.after_hours for s in moh.steps]) == (1, [0, 16, 40])
+    assert policy.escalation_for("x", "tourism").max_reminders == 3

@@ -206,47 +206,145 @@ CREATE TABLE IF NOT EXISTS replies (
     PRIMARY KEY (account_id, reply_id)
 );
 
--- One finding per check and account; its state lasts across runs.
+-- One finding per episode of a check on an account; its state lasts across runs.
 CREATE TABLE IF NOT EXISTS findings (
-    finding_id  VARCHAR PRIMARY KEY,        -- '<check>:<account_id>'
-    check_name  VARCHAR NOT NULL,           -- the checks/*.sql file name: staleness, unanswered, disclosure …
+    finding_id  VARCHAR PRIMARY KEY,        -- stable: '<check>:<account_id>:<first_seen ISO UTC>' (older rows: '<check>:<account_id>')
+    check_name  VARCHAR NOT NULL,           -- the checks/*.sql file name: staleness, unanswered, unreachable, disclosure …
     account_id  VARCHAR NOT NULL,
     agency_id   VARCHAR NOT NULL,
     platform    VARCHAR NOT NULL,
     severity    VARCHAR NOT NULL,           -- warning | critical
     value       DOUBLE,                     -- what was measured, in `unit`
     threshold   DOUBLE,                     -- the limit it crossed, in `unit`
-    unit        VARCHAR NOT NULL,           -- days | hours | messages
+    unit        VARCHAR NOT NULL,           -- days | hours | messages | runs
     message     VARCHAR NOT NULL,           -- what a person reads
     details     JSON,                       -- check-specific facts (links to unanswered messages, p90, counts)
-    state       VARCHAR NOT NULL,           -- open | resolved
-    first_seen  TIMESTAMPTZ NOT NULL,       -- when this episode opened
+    state       VARCHAR NOT NULL,           -- pending (held for flap control, never told) | open | resolved | withdrawn
+    first_seen  TIMESTAMPTZ NOT NULL,       -- when this episode was first found
     last_seen   TIMESTAMPTZ NOT NULL,       -- last run that still found it
-    resolved_at TIMESTAMPTZ,
-    last_run_id VARCHAR NOT NULL
+    resolved_at TIMESTAMPTZ,                -- resolved or withdrawn at
+    last_run_id VARCHAR NOT NULL,
+    action           VARCHAR,               -- what to do, from the check's header
+    opened_at        TIMESTAMPTZ,           -- when it passed flap control and opened
+    seen_runs        INTEGER,               -- consecutive runs that found it
+    clear_runs       INTEGER,               -- consecutive judged runs that did not (resolves at flapping.clear_runs)
+    flapping         BOOLEAN,               -- flipped more than flapping.max_flips_per_day in 24 h: reported once
+    withdrawn_reason VARCHAR,               -- why it stopped being watched (paused, removed from the registry)
+    step             INTEGER,               -- highest escalation step told (0 = first); null: nobody told yet
+    step_at          TIMESTAMPTZ,           -- when that step was told
+    reminders        INTEGER,               -- reminders sent at the current step
+    last_notice_at   TIMESTAMPTZ            -- last step, reminder or worsening told
 );
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS action VARCHAR;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS opened_at TIMESTAMPTZ;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS seen_runs INTEGER;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS clear_runs INTEGER;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS flapping BOOLEAN;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS withdrawn_reason VARCHAR;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS step INTEGER;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS step_at TIMESTAMPTZ;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS reminders INTEGER;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS last_notice_at TIMESTAMPTZ;
+-- Findings from before escalation existed were told to their custodians when they opened.
+UPDATE findings SET opened_at = first_seen, seen_runs = 1, clear_runs = 0, flapping = false,
+       step = CASE WHEN state = 'open' THEN 0 END, step_at = first_seen, reminders = 0, last_notice_at = last_seen
+WHERE opened_at IS NULL AND state IN ('open', 'resolved');
 
--- Changes worth telling someone about; alerts come from these, never from every failing run.
+-- Things worth telling: flips written by the checks (opened, worsened, resolved, withdrawn) and
+-- escalation steps, reminders and flapping notices written by the notify planner.
 CREATE TABLE IF NOT EXISTS alert_events (
-    event_id    VARCHAR PRIMARY KEY,
+    event_id    VARCHAR PRIMARY KEY,        -- stable idempotency key: '<finding_id>/<kind>[/<step>[/<n>]]'
     finding_id  VARCHAR NOT NULL,
-    kind        VARCHAR NOT NULL,           -- opened | worsened | reminder | resolved
+    kind        VARCHAR NOT NULL,           -- opened | worsened | resolved | withdrawn | escalated | reminder | flapping
     severity    VARCHAR NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL,
-    run_id      VARCHAR NOT NULL
+    run_id      VARCHAR NOT NULL,
+    step        INTEGER,                    -- escalation step an escalated/reminder event belongs to
+    planned_at  TIMESTAMPTZ                 -- when the planner decided who hears of it (null: not yet)
 );
+ALTER TABLE alert_events ADD COLUMN IF NOT EXISTS step INTEGER;
+ALTER TABLE alert_events ADD COLUMN IF NOT EXISTS planned_at TIMESTAMPTZ;
 
--- Delivery log: one row per event and recipient tag. Pending rows are retried on the next run.
+-- The outbox: one row per event and recipient tag, written BEFORE anything is sent. A sender
+-- claims pending rows with a conditional UPDATE (pending → sending), sends, then marks them sent;
+-- a failed send goes back to pending; a row left `sending` by a crashed process becomes
+-- `unconfirmed` and is never sent again (the receiver may dedupe on message_key).
 CREATE TABLE IF NOT EXISTS deliveries (
-    event_id        VARCHAR NOT NULL,
+    event_id        VARCHAR NOT NULL,       -- alert_events.event_id: the item's idempotency key
     recipient_tag   VARCHAR NOT NULL,       -- the apprise tag (never the URL: it may hold credentials)
-    status          VARCHAR NOT NULL,       -- pending | sent | superseded
+    status          VARCHAR NOT NULL,       -- pending | held (mute window) | sending | sent | superseded | unconfirmed
     attempts        INTEGER NOT NULL,
     last_error      VARCHAR,
     last_attempt_at TIMESTAMPTZ,
     delivered_at    TIMESTAMPTZ,
+    audience        VARCHAR,                -- custodians | agency | oversight: why this tag hears of it
+    message_key     VARCHAR,                -- idempotency key of the grouped message it went out in (X-Idempotency-Key)
+    claimed_at      TIMESTAMPTZ,            -- when a sender claimed it
     PRIMARY KEY (event_id, recipient_tag)
 );
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS audience VARCHAR;
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS message_key VARCHAR;
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS claimed_at TIMESTAMPTZ;
+-- Events from before the planner existed got their deliveries when they were written.
+UPDATE alert_events SET planned_at = created_at WHERE planned_at IS NULL
+   AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = alert_events.event_id);
+
+-- Silences: a person decided an account (or one check on it) should not alert until a time.
+-- Silenced findings are still recorded and shown; they are only not sent.
+CREATE TABLE IF NOT EXISTS silences (
+    silence_id  VARCHAR PRIMARY KEY,        -- short id people type: 's-1a2b3c4d'
+    account_id  VARCHAR NOT NULL,
+    check_name  VARCHAR,                    -- null: every check on the account
+    created_at  TIMESTAMPTZ NOT NULL,
+    ends_at     TIMESTAMPTZ NOT NULL,       -- expires on its own then
+    created_by  VARCHAR NOT NULL,
+    reason      VARCHAR NOT NULL,
+    expired_at  TIMESTAMPTZ                 -- set when expired by hand before ends_at
+);
+
+-- Per-account thresholds as the policy gives them, rewritten before every check run.
+CREATE TABLE IF NOT EXISTS account_policy (
+    account_id                VARCHAR PRIMARY KEY,
+    stale_warn_days           DOUBLE NOT NULL,
+    stale_critical_days       DOUBLE NOT NULL,
+    sla_hours                 DOUBLE NOT NULL,
+    min_answered              INTEGER NOT NULL,
+    unanswered_warn_hours     DOUBLE NOT NULL,
+    unanswered_critical_hours DOUBLE NOT NULL,
+    questions_only            BOOLEAN NOT NULL,       -- unanswered.needs_answer_only: count only messages needing an answer
+    unreachable_failed_runs   INTEGER NOT NULL,
+    staleness_clock           VARCHAR,                -- working | calendar: the days staleness counts
+    response_clock            VARCHAR,                -- working | calendar: the hours sla_hours counts
+    unanswered_clock          VARCHAR,                -- working | calendar: the hours the unanswered limits count
+    token_env                 VARCHAR,                -- the variable naming the account's token (never its value)
+    credentials_warn_days     DOUBLE                  -- credentials.warn_days: warn this long before a token expires
+);
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS token_env VARCHAR;
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS credentials_warn_days DOUBLE;
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS staleness_clock VARCHAR;
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS response_clock VARCHAR;
+ALTER TABLE account_policy ADD COLUMN IF NOT EXISTS unanswered_clock VARCHAR;
+
+-- The run the checks are judging now (one row), so the judged sets can be plain views.
+CREATE TABLE IF NOT EXISTS judging (
+    run_id  VARCHAR NOT NULL,
+    now     TIMESTAMPTZ NOT NULL             -- the run's clock (frozen with `custodian run --now`)
+);
+
+-- Accounts a check judges in the current run, with their thresholds. `judged_collected`
+-- (the default): registered, not paused, fetched completely and validated. `judged_attempted`
+-- (checks whose header says `judges: attempted`): every registered, unpaused account the run
+-- tried, whatever came of it, except those the platform's budget deferred. A check reads
+-- `judged`, which the runner points at the set its header names.
+CREATE OR REPLACE VIEW judged_attempted AS
+SELECT p.*, ar.status AS run_status
+FROM account_policy p
+JOIN accounts a ON a.account_id = p.account_id
+JOIN account_runs ar ON ar.account_id = p.account_id AND ar.run_id = (SELECT max(run_id) FROM judging)
+WHERE a.in_registry AND a.paused_reason IS NULL AND ar.status <> 'deferred';
+
+CREATE OR REPLACE VIEW judged_collected AS
+SELECT * FROM judged_attempted WHERE run_status = 'ok';
 
 -- Ready-made views for analysts -------------------------------------------------------------
 
@@ -302,6 +400,11 @@ GROUP BY ar.run_id, a.platform;
 
 CREATE OR REPLACE VIEW open_findings AS
 SELECT * FROM findings WHERE state = 'open';
+
+-- Silences in force at the judging run's clock.
+CREATE OR REPLACE VIEW active_silences AS
+SELECT s.* FROM silences s
+WHERE s.expired_at IS NULL AND s.ends_at > coalesce((SELECT max(now) FROM judging), current_timestamp);
 
 -- Response clocks: one row per inbound message that starts a clock (Meta's rule, see
 -- shared/reference/alerting.md). Messages are grouped into threads: the account's post they

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from flows.detect.needs_answer import Detector, default_detector
+from flows.outcome import AccountOutcome
 from flows.records import (
     Cursor,
     FetchError,
@@ -65,7 +66,7 @@ def _backfill_needs_answer(con: duckdb.DuckDBPyConnection) -> None:
                 for kind, text, q in zip(old["kind"], old["text"], old["is_question"])]
     old["needs_answer"] = [needs for needs, _ in verdicts]
     old["needs_answer_reason"] = [reason for _, reason in verdicts]
-    with _transaction(con):
+    with transaction(con):
         con.register("verdicts", old[["account_id", "message_id", "needs_answer", "needs_answer_reason"]])
         con.execute("UPDATE inbound SET needs_answer = v.needs_answer, needs_answer_reason = v.needs_answer_reason "
                     "FROM verdicts v WHERE inbound.account_id = v.account_id AND inbound.message_id = v.message_id")
@@ -75,22 +76,6 @@ def _backfill_needs_answer(con: duckdb.DuckDBPyConnection) -> None:
 def _verdict(detector: Detector, text: str | None) -> tuple[bool, str]:
     verdict = detector(text or "")
     return verdict.needs_answer, verdict.reason
-
-
-@dataclass
-class AccountOutcome:
-    """What one account's pull produced this run, and whether it may be trusted."""
-
-    account_id: str
-    records: list[Record] = field(default_factory=list)
-    status: str = "ok"  # ok | quarantined | a FetchError kind (flows.records.FETCH_ERROR_KINDS)
-    reasons: list[str] = field(default_factory=list)
-    requests: int = 0  # HTTP requests the account cost (the session's SpendMeter)
-    units: float = 0.0  # their cost against the platform's budget
-
-    @property
-    def errors(self) -> list[FetchError]:
-        return [r for r in self.records if isinstance(r, FetchError)]
 
 
 def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> None:
@@ -106,7 +91,7 @@ def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> No
         columns=["account_id", "agency_id", "platform", "handle", "api_base", "url", "engagement",
                  "language", "custodian_tags", "paused_reason", "reviewed"],
     )
-    with _transaction(con):
+    with transaction(con):
         for table, frame in (("agencies", agencies), ("accounts", accounts)):
             con.execute(f"UPDATE {table} SET in_registry = false")
             if frame.empty:
@@ -185,7 +170,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
     messages get ``detector``'s needs-answer verdict (default: the built-in word lists)."""
     trusted = [o for o in outcomes if o.status != "quarantined"]
     records = [r for o in trusted for r in o.records]
-    with _transaction(con):
+    with transaction(con):
         _upsert_posts(con, run_id, [r for r in records if isinstance(r, Post)], now)
         _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now, detector or default_detector())
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
@@ -210,8 +195,8 @@ def _upsert_token_status(con, tokens: list[TokenInfo], now: datetime) -> None:
     _upsert(con, "token_status", ["account_id"], frame)
 
 
-class _transaction:
-    """``with _transaction(con):`` — commit on success, roll back on any exception."""
+class transaction:
+    """``with transaction(con):`` — commit on success, roll back on any exception."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -340,7 +325,7 @@ def _insert_errors(con, run_id: str, errors: list[FetchError], now: datetime) ->
 
 def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
     frame = pd.DataFrame(
-        [(run_id, o.account_id, o.reasons, json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
+        [(run_id, o.account_id, list(o.reasons), json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
          for o in outcomes],
         columns=["run_id", "account_id", "reasons", "records", "quarantined_at"],
     )

@@ -102,7 +102,8 @@ def test_the_last_deliveries_all_failing_is_critical(warehouse):
         for n in range(4):
             failed = n >= 4 - failed_last
             warehouse.con.execute(
-                "INSERT INTO deliveries VALUES (?, 'custodian-acct', ?, 1, ?, ?, ?)",
+                "INSERT INTO deliveries (event_id, recipient_tag, status, attempts, last_error, last_attempt_at, delivered_at) "
+                "VALUES (?, 'custodian-acct', ?, 1, ?, ?, ?)",
                 [f"e{n}", "pending" if failed else "sent", "HTTP 500" if failed else None, ago(hours=10 - n),
                  None if failed else ago(hours=10 - n)])
     deliveries(failed_last=2)

@@ -60,7 +60,9 @@ def findings(warehouse):
 
 
 def test_purging_keeps_the_facts_so_every_finding_is_unchanged(warehouse):
-    warehouse.configure([account_entry("a")], {"unanswered": {"questions_only": True}, "retention": {"inbound_text_days": 2}})
+    warehouse.configure([account_entry("a")], {"unanswered": {"questions_only": True, "clock": "calendar"},
+                                               "response_time": {"clock": "calendar"},  # 30 h answer: calendar hours
+                                               "retention": {"inbound_text_days": 2}})
     run_checks(warehouse.con, warehouse.config, warehouse.run({"a": ("ok", conversation("a"))}), NOW)
     before = findings(warehouse)
     assert {f[0] for f in before} == {"response_time", "unanswered"}

@@ -7,6 +7,7 @@ import pytest
 
 from flows.clock import Calendar, account_calendars, register_clock
 from flows.detect.needs_answer import Detector
+from flows.outcome import AccountOutcome
 from flows.records import Inbound, Reply
 from flows.warehouse import store
 from flows.warehouse.privacy import author_hash
@@ -117,7 +118,7 @@ def test_the_verdict_is_stored_at_merge_time_even_for_a_direct_messages_dropped_
 def test_policy_word_lists_extend_the_detector(warehouse):
     warehouse.configure([account_entry("moh")], {"needs_answer": {"ar": {"requests": ["عطوني"]}}})
     store.load_registry(warehouse.con, warehouse.config.registry, muscat(22, 8))
-    store.merge_batch(warehouse.con, "run-x", [store.AccountOutcome("moh", [message("m", muscat(22, 8), "عطوني الرابط")])],
+    store.merge_batch(warehouse.con, "run-x", [AccountOutcome("moh", [message("m", muscat(22, 8), "عطوني الرابط")])],
                       muscat(22, 8), Detector(warehouse.config.policy.needs_answer))
     assert warehouse.rows("SELECT needs_answer, needs_answer_reason FROM inbound") == [(True, "request or complaint 'عطوني'")]
 
