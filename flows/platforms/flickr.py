@@ -13,7 +13,10 @@ unavailable) and the rest are ``failed``. Flickr sends no rate-limit headers (~3
   the body's ``photos.pages``, back to the cursor (newest ``dateupload`` seen) less an hour, or to
   ``state.since``; the method takes no ``min_upload_date``, so the watermark stops the paging.
 - ``comments``: ``flickr.photos.comments.getList`` with ``min_comment_date`` = the window's start, on
-  every own photo uploaded inside the window (at most ``WINDOW_PHOTOS``, newest first).
+  every own photo uploaded inside the window (at most ``WINDOW_PHOTOS``, newest first). With only an API
+  key nothing cheaper says which photos gained comments (``flickr.activity.userPhotos`` needs OAuth, and
+  the documented photo-list ``extras`` carry no comment count), so a warm run costs 2 calls plus one per
+  window photo.
 
 Reply rule (platforms.md §11; comments are flat, oldest first): a comment by the owner's NSID answers
 the latest citizen comment before it on the same photo that no earlier owner comment answered; an
