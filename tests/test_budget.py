@@ -99,6 +99,7 @@ def test_the_default_budgets_are_the_issues_and_a_policy_adds_to_them():
     policy = Policy.model_validate({"budgets": {"youtube": {"units_per_day": 500}}})
     assert {p: (b.key, b.limit) for p, b in policy.budgets.items()} == {
         "youtube": ("units_per_day", 500), "x": ("reads_per_month", 10000), "facebook": ("calls_per_hour", 200),
-        "instagram": ("calls_per_hour", 200), "bluesky": ("requests_per_5_minutes", 3000)}
+        "instagram": ("calls_per_hour", 200), "bluesky": ("requests_per_5_minutes", 3000),
+        "flickr": ("calls_per_hour", 3600)}
     with pytest.raises(ValueError):
         Policy.model_validate({"budgets": {"x": {"reads_per_month": 5, "calls_per_hour": 5}}})
