@@ -91,8 +91,10 @@ def _error_of(response: requests.Response) -> tuple[str, str]:
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         return str(error.get("code") or "unknown"), cap_text(str(error.get("info") or ""), 200)
-    if not 200 <= response.status_code < 300 or not isinstance(body, dict):
+    if not 200 <= response.status_code < 300:
         return "http", http.http_error_message(response)
+    if not isinstance(body, dict):
+        return "http", f"HTTP {response.status_code} without a JSON object: is api_base the wiki's api.php?"
     return "", ""
 
 
