@@ -29,6 +29,7 @@ BUILT_IN: dict[str, str] = {
     "instagram": "flows.platforms.instagram:PLATFORM",
     "youtube": "flows.platforms.youtube:PLATFORM",
     "flickr": "flows.platforms.flickr:PLATFORM",
+    "mediawiki": "flows.platforms.mediawiki:PLATFORM",
 }
 
 

@@ -278,3 +278,28 @@ def without_params(url: str, names: frozenset[str] | set[str]) -> str:
     parts = urlsplit(url)
     kept = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in names]
     return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+class ContinuePaginator(Paginator):
+    """MediaWiki's ``continue`` object: every key of it is merged, unchanged, into the next request.
+
+    The Action API answers ``"continue": {"uccontinue": "20240101120000|123", "continue": "-||"}``
+    while more results remain and leaves the object out on the last page. Paging also ends when
+    the object repeats the one just sent (a server ignoring it).
+    """
+
+    def __init__(self, key: str = "continue") -> None:
+        self.key = key
+        self._sent: dict[str, Any] = {}
+        self._next: dict[str, Any] = {}
+
+    def update_state(self, response: requests.Response, data: Any) -> None:
+        found = data.get(self.key) if isinstance(data, dict) else None
+        self._next = dict(found) if isinstance(found, dict) and found else {}
+        self.has_next_page = bool(self._next) and self._next != self._sent
+
+    def update_request(self, request: PageRequest) -> None:
+        for key in self._sent:  # a key the server no longer sends must not linger
+            request.params.pop(key, None)
+        request.params.update(self._next)
+        self._sent = self._next

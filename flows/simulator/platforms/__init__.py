@@ -23,6 +23,7 @@ FAKE_PLATFORMS: dict[str, str] = {
     "instagram": "flows.simulator.platforms.instagram:FakeInstagram",
     "youtube": "flows.simulator.platforms.youtube:FakeYouTube",
     "flickr": "flows.simulator.platforms.flickr:FakeFlickr",
+    "mediawiki": "flows.simulator.platforms.mediawiki:FakeMediaWiki",
 }
 
 
