@@ -306,12 +306,12 @@ class Disclosure(_Strict):
     platform's verification where the platform has one."""
 
     phrases: dict[str, list[str]] = Field(default_factory=lambda: {
-        "ar": ["الحساب الرسمي", "الحساب الرسمي لوزارة", "الصفحة الرسمية"],
-        "en": ["Official account of", "official account", "official page"]})
+        "ar": ["الحساب الرسمي", "الحساب الرسمي لوزارة", "الصفحة الرسمية", "القناة الرسمية"],
+        "en": ["Official account of", "official account", "official page", "official channel"]})
     """Per language: any one of them in the profile (case-insensitive) says the account is official."""
 
-    unjudged_platforms: list[str] = Field(default_factory=lambda: ["feed"])
-    """Platforms whose profile says too little to judge (a feed has a title at most)."""
+    unjudged_platforms: list[str] = Field(default_factory=lambda: ["feed", "mediawiki"])
+    """Platforms whose profile says too little to judge (a feed has a title at most; a wiki user, no profile text)."""
 
     def all_phrases(self) -> list[str]:
         return sorted({p.casefold() for phrases in self.phrases.values() for p in phrases if p.strip()})

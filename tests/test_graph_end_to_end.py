@@ -17,7 +17,7 @@ from flows.simulator import Simulator, generate
 from tests.test_end_to_end import prefect_harness  # noqa: F401 - the same Prefect test server fixture
 
 GRAPH = ("facebook", "instagram")
-EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered"}
+EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered", "deleted": "unreachable"}
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +71,13 @@ def test_a_revoked_token_is_a_credentials_failure_and_nothing_else(two_runs, gov
     assert all("sim-" not in e["url"] + e["message"] for e in two_runs["first"]["errors"])  # no token leaked
 
 
-def test_a_deleted_account_is_recorded_as_gone_and_not_judged(two_runs, government):
+def test_a_deleted_account_is_recorded_as_gone_and_only_unreachable(two_runs, government):
     deleted = {a for a, b in government.behaviours().items() if b == "deleted"}
     statuses = dict(query(two_runs["db"], "SELECT account_id, status FROM account_runs WHERE run_id = "
                                           f"'{two_runs['first']['run_id']}'"))
     assert {statuses[a] for a in deleted} == {"gone"}
-    findings = {a for _, a in query(two_runs["db"], "SELECT check_name, account_id FROM findings")}
-    assert not findings & deleted
+    findings = set(query(two_runs["db"], "SELECT check_name, account_id FROM findings"))
+    assert {(check, a) for check, a in findings if a in deleted} == {("unreachable", a) for a in deleted}
 
 
 def test_the_healthy_accounts_are_read_completely(two_runs, government):

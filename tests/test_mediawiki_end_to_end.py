@@ -33,7 +33,7 @@ def wiki_runs(prefect_harness, tmp_path_factory):  # noqa: F811 - the fixture im
 def test_it_finds_exactly_the_stale_slow_and_unanswered_wiki_accounts(wiki_runs) -> None:
     behaviours = wiki_runs["gov"].behaviours()
     expected = {(EXPECTED_CHECK[b], a) for a, b in behaviours.items() if b in EXPECTED_CHECK}
-    assert {check for check, _ in expected} == {"staleness", "response_time", "unanswered"}
+    assert {check for check, _ in expected} == {"staleness", "response_time", "unanswered", "unreachable"}
     assert open_findings(wiki_runs["db"]) == expected
 
 

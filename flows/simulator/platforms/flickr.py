@@ -155,7 +155,7 @@ class FakeFlickr(FakePlatform):
             "id": member.nsid, "nsid": member.nsid, "ispro": 0, "is_deleted": 0, "iconserver": "0", "iconfarm": 0,
             "path_alias": member.alias, "has_stats": 0, "username": {"_content": member.alias},
             "realname": {"_content": member.realname}, "location": {"_content": "Muscat, Oman"},
-            "description": {"_content": f"Official photos of {member.realname} | الصور الرسمية"},
+            "description": {"_content": f"Official account of {member.realname} | الحساب الرسمي"},
             "photosurl": {"_content": f"https://www.flickr.com/photos/{member.alias}/"},
             "profileurl": {"_content": f"https://www.flickr.com/people/{member.alias}/"},
             "photos": {"firstdate": {"_content": _epoch(first) if first else ""},
