@@ -153,7 +153,7 @@ def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(gov
                           "--batch-size", "1"], env)
         deadline = time.monotonic() + 240
         for line in killed.stderr:
-            if "collected 6/" in line or time.monotonic() > deadline:
+            if "merged 6/" in line or time.monotonic() > deadline:
                 break
         os.kill(killed.pid, signal.SIGKILL)
         killed.wait()
