@@ -8,15 +8,15 @@ from these files: tokens come from the environment variable an account names.
 
 from __future__ import annotations
 
+import difflib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from flows.config_apprise import ENV_REF, check_apprise, suggest, url_env_names
 from flows.config_urls import check_http_url
@@ -75,7 +75,7 @@ class Account(_Strict):
     id: str = Field(pattern=SLUG)
     agency: str
     platform: str
-    handle: str | None = None
+    handle: str | None = Field(default=None, validate_default=True)
     api_base: str
     custodians: list[str] = Field(min_length=1)
     engagement: Engagement
@@ -108,14 +108,16 @@ class Account(_Strict):
     def _ids_as_text(cls, value: Any) -> Any:
         return [str(item) for item in value] if isinstance(value, list) else value
 
-    @model_validator(mode="after")
-    def _handle_where_needed(self) -> Account:
+    @field_validator("handle")
+    @classmethod
+    def _handle_where_needed(cls, value: str | None, info: ValidationInfo) -> str | None:
         from flows.platforms import get_platform
 
-        platform = get_platform(self.platform)
-        if platform.handle_required and not self.handle:
-            raise ValueError(f"a {self.platform} account needs its handle ({platform.handle_hint})")
-        return self
+        name = info.data.get("platform")  # absent when the platform itself was invalid
+        platform = get_platform(name) if name in PLATFORMS else None
+        if platform is not None and platform.handle_required and not value:
+            raise ValueError(f"a {name} account needs its handle ({platform.handle_hint})")
+        return value
 
     def token(self) -> str | None:
         """The API token from the environment, if the account names one and it is set."""
@@ -152,14 +154,15 @@ def load_config(directory: str | Path) -> Config:
     problems: list[str] = []
     accounts_path, policy_path = directory / ACCOUNTS_FILE, directory / POLICY_FILE
     registry, data, lines = _load_model(accounts_path, Registry, problems, required=True)
-    policy, policy_data, _ = _load_model(policy_path, Policy, problems, required=False)
+    policy, policy_data, policy_lines = _load_model(policy_path, Policy, problems, required=False)
     apprise_path = directory / APPRISE_FILE
     if os.path.lexists(apprise_path):
         tags = check_apprise(apprise_path, problems)
     else:
         problems.append(f"{apprise_path}: file not found (an apprise YAML configuration)")
         tags = None
-    problems += _cross_check(accounts_path, lines, data, policy_data, tags)
+    problems += _cross_check(accounts_path, lines, data, tags)
+    problems += _unknown_overrides(policy_path, policy_lines, policy_data, data)
     if problems or registry is None:
         raise ConfigError(problems or [f"{accounts_path}: no registry"])
     warnings = [] if OVERSIGHT_TAG in tags else [
@@ -232,7 +235,7 @@ def _entries(data: Any, kind: str) -> list[tuple[int, dict]]:
     return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)] if isinstance(items, list) else []
 
 
-def _cross_check(path: Path, lines: dict[tuple, int], data: Any, policy_data: Any, tags: set[str] | None) -> list[str]:
+def _cross_check(path: Path, lines: dict[tuple, int], data: Any, tags: set[str] | None) -> list[str]:
     """What one entry cannot see alone: duplicate ids, unknown agencies, tags no URL carries.
 
     Works on the raw data, so it runs even when some fields are invalid; ``tags`` None (apprise.yaml
@@ -258,12 +261,22 @@ def _cross_check(path: Path, lines: dict[tuple, int], data: Any, policy_data: An
     for index, item in _entries(data, "accounts"):
         if isinstance(item.get("agency"), str) and item["agency"] not in agency_ids:
             fault("accounts", index, item, "agency", f"unknown agency {item['agency']!r}")
-    account_ids = {item.get("id") for _, item in _entries(data, "accounts")}
-    overrides = (policy_data or {}).get("staleness", {}) if isinstance(policy_data, dict) else {}
-    for account_id in (overrides.get("accounts") or {}) if isinstance(overrides, dict) else {}:
-        if account_id not in account_ids:
-            problems.append(f"{path.parent / POLICY_FILE}: staleness.accounts: unknown account {account_id!r}")
     return problems
+
+
+def _unknown_overrides(path: Path, lines: dict[tuple, int], policy_data: Any, data: Any) -> list[str]:
+    """``staleness.accounts`` keys that name no registered account (a typo would silently not apply)."""
+    account_ids = {item.get("id") for _, item in _entries(data, "accounts")}
+    staleness = policy_data.get("staleness") if isinstance(policy_data, dict) else None
+    overrides = staleness.get("accounts") if isinstance(staleness, dict) else None
+    return [f"{path}:{lines.get(('staleness', 'accounts', account_id), 1)}: staleness.accounts: "
+            f"unknown account {account_id!r}" + _nearest(str(account_id), account_ids)
+            for account_id in (overrides if isinstance(overrides, dict) else {}) if account_id not in account_ids]
+
+
+def _nearest(word: str, known) -> str:
+    close = difflib.get_close_matches(word, [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def expand_env(text: str) -> str:

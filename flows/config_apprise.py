@@ -100,7 +100,8 @@ def _unusable(url: str) -> str | None:
     if not scheme:
         return "not a URL (scheme://…)"
     if scheme not in _apprise_schemes():
-        return f"apprise knows no {scheme}:// service{suggest(scheme, sorted(_apprise_schemes())).split(';')[1] if difflib.get_close_matches(scheme, _apprise_schemes(), n=1) else ''}"
+        close = difflib.get_close_matches(scheme, sorted(_apprise_schemes()), n=1)
+        return f"apprise knows no {scheme}:// service" + (f"; did you mean {close[0]}://?" if close else "")
     return f"apprise cannot use this {scheme}:// URL (a required part is missing or malformed)"
 
 

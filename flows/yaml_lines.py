@@ -18,6 +18,7 @@ recurses without bound on hostile input:
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ MAX_NODES = 1_000_000
 MAX_INT_DIGITS = 20
 _STR, _MERGE = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"
 _SCALAR_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: 10x faster
 
 
@@ -74,6 +76,10 @@ def load_file(path: Path) -> tuple[Any, dict[tuple, int]]:
 
 def load_with_lines(text: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML text safely; the data and a map from key path to 1-based line."""
+    control = _CONTROL.search(text)
+    if control:  # the parser would report only a character offset
+        line = text.count("\n", 0, control.start()) + 1
+        raise YamlProblem([(line, f"a control character (U+{ord(control.group()):04X}) that YAML forbids")])
     builder = _Builder()
     try:
         for event in yaml.parse(text, Loader=_Loader):
@@ -110,6 +116,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.root: Any = None
         self.lines: dict[tuple, int] = {}
+        self.key_lines: dict[tuple, int] = {}
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.aliases = 0
         self.nodes = 0
@@ -188,12 +195,12 @@ class _Builder:
             return
         path = (*top.path, key)
         if key in top.value:
-            first = self.lines.get(path, "?")
+            first = self.key_lines.get(path, "?")
             self.problems.append((key_line, f"key {key!r} appears twice in one mapping (first at line {first}); "
                                             "the second would silently replace the first"))
             return
         top.value[key] = value
-        self.lines[path] = key_line
+        self.lines[path] = self.key_lines[path] = key_line
 
     def _scalar(self, event: yaml.ScalarEvent, line: int) -> Any:
         tag = event.tag if event.tag not in (None, "!") else self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
@@ -237,6 +244,8 @@ def _fatal(line: int, message: str) -> YamlProblem:
 
 _REWORDED = (
     ("expected <block end>", "this line is indented more than the line above it (or a list item '-' is out of line)"),
+    ("expected '-' indicator", "this line is indented more than the line above it (a list item '-' out of line)"),
+    ("maximum nesting depth", f"nested more than {MAX_DEPTH} levels deep; configuration is never this deep"),
     ("mapping values are not allowed", "a ':' where none may stand; indent this line like its siblings, "
                                        "or quote a value that contains ': '"),
     ("could not find expected ':'", "a key without ':' (or a quote opened above and never closed)"),
