@@ -76,3 +76,56 @@ def warehouse(tmp_path: Path) -> Warehouse:
     house = Warehouse(tmp_path)
     yield house
     house.con.close()
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Live (not zombie) descendant processes of ``pid`` → their command line, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, …
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: dict[int, str] = {}
+    stack = list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        try:
+            found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+        except OSError:
+            continue
+        stack += children.get(child, [])
+    return found
+
+
+def _stop_prefect_temporary_server() -> None:
+    """The CLI's runs in this process may have started Prefect's temporary server (flows.prefect_api)."""
+    import sys
+
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(getattr(SubprocessASGIServer, "_instances", {}).values()):
+        if server.running:
+            server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind():
+    """Tests stop what they start: at the end of the session no child process of pytest is left
+    running (Prefect's temporary server, simulators, CLI runs), or the session ends in an error."""
+    before = set(_descendants(os.getpid()))
+    yield
+    _stop_prefect_temporary_server()
+    import time
+
+    deadline = time.monotonic() + 10
+    while (left := {p: c for p, c in _descendants(os.getpid()).items() if p not in before}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"processes left running after the tests: {left}"

@@ -1,0 +1,205 @@
+"""A run says what happened: its exit status, its summary and its Prefect state; no secret echoed
+by a platform reaches the database, the output or Prefect's logs; an analyst never blocks a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.cli import write_demo_config
+from flows.simulator import Simulator, generate
+from flows.warehouse import store
+
+CANARY = "canary-tok-7f3a9c1e5b"
+
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.prefect_api import startup_timeout
+
+    with prefect_test_harness(server_startup_timeout=startup_timeout()):
+        yield
+
+
+@pytest.fixture(scope="module")
+def government():
+    return generate(accounts=12, seed=7)
+
+
+class EchoingPlatform(BaseHTTPRequestHandler):
+    """Rejects every request with 401, echoing the bearer token it was sent, as careless APIs do."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        body = json.dumps({"error": f"The access token {token} is invalid"}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def echoing_platform():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoingPlatform)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+class Ran:
+    """A finished ``custodian run`` process: its exit code and everything it printed."""
+
+    def __init__(self, done: subprocess.CompletedProcess):
+        self.exit_code, self.stdout, self.stderr = done.returncode, done.stdout, done.stderr
+        self.output = done.stdout + done.stderr
+
+
+def run(config_dir: Path, db: Path) -> Ran:
+    """``custodian run`` in its own process (as cron or a worker starts it), on the harness's Prefect API."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    return Ran(subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config_dir), "--db", str(db)],
+                              env=env, capture_output=True, text=True, timeout=600))
+
+
+def flow_run_state(db: Path) -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_flow_runs() if r.parameters.get("db") == str(db)]
+    [flow_run] = runs
+    return flow_run.state.type.value
+
+
+def registry_with(sim: Simulator, *extra: dict) -> dict:
+    registry = sim.registry()
+    return dict(registry, accounts=[*registry["accounts"], *extra])
+
+
+def test_a_run_with_an_unreadable_account_exits_1_counts_truthfully_and_fails_in_prefect(
+        prefect_harness, government, tmp_path, monkeypatch):
+    for name, value in government.tokens().items():
+        monkeypatch.setenv(name, value)
+    with Simulator(government) as sim:
+        dead = {**sim.registry()["accounts"][0], "id": "zz-dead", "api_base": "http://127.0.0.1:9"}
+        config_dir = write_demo_config(tmp_path / "config", registry_with(sim, dead), sim.apprise_config())
+        db = tmp_path / "custodian.duckdb"
+        result = run(config_dir, db)
+    assert result.exit_code == 1, result.output
+    assert "12 of 13 accounts read" in result.output
+    assert "run incomplete: 1 of 13 accounts not read" in result.output
+    assert flow_run_state(db) == "FAILED"
+    con = duckdb.connect(str(store.analytics_path(db)), read_only=True)  # published although incomplete
+    try:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+    finally:
+        con.close()
+
+
+def test_a_complete_run_exits_0_and_completes_in_prefect(prefect_harness, government, tmp_path, monkeypatch):
+    for name, value in government.tokens().items():
+        monkeypatch.setenv(name, value)
+    with Simulator(government) as sim:
+        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
+        db = tmp_path / "custodian.duckdb"
+        result = run(config_dir, db)
+    assert result.exit_code == 0, result.output
+    assert "12 of 12 accounts read" in result.output
+    assert flow_run_state(db) == "COMPLETED"
+
+
+def test_a_run_whose_deliveries_all_failed_exits_1(prefect_harness, government, tmp_path, monkeypatch):
+    for name, value in government.tokens().items():
+        monkeypatch.setenv(name, value)
+    with Simulator(government) as sim:
+        closed = {"version": 1, "urls": [{"json://127.0.0.1:9/inbox": [{"tag": tag}]} for tag in sorted(
+            {t for a in sim.registry()["accounts"] for t in a["custodians"]} | {"oversight"}
+            | {t for a in sim.registry()["agencies"] for t in a["notify"]})]}
+        config_dir = write_demo_config(tmp_path / "config", sim.registry(), closed)
+        db = tmp_path / "custodian.duckdb"
+        result = run(config_dir, db)
+    assert result.exit_code == 1, result.output
+    assert "messages not delivered" in result.output
+    assert flow_run_state(db) == "FAILED"
+
+
+ANALYST = ("import sys, time, duckdb\ncon = duckdb.connect(sys.argv[1], read_only=True)\n"
+           "print(con.execute('SELECT count(*) FROM runs').fetchone()[0], flush=True)\ntime.sleep(120)\n")
+
+
+def test_an_analyst_holding_the_analytics_file_never_fails_a_run(prefect_harness, government, tmp_path, monkeypatch):
+    for name, value in government.tokens().items():
+        monkeypatch.setenv(name, value)
+    with Simulator(government) as sim:
+        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
+        db = tmp_path / "custodian.duckdb"
+        assert run(config_dir, db).exit_code == 0
+        analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(store.analytics_path(db))],
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            assert analyst.stdout.readline().strip() == "1"  # the notebook's kernel holds the file open
+            second = run(config_dir, db)
+        finally:
+            analyst.kill()
+            analyst.wait()
+    assert second.exit_code == 0, second.output
+    con = duckdb.connect(str(store.analytics_path(db)), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM runs WHERE status = 'succeeded'").fetchone()[0] == 2
+    finally:
+        con.close()
+
+
+def text_in_every_table(db: Path) -> str:
+    """Every text value of every table and view column of a DuckDB file, joined."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return "\n".join(str(row) for table in tables for row in con.execute(f'SELECT * FROM "{table}"').fetchall())
+    finally:
+        con.close()
+
+
+def test_a_token_the_platform_echoes_back_appears_nowhere(prefect_harness, echoing_platform, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.setenv("CANARY_TOKEN", CANARY)
+    registry = {"agencies": [{"id": "moh", "name": "MoH", "notify": ["oversight"]}],
+                "accounts": [{"id": "canary", "agency": "moh", "platform": "mastodon", "handle": "health",
+                              "api_base": echoing_platform, "custodians": ["oversight"], "engagement": "active",
+                              "token_env": "CANARY_TOKEN"}]}
+    config_dir = write_demo_config(tmp_path / "config", registry,
+                                   {"version": 1, "urls": [{"json://127.0.0.1:9/inbox": [{"tag": "oversight"}]}]})
+    db = tmp_path / "custodian.duckdb"
+    result = run(config_dir, db)
+    assert result.exit_code == 1, result.output
+    stored = text_in_every_table(db)
+    assert "HTTP 401" in stored and "***" in stored, "the error must be kept, with the token masked"
+    assert CANARY not in stored
+    assert CANARY not in text_in_every_table(store.analytics_path(db))
+    assert CANARY not in result.output
+    assert CANARY not in prefect_logs()
+
+
+def prefect_logs() -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return "\n".join(log.message for log in client.read_logs())
