@@ -37,12 +37,21 @@ def government():
 
 
 class EchoingPlatform(BaseHTTPRequestHandler):
-    """Rejects every request with 401, echoing the bearer token it was sent, as careless APIs do."""
+    """A Mastodon whose public profile reads, but that rejects every call made with a token with
+    401, echoing the bearer token it was sent in the error body, as careless APIs do."""
 
     def do_GET(self):  # noqa: N802 - http.server's name
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        body = json.dumps({"error": f"The access token {token} is invalid"}).encode()
-        self.send_response(401)
+        if not token:
+            self.answer(200, {"id": "1", "username": "health", "acct": "health", "display_name": "Health",
+                              "note": "", "url": "https://social.example.gov/@health", "followers_count": 1,
+                              "following_count": 1, "statuses_count": 0, "fields": []})
+        else:
+            self.answer(401, {"error": f"The access token {token} is invalid"})
+
+    def answer(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
