@@ -24,6 +24,7 @@ import duckdb
 
 from flows.config import Config, expand_env
 from flows.messages import Item, render
+from flows.secrets import scrub_body
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, no
     summary = DeliverySummary()
     for tag, items in sorted(pending.items()):
         title, body, level = render(items)
-        error = postman.send(tag, title, body, level)
+        error = scrub_body(postman.send(tag, title, body, level))  # a target may echo its credentials
         keys = [(item.event_id, tag) for item in items]
         if error is None:
             _execute_each(con, "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, last_error = NULL, "
