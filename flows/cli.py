@@ -169,7 +169,8 @@ def open_findings(db: Path | None) -> list[dict]:
     try:
         con = store.connect(path, read_only=True)
     except duckdb.Error as exc:  # the working file while a run writes it, or not a DuckDB file at all
-        err.print(f"cannot read {path} now: {exc}", markup=False, highlight=False)
+        err.print(f"cannot read {path} now (a run is probably writing it, and no run has published the "
+                  f"analytics copy {store.analytics_path(store.db_path(db)).name} yet): {exc}", markup=False, highlight=False)
         raise typer.Exit(EXIT_INCOMPLETE) from None
     try:
         rows = con.execute(

@@ -71,6 +71,25 @@ class Warehouse:
         return self.con.execute(sql, params).fetchall()
 
 
+@pytest.fixture(scope="module")
+def prefect_harness():
+    """A Prefect server for the module's flow runs (started with the run's generous start-up timeout)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.prefect_api import startup_timeout
+
+    with prefect_test_harness(server_startup_timeout=startup_timeout()):
+        yield
+
+
+@pytest.fixture(scope="module")
+def government():
+    """The default simulated government: 12 accounts, every behaviour."""
+    from flows.simulator import generate
+
+    return generate(accounts=12, seed=7)
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     house = Warehouse(tmp_path)

@@ -24,21 +24,6 @@ EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "
 
 
 @pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    from flows.prefect_api import startup_timeout
-
-    with prefect_test_harness(server_startup_timeout=startup_timeout()):
-        yield
-
-
-@pytest.fixture(scope="module")
-def government():
-    return generate(accounts=12, seed=7)
-
-
-@pytest.fixture(scope="module")
 def two_runs(prefect_harness, government, tmp_path_factory):
     """Run the monitor twice over the default government; keep what each run delivered."""
     from flows.monitor import monitor
@@ -167,6 +152,10 @@ def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(gov
         listener.close()
         sim.stop()
     assert same_rows(tmp_path / "killed.duckdb", tmp_path / "reference.duckdb")
+    con = duckdb.connect(str(tmp_path / "killed.duckdb"), read_only=True)
+    statuses = sorted(status for (status,) in con.execute("SELECT status FROM runs").fetchall())
+    con.close()
+    assert statuses == ["crashed", "succeeded"], "the killed run is marked crashed by the rerun, none left running"
 
 
 def same_rows(db: Path, reference: Path) -> bool:

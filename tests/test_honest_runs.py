@@ -15,25 +15,10 @@ import duckdb
 import pytest
 
 from flows.cli import write_demo_config
-from flows.simulator import Simulator, generate
+from flows.simulator import Simulator
 from flows.warehouse import store
 
 CANARY = "canary-tok-7f3a9c1e5b"
-
-
-@pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    from flows.prefect_api import startup_timeout
-
-    with prefect_test_harness(server_startup_timeout=startup_timeout()):
-        yield
-
-
-@pytest.fixture(scope="module")
-def government():
-    return generate(accounts=12, seed=7)
 
 
 class EchoingPlatform(BaseHTTPRequestHandler):
@@ -89,92 +74,80 @@ def run(config_dir: Path, db: Path) -> Ran:
                               env=env, capture_output=True, text=True, timeout=600))
 
 
-def flow_run_state(db: Path) -> str:
+def flow_run_states(db: Path) -> list[str]:
+    """The final state type of every Prefect flow run made on ``db``."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        runs = [r for r in client.read_flow_runs() if r.parameters.get("db") == str(db)]
-    [flow_run] = runs
-    return flow_run.state.type.value
+        return [r.state.type.value for r in client.read_flow_runs() if r.parameters.get("db") == str(db)]
 
 
-def registry_with(sim: Simulator, *extra: dict) -> dict:
-    registry = sim.registry()
-    return dict(registry, accounts=[*registry["accounts"], *extra])
-
-
-def test_a_run_with_an_unreadable_account_exits_1_counts_truthfully_and_fails_in_prefect(
-        prefect_harness, government, tmp_path, monkeypatch):
-    for name, value in government.tokens().items():
-        monkeypatch.setenv(name, value)
-    with Simulator(government) as sim:
-        dead = {**sim.registry()["accounts"][0], "id": "zz-dead", "api_base": "http://127.0.0.1:9"}
-        config_dir = write_demo_config(tmp_path / "config", registry_with(sim, dead), sim.apprise_config())
-        db = tmp_path / "custodian.duckdb"
-        result = run(config_dir, db)
-    assert result.exit_code == 1, result.output
-    assert "12 of 13 accounts read" in result.output
-    assert "run incomplete: 1 of 13 accounts not read" in result.output
-    assert flow_run_state(db) == "FAILED"
-    con = duckdb.connect(str(store.analytics_path(db)), read_only=True)  # published although incomplete
+def analytics_rows(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(store.analytics_path(db)), read_only=True)
     try:
-        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+        return con.execute(sql).fetchall()
     finally:
         con.close()
 
 
-def test_a_complete_run_exits_0_and_completes_in_prefect(prefect_harness, government, tmp_path, monkeypatch):
+@pytest.fixture
+def simulated(government, tmp_path, monkeypatch):
+    """A running simulator with the government's tokens exported; yields a config writer."""
     for name, value in government.tokens().items():
         monkeypatch.setenv(name, value)
     with Simulator(government) as sim:
-        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
-        db = tmp_path / "custodian.duckdb"
-        result = run(config_dir, db)
-    assert result.exit_code == 0, result.output
-    assert "12 of 12 accounts read" in result.output
-    assert flow_run_state(db) == "COMPLETED"
+        def configure(extra_accounts=(), apprise=None) -> Path:
+            registry = sim.registry()
+            registry = dict(registry, accounts=[*registry["accounts"], *extra_accounts])
+            return write_demo_config(tmp_path / "config", registry, apprise or sim.apprise_config())
+        configure.sim = sim
+        yield configure
 
 
-def test_a_run_whose_deliveries_all_failed_exits_1(prefect_harness, government, tmp_path, monkeypatch):
-    for name, value in government.tokens().items():
-        monkeypatch.setenv(name, value)
-    with Simulator(government) as sim:
-        closed = {"version": 1, "urls": [{"json://127.0.0.1:9/inbox": [{"tag": tag}]} for tag in sorted(
-            {t for a in sim.registry()["accounts"] for t in a["custodians"]} | {"oversight"}
-            | {t for a in sim.registry()["agencies"] for t in a["notify"]})]}
-        config_dir = write_demo_config(tmp_path / "config", sim.registry(), closed)
-        db = tmp_path / "custodian.duckdb"
-        result = run(config_dir, db)
+def test_a_run_with_an_unreadable_account_exits_1_counts_truthfully_and_fails_in_prefect(
+        prefect_harness, simulated, tmp_path):
+    dead = {**simulated.sim.registry()["accounts"][0], "id": "zz-dead", "api_base": "http://127.0.0.1:9"}
+    db = tmp_path / "custodian.duckdb"
+    result = run(simulated([dead]), db)
+    assert result.exit_code == 1, result.output
+    assert "12 of 13 accounts read" in result.output
+    assert "run incomplete: 1 of 13 accounts not read" in result.output
+    assert flow_run_states(db) == ["FAILED"]
+    assert analytics_rows(db, "SELECT status FROM runs") == [("failed",)]  # published although incomplete
+
+
+def test_a_run_whose_deliveries_all_failed_exits_1(prefect_harness, simulated, tmp_path):
+    registry = simulated.sim.registry()
+    tags = ({t for a in registry["accounts"] for t in a["custodians"]} | {"oversight"}
+            | {t for a in registry["agencies"] for t in a["notify"]})
+    closed = {"version": 1, "urls": [{"json://127.0.0.1:9/inbox": [{"tag": tag}]} for tag in sorted(tags)]}
+    db = tmp_path / "custodian.duckdb"
+    result = run(simulated(apprise=closed), db)
     assert result.exit_code == 1, result.output
     assert "messages not delivered" in result.output
-    assert flow_run_state(db) == "FAILED"
+    assert flow_run_states(db) == ["FAILED"]
 
 
 ANALYST = ("import sys, time, duckdb\ncon = duckdb.connect(sys.argv[1], read_only=True)\n"
            "print(con.execute('SELECT count(*) FROM runs').fetchone()[0], flush=True)\ntime.sleep(120)\n")
 
 
-def test_an_analyst_holding_the_analytics_file_never_fails_a_run(prefect_harness, government, tmp_path, monkeypatch):
-    for name, value in government.tokens().items():
-        monkeypatch.setenv(name, value)
-    with Simulator(government) as sim:
-        config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
-        db = tmp_path / "custodian.duckdb"
-        assert run(config_dir, db).exit_code == 0
-        analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(store.analytics_path(db))],
-                                   stdout=subprocess.PIPE, text=True)
-        try:
-            assert analyst.stdout.readline().strip() == "1"  # the notebook's kernel holds the file open
-            second = run(config_dir, db)
-        finally:
-            analyst.kill()
-            analyst.wait()
-    assert second.exit_code == 0, second.output
-    con = duckdb.connect(str(store.analytics_path(db)), read_only=True)
+def test_complete_runs_exit_0_even_while_an_analyst_holds_the_analytics_file(prefect_harness, simulated, tmp_path):
+    config_dir, db = simulated(), tmp_path / "custodian.duckdb"
+    first = run(config_dir, db)
+    assert first.exit_code == 0, first.output
+    assert "12 of 12 accounts read" in first.output
+    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(store.analytics_path(db))],
+                               stdout=subprocess.PIPE, text=True)
     try:
-        assert con.execute("SELECT count(*) FROM runs WHERE status = 'succeeded'").fetchone()[0] == 2
+        assert analyst.stdout.readline().strip() == "1"  # the notebook's kernel holds the file open
+        second = run(config_dir, db)
     finally:
-        con.close()
+        analyst.kill()
+        analyst.wait()
+    assert second.exit_code == 0, second.output
+    assert flow_run_states(db) == ["COMPLETED", "COMPLETED"]
+    assert analytics_rows(db, "SELECT count(*) FROM runs WHERE status = 'succeeded'") == [(2,)]
 
 
 def text_in_every_table(db: Path) -> str:
