@@ -286,6 +286,7 @@ def publish_analytics(con: duckdb.DuckDBPyConnection, db: str | Path) -> Path:
     con.execute(f"ATTACH '{_sql_text(temporary)}' AS analytics_copy")
     try:
         con.execute(f'COPY FROM DATABASE "{source}" TO analytics_copy')
+        con.execute("CHECKPOINT analytics_copy")  # everything in the file itself: only the file is renamed
     finally:
         con.execute("DETACH analytics_copy")
     os.replace(temporary, target)
