@@ -111,3 +111,16 @@ def test_stored_text_is_capped_with_a_visible_flag():
 
 def test_invalid_utf8_is_decoded_with_replacement_not_mojibake():
     assert cap_text(b"caf\xc3\xa9 \xff end") == "café \ufffd end"
+
+
+def test_a_stored_fetch_error_never_holds_a_secret_nor_more_than_2_kb(warehouse):
+    from flows.records import FetchError
+
+    secrets.register("tok-stored-0001")
+    warehouse.configure([account_entry("a")])
+    echo = "HTTP 401: The access token tok-stored-0001 is invalid " + "x" * 5000
+    warehouse.run({"a": ("failed", [FetchError("a", "https://social.example.gov/x?access_token=tok-stored-0001",
+                                               401, echo, "statuses")])})
+    [(message, url)] = warehouse.rows("SELECT message, url FROM fetch_errors")
+    assert "tok-stored-0001" not in message + url
+    assert message.startswith("HTTP 401: The access token *** is invalid") and len(message.encode()) <= 2048
