@@ -8,6 +8,7 @@ that finds the database held, and the time `runlock.hold` itself takes to decide
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,14 +36,18 @@ def main() -> None:
             except runlock.DatabaseHeld:
                 decided = time.perf_counter() - started
             started = time.perf_counter()
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config_dir), "--db", str(db)],
                                   capture_output=True, text=True)
             whole = time.perf_counter() - started
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         finally:
             holder.kill()
             holder.wait()
     print(f"runlock.hold decided in {decided * 1000:.1f} ms")
-    print(f"`custodian run` exited {done.returncode} after {whole:.2f} s with: {done.stderr.strip()}")
+    print(f"`custodian run` exited {done.returncode} after {whole:.2f} s wall, {cpu:.2f} s CPU "
+          f"(interpreter and imports included) with: {done.stderr.strip()}")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker)."),
         wait: float = typer.Option(0, min=0, help="Seconds to wait for another run holding the database, then exit 75.")) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
+    try:
+        runlock.ensure_free(store.db_path(db), wait)  # a held database is refused before anything else
+    except runlock.DatabaseHeld as exc:
+        _refuse_held(exc)
     _config_or_exit(config)
     summary = _run_locked(config, store.db_path(db), now, batch_size, wait)
     _print_summary(summary)
@@ -97,11 +101,16 @@ def _run_locked(config: Path, db: Path, now: str | None, batch_size: int | None,
         with runlock.hold(db, wait):
             return _run_flow(config, db, now, batch_size)
     except runlock.DatabaseHeld as exc:
-        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_HELD) from None
+        _refuse_held(exc)
     except OSError as exc:  # the lock file cannot be made: the database's folder is unusable
         err.print(f"run failed: {type(exc).__name__}: {secrets.scrub(str(exc))}", markup=False, highlight=False)
         raise typer.Exit(EXIT_INCOMPLETE) from None
+
+
+def _refuse_held(exc: Exception) -> None:
+    """One line naming the holder, exit 75 (EX_TEMPFAIL: another run has the database; try later)."""
+    err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_HELD) from None
 
 
 def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None) -> dict:

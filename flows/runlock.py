@@ -62,6 +62,24 @@ def hold(db: str | Path, wait_s: float = 0) -> Iterator[Path]:
         os.close(fd)  # closing the descriptor releases the flock
 
 
+def ensure_free(db: str | Path, wait_s: float = 0) -> None:
+    """Raise :class:`DatabaseHeld` (after up to ``wait_s`` s) if another run holds the database now,
+    creating nothing: lets a second run be refused before it spends a second validating. A free
+    answer is advice only; :func:`hold` decides."""
+    path = lock_path(Path(db)).resolve()
+    if path in _held:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # no lock file yet, or its folder is unusable: hold() will say
+    try:
+        _acquire(fd, path, wait_s)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def _acquire(fd: int, path: Path, wait_s: float) -> None:
     deadline = time.monotonic() + max(0.0, wait_s)
     while True:
