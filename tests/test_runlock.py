@@ -147,3 +147,18 @@ def test_findings_reads_the_analytics_copy_while_a_run_holds_the_working_file(tm
         con.close()
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "[]"
+
+
+def test_the_early_check_refuses_a_held_database_and_creates_nothing(tmp_path):
+    db = tmp_path / "custodian.duckdb"
+    runlock.ensure_free(db)  # no lock file: free, and still none
+    assert not runlock.lock_path(db).exists()
+    holder = holder_process(db)
+    try:
+        with pytest.raises(runlock.DatabaseHeld, match=f"pid {holder.pid}"):
+            runlock.ensure_free(db)
+    finally:
+        stop(holder)
+    runlock.ensure_free(db)  # the holder is gone: free again
+    with runlock.hold(db):
+        pass
