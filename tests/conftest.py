@@ -135,16 +135,43 @@ def _stop_prefect_temporary_server() -> None:
             server.stop()
 
 
+def _orphans_of_this_venv(since_ticks: int) -> dict[int, str]:
+    """Live processes re-parented to init (their parent died, e.g. a SIGKILLed CLI run's Prefect
+    server) that run this virtual environment's Python and started after ``since_ticks``."""
+    import sys
+
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and fields[1] == "1" and int(fields[19]) >= since_ticks and sys.prefix in command:
+            found[int(entry.name)] = command[:200]
+    return found
+
+
+def _own_start_ticks() -> int:
+    return int(Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_process_left_behind():
     """Tests stop what they start: at the end of the session no child process of pytest is left
-    running (Prefect's temporary server, simulators, CLI runs), or the session ends in an error."""
+    running (Prefect's temporary server, simulators, CLI runs), nor an orphan of one, or the
+    session ends in an error."""
     before = set(_descendants(os.getpid()))
+    started = _own_start_ticks()
     yield
     _stop_prefect_temporary_server()
     import time
 
     deadline = time.monotonic() + 10
-    while (left := {p: c for p, c in _descendants(os.getpid()).items() if p not in before}) and time.monotonic() < deadline:
+    while True:
+        left = {p: c for p, c in _descendants(os.getpid()).items() if p not in before}
+        left.update(_orphans_of_this_venv(started))
+        if not left or time.monotonic() > deadline:
+            break
         time.sleep(0.2)
     assert not left, f"processes left running after the tests: {left}"

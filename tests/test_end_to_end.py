@@ -117,8 +117,9 @@ def hanging_server() -> tuple[socket.socket, int]:
 
 
 def run_cli(args: list[str], env: dict) -> subprocess.Popen:
+    """A `custodian run` in its own process group, so a kill can take Prefect's temporary server with it."""
     return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=env, stderr=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(government, tmp_path):
@@ -140,7 +141,7 @@ def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(gov
         for line in killed.stderr:
             if "merged 6/" in line or time.monotonic() > deadline:
                 break
-        os.kill(killed.pid, signal.SIGKILL)
+        os.killpg(killed.pid, signal.SIGKILL)  # the run and the temporary Prefect server it started: none left behind
         killed.wait()
         partial = table_counts(tmp_path / "killed.duckdb")
         assert 0 < partial["posts"] < table_counts(tmp_path / "reference.duckdb")["posts"]

@@ -36,3 +36,25 @@ def test_expansion_ignores_comments_and_names_a_missing_variable_once(monkeypatc
     monkeypatch.setenv("HYGIENE_SECRET", "pw-123456")
     expanded = expand_env(APPRISE)
     assert expanded.count("pw-123456") == 2 and "${NAME}" in expanded
+
+
+def test_the_leftover_check_sees_an_orphan_whose_parent_was_killed():
+    import signal
+    import sys
+    import time
+
+    from tests.conftest import _orphans_of_this_venv, _own_start_ticks
+
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time\n"
+                               "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+                               "print(child.pid, flush=True)\ntime.sleep(30)\n"], stdout=subprocess.PIPE, text=True)
+    orphan = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)  # as a killed run leaves Prefect's temporary server behind
+    parent.wait()
+    try:
+        deadline = time.monotonic() + 5
+        while orphan not in _orphans_of_this_venv(_own_start_ticks()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert orphan in _orphans_of_this_venv(_own_start_ticks())
+    finally:
+        os.kill(orphan, signal.SIGKILL)
