@@ -1,6 +1,8 @@
 """The ``custodian`` command: run, findings, validate, classify, demo, simulator.
 
-Exit codes: 0 done (findings or not), 2 invalid configuration, 1 failure.
+Exit codes: 0 every account read and every due message delivered (findings or not); 1 some
+account not read, some delivery failed, or the run failed; 2 invalid configuration (or no
+database to read); 75 another run holds the database (EX_TEMPFAIL: try again later).
 Prefect is imported only by the commands that run the flow: it is slow to import.
 """
 
@@ -20,9 +22,12 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from flows import runlock, secrets
 from flows.config import ConfigError, load_config
 from flows.silence_cli import silence_app
 from flows.warehouse import store
+
+EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_HELD = 1, 2, 75
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -76,7 +81,9 @@ def _config_or_exit(config_dir: Path):
         err.print("[bold red]invalid configuration[/]")
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_CONFIG) from None
+    secrets.register_config(config)
+    secrets.install_log_scrubber()
     for warning in config.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     return config
@@ -95,36 +102,74 @@ def validate(config: Path = ConfigOpt) -> None:
 def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
         batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker)."),
-        report: Path | None = typer.Option(None, help="Also write the oversight report (HTML) here after the run.")) -> None:
+        report: Path | None = typer.Option(None, help="Also write the oversight report (HTML) here after the run."),
+        wait: float = typer.Option(0, min=0, help="Seconds to wait for another run holding the database, then exit 75.")) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
+    try:
+        runlock.ensure_free(store.db_path(db), wait)  # a held database is refused before anything else
+    except runlock.DatabaseHeld as exc:
+        _refuse_held(exc)
     _config_or_exit(config)
-    summary = _run_flow(config, db, now, batch_size, report)
+    summary = _run_locked(config, store.db_path(db), now, batch_size, wait, report)
     _print_summary(summary)
+    _exit_for(summary)
+
+
+def _run_locked(config: Path, db: Path, now: str | None, batch_size: int | None, wait: float = 0,
+                report: Path | None = None) -> dict:
+    """Take the run lock before Prefect starts (a held database is decided in well under a second)."""
+    try:
+        with runlock.hold(db, wait):
+            return _run_flow(config, db, now, batch_size, report)
+    except runlock.DatabaseHeld as exc:
+        _refuse_held(exc)
+    except OSError as exc:  # the lock file cannot be made: the database's folder is unusable
+        err.print(f"run failed: {type(exc).__name__}: {secrets.scrub(str(exc))}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INCOMPLETE) from None
+
+
+def _refuse_held(exc: Exception) -> None:
+    """One line naming the holder, exit 75 (EX_TEMPFAIL: another run has the database; try later)."""
+    err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_HELD) from None
 
 
 def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None,
               report: Path | None = None) -> dict:
+    """The run's summary: complete, or incomplete (RunIncomplete carries it; the flow ended Failed)."""
     _quiet_prefect()
-    from flows.monitor import monitor
+    from flows.monitor import RunIncomplete, monitor
     from flows.prefect_api import ensure_api
 
     try:
         ensure_api()
         return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
                        report=str(report) if report else None)
+    except RunIncomplete as exc:
+        return exc.summary
     except ConfigError as exc:  # the config changed under us between the check and the run
         err.print("\n".join(exc.problems), markup=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_CONFIG) from None
     except Exception as exc:  # noqa: BLE001 - report, exit 1
-        err.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        err.print(f"run failed: {type(exc).__name__}: {secrets.scrub(str(exc))}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INCOMPLETE) from None
+
+
+def _exit_for(summary: dict) -> None:
+    """Exit 1 when an account was not read or a message not delivered (the summary said which)."""
+    from flows.monitor import incomplete_reason
+
+    reason = incomplete_reason(summary)
+    if reason:
+        err.print(f"run incomplete: {reason}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 def _print_summary(summary: dict) -> None:
     a, f, n = summary["accounts"], summary["findings"], summary["notifications"]
-    out.print(f"run {summary['run_id']}: {a['ok']}/{a['total']} accounts collected, {a['failed']} failed, "
-              f"{a['quarantined']} quarantined, {a.get('deferred', 0)} deferred, {a.get('skipped', 0)} skipped, "
-              f"{a['records']} records")
+    others = ", ".join(f"{count} {status}" for status, count in a.get("by_status", {}).items() if status != "ok")
+    out.print(f"run {summary['run_id']}: {a['total'] - a['unread']} of {a['total']} accounts read "
+              f"({a['ok']} ok{', ' + others if others else ''}), {a['records']} records")
     for p in summary.get("platforms", []):
         out.print(f"  {p['platform']:<10} {p['accounts_read']} read, {p['accounts_deferred']} deferred, "
                   f"{p['accounts_skipped']} skipped; spent {p['requests']} requests, {p['units']:g} units",
@@ -137,25 +182,36 @@ def _print_summary(summary: dict) -> None:
     if summary.get("report"):
         out.print(f"report: {summary['report']}", markup=False, highlight=False, soft_wrap=True)
     for e in summary["errors"]:
-        out.print(f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}",
-                  markup=False, highlight=False)
+        line = f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}"
+        out.print(secrets.scrub(line), markup=False, highlight=False)
 
 
 FINDING_COLUMNS = ("id", "check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
                    "message", "first_seen", "last_seen", "details", "step", "flapping")
 
 
+def reader_path(db: Path | None) -> Path:
+    """The file a read-only command opens: the analytics copy beside the working database (never
+    blocked by a run), else the working database itself (one no run has published from yet).
+    Exits 2 with one line when neither exists: an absent database is not an empty one."""
+    working = store.db_path(db)
+    for path in (store.analytics_path(working), working):
+        if path.is_file():
+            return path
+    err.print(f"no database at {working}: run `custodian run` first, or pass --db FILE", markup=False, highlight=False)
+    raise typer.Exit(EXIT_CONFIG)
+
+
 def open_findings(db: Path | None, now: datetime | None = None) -> list[dict]:
     """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC), each with
     ``silenced`` (silence id and end) and ``inhibited_by`` (the finding that mutes it) at ``now``."""
-    path = store.db_path(db)
-    if not path.exists():
-        return []
+    path = reader_path(db)
     try:
         con = store.connect(path, read_only=True)
-    except duckdb.IOException as exc:  # a run holds the write lock: DuckDB admits one writer, no readers
-        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
-        raise typer.Exit(1) from None
+    except duckdb.Error as exc:  # the working file while a run writes it, or not a DuckDB file at all
+        err.print(f"cannot read {path} now (a run is probably writing it, and no run has published the "
+                  f"analytics copy {store.analytics_path(store.db_path(db)).name} yet): {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INCOMPLETE) from None
     try:
         return findings_with_marks(con, now or datetime.now(UTC))
     finally:
@@ -281,12 +337,9 @@ def export(out: Path = typer.Option(..., "--out", "-o", help="Folder to write on
 
 
 def _read_only(db: Path | None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse; exit 2 with one line when there is none, 1 while a run
-    holds it (DuckDB admits one writer and no readers in other processes)."""
-    path = store.db_path(db)
-    if not path.exists():
-        err.print(f"no database at {path}: run `custodian run` first, or pass --db", markup=False)
-        raise typer.Exit(2)
+    """A read-only connection to the readers' copy of the warehouse (:func:`reader_path`); exit 2 with
+    one line when there is none, 1 when it cannot be opened now."""
+    path = reader_path(db)
     try:
         return store.connect(path, read_only=True)
     except duckdb.IOException as exc:
@@ -423,17 +476,18 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
         out.print(f"simulator on {sim.base_url}; configuration in {config_dir}")
         start = datetime.now(UTC).replace(microsecond=0)
         out.rule("run 1: now")
-        _print_summary(_run_flow(config_dir, db, start.isoformat()))
+        _print_summary(_run_locked(config_dir, db, start.isoformat(), None))
         first = sim.inbox()
         _show_alerts(first, alerts_file)
         later = _past_the_agency_step(config_dir, start)
         _demo_meanwhile(sim, government, db, start, later)
         out.rule(f"run 2: {later.isoformat()}, just past the agency step (16 working hours)")
-        _print_summary(_run_flow(config_dir, db, later.isoformat()))
+        _print_summary(_run_locked(config_dir, db, later.isoformat(), None))
         findings(db=db, format="table", now=later.isoformat())
         _show_alerts(sim.inbox(), alerts_file, skip=len(first))
     finally:
         sim.stop()
+    _exit_for(summary)
 
 
 def _past_the_agency_step(config_dir: Path, start: datetime) -> datetime:

@@ -8,21 +8,22 @@ from these files: tokens come from the environment variable an account names.
 
 from __future__ import annotations
 
+import difflib
 import os
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlparse
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from flows.config_apprise import ENV_REF, check_apprise, suggest, url_env_names
+from flows.config_urls import check_http_url
 from flows.platforms import PLATFORMS
 from flows.policy import CalendarOverride, Policy
-from flows.yaml_lines import load_with_lines
+from flows.yaml_lines import YamlProblem, load_file
 
 ACCOUNTS_FILE = "accounts.yaml"
 POLICY_FILE = "policy.yaml"
@@ -48,12 +49,7 @@ class _Strict(BaseModel):
 
 
 def _http_url(value: str | None) -> str | None:
-    if value is None:
-        return value
-    parts = urlparse(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"not an http(s) URL: {value!r}")
-    return value
+    return None if value is None else check_http_url(value)
 
 
 class Agency(_Strict):
@@ -86,7 +82,7 @@ class Account(_Strict):
     id: str = Field(pattern=SLUG)
     agency: str
     platform: str
-    handle: str | None = None
+    handle: str | None = Field(default=None, validate_default=True)
     api_base: str | None = None
     """Where the platform's API is reached; default: the platform's ``default_api_base``."""
     custodians: list[str] = Field(min_length=1)
@@ -139,15 +135,21 @@ class Account(_Strict):
         return {**data, **{k: v for k, v in defaults.items() if v and not data.get(k)}}
 
     @model_validator(mode="after")
-    def _handle_where_needed(self) -> Account:
-        from flows.platforms import get_platform
-
-        platform = get_platform(self.platform)
-        if platform.handle_required and not self.handle:
-            raise ValueError(f"a {self.platform} account needs its handle ({platform.handle_hint})")
+    def _api_base_known(self) -> Account:
         if not self.api_base:
             raise ValueError(f"a {self.platform} account needs api_base (the platform has no default)")
         return self
+
+    @field_validator("handle")
+    @classmethod
+    def _handle_where_needed(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from flows.platforms import get_platform
+
+        name = info.data.get("platform")  # absent when the platform itself was invalid
+        platform = get_platform(name) if name in PLATFORMS else None
+        if platform is not None and platform.handle_required and not value:
+            raise ValueError(f"a {name} account needs its handle ({platform.handle_hint})")
+        return value
 
     def token(self) -> str | None:
         """The API token from the environment, if the account names one and it is set."""
@@ -176,51 +178,78 @@ class Config:
 
 
 def load_config(directory: str | Path) -> Config:
-    """Load and cross-check ``accounts.yaml``, ``policy.yaml`` (optional) and ``apprise.yaml``."""
+    """Load and cross-check ``accounts.yaml``, ``policy.yaml`` (optional) and ``apprise.yaml``.
+
+    Every problem of every file is gathered in one pass: cross-references (unknown agency,
+    tags no URL carries, duplicate ids) are checked on the raw data even when fields are wrong."""
     directory = Path(directory)
     problems: list[str] = []
-    registry, lines = _load_model(directory / ACCOUNTS_FILE, Registry, problems, required=True)
-    policy = _load_model(directory / POLICY_FILE, Policy, problems, required=False)[0] or Policy()
+    accounts_path, policy_path = directory / ACCOUNTS_FILE, directory / POLICY_FILE
+    registry, data, lines = _load_model(accounts_path, Registry, problems, required=True)
+    policy, policy_data, policy_lines = _load_model(policy_path, Policy, problems, required=False)
     apprise_path = directory / APPRISE_FILE
-    tags = _apprise_tags(apprise_path, problems)
-    if registry is not None:
-        problems += _cross_check(directory / ACCOUNTS_FILE, lines, registry, policy, tags)
+    if os.path.lexists(apprise_path):
+        tags = check_apprise(apprise_path, problems)
+    else:
+        problems.append(f"{apprise_path}: file not found (an apprise YAML configuration)")
+        tags = None
+    problems += _cross_check(accounts_path, lines, data, tags)
+    problems += _unknown_overrides(policy_path, policy_lines, policy_data, data)
     if problems or registry is None:
-        raise ConfigError(problems)
+        raise ConfigError(problems or [f"{accounts_path}: no registry"])
     warnings = [] if OVERSIGHT_TAG in tags else [
         f"{apprise_path}: no URL carries the oversight team's tag {OVERSIGHT_TAG!r}; oversight hears nothing"]
-    return Config(directory, registry, policy, apprise_path, frozenset(tags), tuple(warnings))
+    return Config(directory, registry, policy or Policy(), apprise_path, frozenset(tags), tuple(warnings))
 
 
-def _load_model(path: Path, model: type[BaseModel], problems: list[str], required: bool) -> tuple[Any, dict]:
-    """The validated model (None when invalid or absent) and the file's line map; problems appended."""
-    if not path.exists():
+def _load_model(path: Path, model: type[BaseModel], problems: list[str], required: bool) -> tuple[Any, Any, dict]:
+    """The validated model (None when invalid or absent), the raw data and the line map; problems appended."""
+    if not os.path.lexists(path):
         if required:
             problems.append(f"{path}: file not found")
-        return None, {}
+        return None, None, {}
     try:
-        data, lines = load_with_lines(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date YAML reads but the calendar lacks (2026-02-30)
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")
-        return None, {}
+        data, lines = load_file(path)
+    except YamlProblem as exc:
+        problems += [f"{path}:{line}: {message}" if line else f"{path}: {message}" for line, message in exc.problems]
+        return None, None, {}
+    if data is not None and not isinstance(data, dict):
+        problems.append(f"{path}:1: expected a mapping of keys (key: value) at the top, found {type(data).__name__}")
+        return None, None, lines
     try:
-        return model.model_validate(data if data is not None else {}), lines
+        return model.model_validate(data or {}), data, lines
     except ValidationError as exc:
-        problems += [_describe(path, data, lines, err) for err in exc.errors()]
-        return None, lines
+        problems += [_describe(path, model, data, lines, err) for err in exc.errors()]
+        return None, data, lines
 
 
-def _describe(path: Path, data: Any, lines: dict[tuple, int], err: dict) -> str:
+def _describe(path: Path, model: type[BaseModel], data: Any, lines: dict[tuple, int], err: dict) -> str:
     """One error line: file, line, the entry (with its id) and the field."""
     loc = tuple(err["loc"])
     line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), 1)
     entry, field = _entry_and_field(data, loc)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        message = "unknown key"
+        message = "unknown key" + suggest(str(loc[-1]), _known_keys(model, loc[:-1]))
     return f"{path}:{line}: {entry}: field '{field}': {message}"
+
+
+def _known_keys(model: Any, loc: tuple) -> list[str]:
+    """The field names of the model standing at ``loc`` inside ``model`` (for "did you mean")."""
+    current = model
+    for part in (*loc, None):
+        while get_origin(current) in (Union, UnionType):  # X | None → X
+            current = next(a for a in get_args(current) if a is not type(None))
+        if part is None:
+            break
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            current = field.annotation if field else None
+        elif get_origin(current) in (list, dict):
+            current = get_args(current)[-1]
+        else:
+            return []
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
 
 
 def _entry_and_field(data: Any, loc: tuple) -> tuple[str, str]:
@@ -232,83 +261,76 @@ def _entry_and_field(data: Any, loc: tuple) -> tuple[str, str]:
     return ".".join(str(p) for p in loc[:-1]) or "(top level)", str(loc[-1]) if loc else "(file)"
 
 
-def _cross_check(path: Path, lines: dict[tuple, int], registry: Registry, policy: Policy, tags: set[str]) -> list[str]:
-    """What one model cannot see alone: duplicate ids, unknown agencies, tags no URL carries."""
+def _entries(data: Any, kind: str) -> list[tuple[int, dict]]:
+    """``(index, entry)`` for each mapping in the raw ``data[kind]`` list (malformed ones are the model's to report)."""
+    items = data.get(kind) if isinstance(data, dict) else None
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _cross_check(path: Path, lines: dict[tuple, int], data: Any, tags: set[str] | None) -> list[str]:
+    """What one entry cannot see alone: duplicate ids, unknown agencies, tags no URL carries.
+
+    Works on the raw data, so it runs even when some fields are invalid; ``tags`` None (apprise.yaml
+    unreadable) skips the tag checks rather than flag every tag."""
     problems: list[str] = []
 
-    def fault(kind: str, index: int, ident: str, field: str, message: str) -> None:
+    def fault(kind: str, index: int, entry: dict, field: str, message: str) -> None:
         line = lines.get((kind, index, field), lines.get((kind, index), 1))
-        problems.append(f"{path}:{line}: {kind}[{index}] (id {ident!r}): field '{field}': {message}")
+        problems.append(f"{path}:{line}: {kind}[{index}] (id {entry.get('id')!r}): field '{field}': {message}")
 
-    for kind, items in (("agencies", registry.agencies), ("accounts", registry.accounts)):
+    for kind in ("agencies", "accounts"):
         seen: set[str] = set()
-        for index, item in enumerate(items):
-            if item.id in seen:
-                fault(kind, index, item.id, "id", f"duplicate id {item.id!r}")
-            seen.add(item.id)
-    agency_ids = {a.id for a in registry.agencies}
-    for index, agency in enumerate(registry.agencies):
-        for tag in agency.notify:
-            if tag not in tags:
-                fault("agencies", index, agency.id, "notify", f"tag {tag!r} is carried by no URL in {APPRISE_FILE}")
-    for index, account in enumerate(registry.accounts):
-        if account.agency not in agency_ids:
-            fault("accounts", index, account.id, "agency", f"unknown agency {account.agency!r}")
-        for tag in account.custodians:
-            if tag not in tags:
-                fault("accounts", index, account.id, "custodians", f"tag {tag!r} is carried by no URL in {APPRISE_FILE}")
-    account_ids = {a.id for a in registry.accounts}
-    for account_id in policy.staleness.accounts:
-        if account_id not in account_ids:
-            problems.append(f"{path.parent / POLICY_FILE}: staleness.accounts: unknown account {account_id!r}")
-    problems += _escalation_ids(path.parent / POLICY_FILE, policy, agency_ids, account_ids)
+        for index, item in _entries(data, kind):
+            if isinstance(item.get("id"), str) and item["id"] in seen:
+                fault(kind, index, item, "id", f"duplicate id {item['id']!r}")
+            seen.add(item.get("id"))
+    agency_ids = {item.get("id") for _, item in _entries(data, "agencies")}
+    for kind, field in (("agencies", "notify"), ("accounts", "custodians")):
+        for index, item in _entries(data, kind):
+            for tag in item.get(field) if isinstance(item.get(field), list) and tags is not None else []:
+                if isinstance(tag, str) and tag not in tags:
+                    fault(kind, index, item, field, f"tag {tag!r} is carried by no URL in {APPRISE_FILE}")
+    for index, item in _entries(data, "accounts"):
+        if isinstance(item.get("agency"), str) and item["agency"] not in agency_ids:
+            fault("accounts", index, item, "agency", f"unknown agency {item['agency']!r}")
     return problems
 
 
-def _escalation_ids(path: Path, policy: Policy, agency_ids: set[str], account_ids: set[str]) -> list[str]:
+def _unknown_overrides(path: Path, lines: dict[tuple, int], policy_data: Any, data: Any) -> list[str]:
+    """``staleness.accounts`` keys that name no registered account (a typo would silently not apply)."""
+    account_ids = {item.get("id") for _, item in _entries(data, "accounts")}
+    staleness = policy_data.get("staleness") if isinstance(policy_data, dict) else None
+    overrides = staleness.get("accounts") if isinstance(staleness, dict) else None
+    return [f"{path}:{lines.get(('staleness', 'accounts', account_id), 1)}: staleness.accounts: "
+            f"unknown account {account_id!r}" + _nearest(str(account_id), account_ids)
+            for account_id in (overrides if isinstance(overrides, dict) else {}) if account_id not in account_ids
+            ] + _unknown_escalation_overrides(path, lines, policy_data, data)
+
+
+def _unknown_escalation_overrides(path: Path, lines: dict[tuple, int], policy_data: Any, data: Any) -> list[str]:
     """``escalation.agencies`` / ``escalation.accounts`` overrides must name registered entries."""
-    escalation = policy.escalation
-    return ([f"{path}: escalation.agencies: unknown agency {a!r}" for a in escalation.agencies if a not in agency_ids]
-            + [f"{path}: escalation.accounts: unknown account {a!r}" for a in escalation.accounts if a not in account_ids])
+    escalation = policy_data.get("escalation") if isinstance(policy_data, dict) else None
+    problems = []
+    for kind, singular in (("agencies", "agency"), ("accounts", "account")):
+        known = {item.get("id") for _, item in _entries(data, kind)}
+        overrides = escalation.get(kind) if isinstance(escalation, dict) else None
+        problems += [f"{path}:{lines.get(('escalation', kind, name), 1)}: escalation.{kind}: unknown {singular} {name!r}"
+                     + _nearest(str(name), known)
+                     for name in (overrides if isinstance(overrides, dict) else {}) if name not in known]
+    return problems
 
 
-_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
-
-
-def _apprise_tags(path: Path, problems: list[str]) -> set[str]:
-    """Every tag some URL in the apprise YAML file carries (URLs are not kept: they may hold secrets)."""
-    if not path.exists():
-        problems.append(f"{path}: file not found (an apprise YAML configuration)")
-        return set()
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        problems.append(f"{path}: not valid YAML: {exc}")
-        return set()
-    urls = document.get("urls") if isinstance(document, dict) else None
-    if not isinstance(urls, list):
-        problems.append(f"{path}: field 'urls': expected a list of apprise URLs")
-        return set()
-    tags = set(_split_tags(document.get("tag")))
-    for entry in urls:
-        for options in (entry.values() if isinstance(entry, dict) else []):
-            for option in options if isinstance(options, list) else [options]:
-                if isinstance(option, dict):
-                    tags |= set(_split_tags(option.get("tag")))
-    return tags
-
-
-def _split_tags(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [t.strip() for t in re.split(r"[,\s]+", value) if t.strip()]
-    if isinstance(value, list):
-        return [str(t).strip() for t in value]
-    return []
+def _nearest(word: str, known) -> str:
+    close = difflib.get_close_matches(word, [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def expand_env(text: str) -> str:
-    """Replace ``${NAME}`` with the environment's value, so credentials stay out of committed files."""
-    missing = [name for name in _ENV_REF.findall(text) if name not in os.environ]
+    """Replace ``${NAME}`` with the environment's value, so credentials stay out of committed files.
+
+    Only the names the URLs use must be set (each missing one named once, its value never shown);
+    a ``${NAME}`` in a comment is left as it is."""
+    missing = [name for name in url_env_names(text) if name not in os.environ]
     if missing:
         raise ConfigError([f"{APPRISE_FILE}: environment variable(s) not set: {', '.join(missing)}"])
-    return _ENV_REF.sub(lambda m: os.environ[m.group(1)], text)
+    return ENV_REF.sub(lambda m: os.environ.get(m.group(1), m.group(0)), text)

@@ -20,7 +20,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from checks.runner import run_checks
-from flows import budget
+from flows import budget, runlock, secrets
 from flows.artifacts import publish_report_link, publish_run_artifacts
 from flows.config import Account, Config, load_config
 from flows.escalation import plan
@@ -111,44 +111,92 @@ def validate_outcomes(outcomes: list[AccountOutcome], registered: list[str], kno
     return [o if report.passed(o.account_id) else o.quarantined(report.failed[o.account_id]) for o in outcomes]
 
 
+class RunIncomplete(Exception):
+    """Raised at the very end of a run that recorded everything but did not fully succeed
+    (an account unread, a delivery failed): the flow ends Failed in Prefect, and the CLI
+    reads ``summary`` and exits 1. Nothing is rolled back: what was merged stays."""
+
+    def __init__(self, summary: dict):
+        self.summary = summary
+        super().__init__(incomplete_reason(summary))
+
+
+UNREAD_STATUSES = ("failed", "credentials", "skipped", "deferred", "quarantined")
+"""Account statuses that mean Custodian could not read the account this run. ``gone`` and
+``suspended`` are the platform's own definite answer about the account: they were read."""
+
+
+def incomplete_reason(summary: dict) -> str:
+    """Empty when the run is complete (every account read, every due message delivered), else why not."""
+    unread = summary["accounts"]["unread"]
+    undelivered = summary["notifications"].get("messages_failed", 0)
+    parts = ([f"{unread} of {summary['accounts']['total']} accounts not read"] if unread else []) + (
+        [f"{undelivered} messages not delivered"] if undelivered else [])
+    return "; ".join(parts)
+
+
 @flow(name="monitor", log_prints=True,
       task_runner=ThreadPoolTaskRunner(max_workers=COLLECT_WORKERS))
 def monitor(config_dir: str = "config", db: str | None = None, now: str | None = None,
             batch_size: int | None = None, report: str | None = None) -> dict:
-    """One monitoring run over every registered, unpaused account; returns the run summary."""
+    """One monitoring run over every registered, unpaused account; returns the run summary
+    (and writes the oversight report to ``report`` when given).
+
+    Holds the database's run lock (flows.runlock) throughout; raises :class:`RunIncomplete`
+    after recording everything when an account was not read or a message not delivered."""
     logger = get_run_logger()
     config = load_config(config_dir)
+    secrets.register_config(config)
+    secrets.install_log_scrubber()
     postman = ApprisePostman(config.apprise_path)  # before anything is written: a missing ${SECRET} stops here
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
+    db_file = store.db_path(db)
+    with runlock.hold(db_file):
+        summary = _run(config, postman, db_file, moment, batch_size, report)
+    logger.info("run %s: %s of %s accounts read; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
+                summary["run_id"], summary["accounts"]["total"] - summary["accounts"]["unread"],
+                summary["accounts"]["total"], summary["findings"]["open_total"], summary["findings"]["opened"],
+                summary["findings"]["resolved"], summary["notifications"].get("messages_sent"),
+                summary["notifications"].get("messages_failed"))
+    if incomplete_reason(summary):
+        raise RunIncomplete(summary)
+    return summary
+
+
+def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, batch_size: int | None,
+         report: str | None = None) -> dict:
+    """Collect, check and notify inside the run lock; the run row says how it ended."""
     run_id = str(uuid.uuid4())
-    con = store.connect(store.db_path(db))
+    con = store.connect(db_file)
     try:
+        for crashed in store.mark_abandoned_runs(con, datetime.now(UTC)):
+            progress.warning("run %s was left unfinished (killed?); marked crashed", crashed)
         store.load_registry(con, config.registry, moment)
         store.start_run(con, run_id, moment)
         _collect_all(con, config, run_id, moment, batch_size)
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
+        counts["by_status"] = _status_counts(con, run_id)
+        counts["unread"] = sum(counts["by_status"].get(s, 0) for s in UNREAD_STATUSES)
         checks = check(con, config, run_id, moment)
         delivery = notify(con, config, postman, run_id, moment)
         purge_inbound_text(con, config.policy.retention.inbound_text_days, moment)  # citizens' text, past retention
-        store.close_run(con, run_id, datetime.now(UTC), "completed")
         summary = {"run_id": run_id, "accounts": counts, "platforms": ledger.run_spend(con, run_id),
                    "findings": asdict(checks),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
                    "quarantined": _quarantined(con, run_id)}
+        store.close_run(con, run_id, datetime.now(UTC), "failed" if incomplete_reason(summary) else "succeeded")
         publish_run_artifacts(con, summary)
         if report:
             from flows.report import write_report
 
             summary["report"] = str(write_report(con, Path(report)).resolve())
             publish_report_link(summary["report"])
-        logger.info("run %s: %s accounts ok of %s; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
-                    run_id, counts["ok"], counts["total"], checks.open_total, checks.opened, checks.resolved,
-                    delivery.messages_sent, delivery.messages_failed)
         return summary
     except Exception:
         store.close_run(con, run_id, datetime.now(UTC), "failed")  # what was merged stays; the next run resumes
         raise
     finally:
+        _publish(con, db_file)
         con.close()
 
 
@@ -166,6 +214,20 @@ def _budgeted(con, config: Config, run_id: str, now: datetime, accounts: list[Ac
     if deferred:
         store.merge_batch(con, run_id, deferred, now)
     return to_read
+
+
+def _publish(con, db_file) -> None:
+    """The readers' copy; a failure to publish is logged, never a failed run (the next run publishes again)."""
+    try:
+        store.publish_analytics(con, db_file)
+    except Exception as exc:  # noqa: BLE001 - readers get a stale copy rather than a failed run
+        progress.warning("could not publish the analytics copy of %s: %s", db_file, exc)
+
+
+def _status_counts(con, run_id: str) -> dict[str, int]:
+    rows = con.execute("SELECT status, count(*) FROM account_runs WHERE run_id = $id GROUP BY status ORDER BY status",
+                       {"id": run_id}).fetchall()
+    return dict(rows)
 
 
 def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int | None) -> None:
@@ -188,7 +250,7 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
     futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}, run_id) for batch in batches]
     registered = [a.id for a in config.registry.accounts]
     detector = Detector(config.policy.needs_answer)  # built-in word lists plus policy.yaml's
-    done = 0
+    done = read = 0
     for future in as_completed(futures):
         outcomes = future.result()
         wanted = {(r.account_id, r.in_reply_to_id) for o in outcomes for r in o.records if isinstance(r, Reply)}
@@ -197,7 +259,9 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
         store.merge_batch(con, run_id, outcomes, now, detector)
         done += len(outcomes)
-        progress.info("collected %d/%d accounts (%d batches of %d)", done, len(accounts), len(batches), batch_size)
+        read += sum(1 for o in outcomes if o.status not in UNREAD_STATUSES)
+        progress.info("merged %d/%d accounts, %d of them read (%d batches of %d)",
+                      done, len(accounts), read, len(batches), batch_size)
 
 
 @task(cache_policy=NO_CACHE)

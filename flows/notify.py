@@ -30,6 +30,7 @@ from flows.alert_clock import agency_calendar, calendar_hours
 from flows.clock import working_seconds
 from flows.config import Config, expand_env
 from flows.messages import Item, render
+from flows.secrets import scrub_body
 from flows.warehouse import store, store_alerts
 
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
@@ -113,7 +114,7 @@ def _send_one(con, postman: Postman, tag: str, items: list[Item], now: datetime,
     if store_alerts.claim(con, tag, [i.event_id for i in items], key, now) == 0:
         return  # another sender holds them
     title, body, level = render(items, tag)
-    error = postman.send(tag, title, f"{body}\nref {key}", level, key)
+    error = scrub_body(postman.send(tag, title, f"{body}\nref {key}", level, key))  # a target may echo its credentials
     store_alerts.finish(con, key, tag, now, error)
     if error is None:
         summary.messages_sent += 1

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+MAX_DAYS, MAX_HOURS = 3_650, 87_600
+"""Ten years: no threshold is longer; a bigger number is a typo (or ``.inf``) and overflows date arithmetic."""
+Days = Annotated[float, Field(gt=0, le=MAX_DAYS)]
+Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+"""For any percentage a check takes: 0–100, never a fraction mistaken for one."""
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `.inf` and `.nan` are refused, so no threshold overflows a timedelta.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Clock = Literal["working", "calendar"]
@@ -104,8 +112,8 @@ class WordLists(_Strict):
 class StaleAfter(_Strict):
     """Days without an own post before a warning, then a critical finding."""
 
-    warn_days: float = Field(gt=0)
-    critical_days: float = Field(gt=0)
+    warn_days: Days
+    critical_days: Days
 
     @model_validator(mode="after")
     def _ordered(self) -> StaleAfter:
@@ -137,6 +145,16 @@ class Staleness(_Strict):
     accounts: dict[str, StaleAfter] = Field(default_factory=dict)
     """Per account id: overrides everything else for that account."""
 
+    @field_validator("platforms")
+    @classmethod
+    def _known_platforms(cls, value: dict) -> dict:
+        from flows.platforms import PLATFORMS
+
+        unknown = sorted(set(value) - set(PLATFORMS))
+        if unknown:
+            raise ValueError(f"unknown platform {unknown[0]!r}; one of {', '.join(sorted(PLATFORMS))}")
+        return value
+
 
 class ResponseTime(_Strict):
     """Time from a citizen's message to the account's first reply, over the window.
@@ -145,18 +163,18 @@ class ResponseTime(_Strict):
     critical when the median does (the typical citizen waits too long).
     """
 
-    sla_hours: float = Field(default=24, gt=0)
+    sla_hours: Hours = 24
     clock: Clock = "working"
     """Which hours ``sla_hours`` counts: ``working`` (the account's calendar) or ``calendar``."""
-    min_answered: int = Field(default=1, ge=1)
+    min_answered: int = Field(default=1, ge=1, le=1_000_000)
     """Fewest answered messages in the window before the statistics are judged."""
 
 
 class Unanswered(_Strict):
     """Inbound messages with no reply from the account."""
 
-    warn_hours: float = Field(default=48, gt=0)
-    critical_hours: float = Field(default=168, gt=0)
+    warn_hours: Hours = 48
+    critical_hours: Hours = 168
     clock: Clock = "working"
     """Which hours the thresholds count: ``working`` (the account's calendar) or ``calendar``."""
     needs_answer_only: bool = Field(default=True, validation_alias=AliasChoices("needs_answer_only", "questions_only"))
@@ -171,7 +189,7 @@ class Unanswered(_Strict):
 
 
 class Notify(_Strict):
-    repeat_hours: float = Field(default=24, gt=0)
+    repeat_hours: Hours = 24
     """An open finding is sent again as a reminder after this long, not on every run."""
     send_resolved: bool = True
 
@@ -244,9 +262,9 @@ from flows.alert_policy import Escalation, Flapping, MuteWindow, Unreachable  # 
 
 
 class Policy(_Strict):
-    window_days: float = Field(default=30, gt=0)
+    window_days: Days = 30
     """The span the statistics cover and the first collection reaches back."""
-    future_skew_minutes: float = Field(default=10, ge=0)
+    future_skew_minutes: float = Field(default=10, ge=0, le=24 * 60)
     staleness: Staleness = Staleness()
     response_time: ResponseTime = ResponseTime()
     unanswered: Unanswered = Unanswered()

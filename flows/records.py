@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from flows.sanitize import decode_text, strip_controls
+
 TEXT_CAP = 2000
 """Most characters of platform text kept per record: enough to read, too little to abuse."""
 
@@ -21,13 +23,18 @@ _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
-def cap_text(raw: str | None, limit: int = TEXT_CAP) -> str:
-    """Plain text from platform HTML: tags dropped, entities decoded, spaces folded, capped."""
+def cap_text(raw: str | bytes | None, limit: int = TEXT_CAP) -> str:
+    """Plain text from platform HTML: tags dropped, entities decoded, NUL and bidi controls
+    removed (flows.sanitize), spaces folded, capped; a capped text ends with "…" (the truncation
+    flag). Bytes are decoded as UTF-8 with U+FFFD for invalid sequences, never as mojibake."""
     if not raw:
         return ""
+    if isinstance(raw, bytes):
+        raw = decode_text(raw)[0]
     # Block tags separate words; inline ones (a mention's <a>@<span>name</span></a>) must not.
     text = _TAG.sub("", _BLOCK_TAG.sub(" ", raw))
-    text = _SPACE.sub(" ", html.unescape(text)).strip()
+    # Controls are removed after unescaping: "&#x202E;" and "&#0;" must not survive as characters.
+    text = _SPACE.sub(" ", strip_controls(html.unescape(text))).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

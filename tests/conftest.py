@@ -78,6 +78,25 @@ class Warehouse:
         return self.con.execute(sql, params).fetchall()
 
 
+@pytest.fixture(scope="module")
+def prefect_harness():
+    """A Prefect server for the module's flow runs (started with the run's generous start-up timeout)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.prefect_api import startup_timeout
+
+    with prefect_test_harness(server_startup_timeout=startup_timeout()):
+        yield
+
+
+@pytest.fixture(scope="module")
+def government():
+    """The default simulated government: 12 accounts, every behaviour."""
+    from flows.simulator import generate
+
+    return generate(accounts=12, seed=7)
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     house = Warehouse(tmp_path)
@@ -109,3 +128,81 @@ def report_house(warehouse):
     run_id = warehouse.run({a: ("ok", r) for a, r in records.items()})
     run_checks(warehouse.con, warehouse.config, run_id, NOW)
     return warehouse
+def _descendants(pid: int) -> dict[int, str]:
+    """Live (not zombie) descendant processes of ``pid`` → their command line, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, …
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: dict[int, str] = {}
+    stack = list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        try:
+            found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200]
+        except OSError:
+            continue
+        stack += children.get(child, [])
+    return found
+
+
+def _stop_prefect_temporary_server() -> None:
+    """The CLI's runs in this process may have started Prefect's temporary server (flows.prefect_api)."""
+    import sys
+
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(getattr(SubprocessASGIServer, "_instances", {}).values()):
+        if server.running:
+            server.stop()
+
+
+def _orphans_of_this_venv(since_ticks: int) -> dict[int, str]:
+    """Live processes re-parented to init (their parent died, e.g. a SIGKILLed CLI run's Prefect
+    server) that run this virtual environment's Python and started after ``since_ticks``."""
+    import sys
+
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and fields[1] == "1" and int(fields[19]) >= since_ticks and sys.prefix in command:
+            found[int(entry.name)] = command[:200]
+    return found
+
+
+def _own_start_ticks() -> int:
+    return int(Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind():
+    """Tests stop what they start: at the end of the session no child process of pytest is left
+    running (Prefect's temporary server, simulators, CLI runs), nor an orphan of one, or the
+    session ends in an error."""
+    before = set(_descendants(os.getpid()))
+    started = _own_start_ticks()
+    yield
+    _stop_prefect_temporary_server()
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        left = {p: c for p, c in _descendants(os.getpid()).items() if p not in before}
+        left.update(_orphans_of_this_venv(started))
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not left, f"processes left running after the tests: {left}"

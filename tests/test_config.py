@@ -49,7 +49,7 @@ def test_it_names_file_line_entry_and_field_for_an_unknown_platform(config_dir):
     ("engagement: engaged", "engagement: sometimes", "field 'engagement'"),
     ("    language: ar\n    token_env", "    language: ar\n    colour: blue\n    token_env", "field 'colour': unknown key"),
     ("custodians: [moh-web-team]", "custodians: []", "field 'custodians'"),
-    ("api_base: https://blog.health.example.gov", "api_base: blog.health.example.gov", "not an http(s) URL"),
+    ("api_base: https://blog.health.example.gov", "api_base: blog.health.example.gov", "must start with https://"),
     ("handle: health  ", "handle: ''  ", "needs its handle"),
     ('paused: "Channel archived after the 2025 campaign; kept for the record."', "paused: true", "say why"),
     ("agency: tourism\n", "agency: culture\n", "unknown agency 'culture'"),

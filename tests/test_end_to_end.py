@@ -26,16 +26,6 @@ EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "
 
 
 @pytest.fixture(scope="module")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    from flows.prefect_api import startup_timeout
-
-    with prefect_test_harness(server_startup_timeout=startup_timeout()):
-        yield
-
-
-@pytest.fixture(scope="module")
 def government():
     """One account of each behaviour on every registered fake platform (the default 12 first)."""
     return generate(accounts=showcase_size("all"), seed=7, platforms="all")
@@ -143,8 +133,9 @@ def hanging_server() -> tuple[socket.socket, int]:
 
 
 def run_cli(args: list[str], env: dict) -> subprocess.Popen:
+    """A `custodian run` in its own process group, so a kill can take Prefect's temporary server with it."""
     return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], env=env, stderr=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(government, tmp_path):
@@ -167,9 +158,9 @@ def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(gov
         enough = min(len(registry["accounts"]), quick + 3)
         deadline = time.monotonic() + 240
         for line in killed.stderr:
-            if f"collected {enough}/" in line or time.monotonic() > deadline:
+            if f"merged {enough}/" in line or time.monotonic() > deadline:
                 break
-        os.kill(killed.pid, signal.SIGKILL)
+        os.killpg(killed.pid, signal.SIGKILL)  # the run and the temporary Prefect server it started: none left behind
         killed.wait()
         partial = table_counts(tmp_path / "killed.duckdb")
         assert 0 < partial["posts"] < table_counts(tmp_path / "reference.duckdb")["posts"]
@@ -181,6 +172,10 @@ def test_a_run_killed_during_collection_loses_nothing_and_duplicates_nothing(gov
         listener.close()
         sim.stop()
     assert same_rows(tmp_path / "killed.duckdb", tmp_path / "reference.duckdb")
+    con = duckdb.connect(str(tmp_path / "killed.duckdb"), read_only=True)
+    statuses = sorted(status for (status,) in con.execute("SELECT status FROM runs").fetchall())
+    con.close()
+    assert statuses == ["crashed", "succeeded"], "the killed run is marked crashed by the rerun, none left running"
 
 
 def same_rows(db: Path, reference: Path) -> bool:
@@ -202,7 +197,7 @@ def same_rows(db: Path, reference: Path) -> bool:
 def test_bad_data_is_quarantined_and_a_failing_fetch_keeps_findings_open(prefect_harness, tmp_path):
     from datetime import UTC, datetime, timedelta
 
-    from flows.monitor import monitor
+    from flows.monitor import RunIncomplete, monitor
 
     government = generate(accounts=12, seed=11)
     behaviours = government.behaviours()
@@ -217,7 +212,9 @@ def test_bad_data_is_quarantined_and_a_failing_fetch_keeps_findings_open(prefect
 
         sim.add_post(healthy, datetime.now(UTC) + timedelta(days=3), "A post from the future")
         sim.fail(stale, 502)
-        summary = monitor(config_dir=str(config_dir), db=db)
+        with pytest.raises(RunIncomplete) as incomplete:  # the flow ends Failed: accounts went unread
+            monitor(config_dir=str(config_dir), db=db)
+        summary = incomplete.value.summary
         inbox = sim.inbox()
 
     [quarantined] = summary["quarantined"]

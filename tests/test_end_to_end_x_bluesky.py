@@ -10,7 +10,7 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
-from tests.test_end_to_end import EXPECTED_CHECK, open_findings, prefect_harness, table_counts  # noqa: F401 (fixture)
+from tests.test_end_to_end import EXPECTED_CHECK, open_findings, table_counts
 
 PLATFORMS = ("x", "bluesky")
 

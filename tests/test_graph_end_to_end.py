@@ -14,7 +14,6 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
-from tests.test_end_to_end import prefect_harness  # noqa: F401 - the same Prefect test server fixture
 
 GRAPH = ("facebook", "instagram")
 EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered", "deleted": "unreachable"}

@@ -145,4 +145,29 @@ def test_credentials_never_reach_the_delivery_log(warehouse, tmp_path, monkeypat
     cycle(warehouse, {"a": [Post("a", "p", ago(10))]})
     [(error,)] = warehouse.rows("SELECT last_error FROM deliveries")
     assert error and "hunter2" not in error
-    assert "hunter2" not in (warehouse.config.apprise_path.read_text())
+
+
+class EchoingPostman:
+    """A delivery target whose failure echoes the credentials it was given, as careless services do."""
+
+    def send(self, tag, title, body, level):
+        return "POST json://admin:hunter2@127.0.0.1:9/inbox refused: password hunter2 is wrong"
+
+
+def test_a_secret_echoed_by_a_failing_target_is_masked_in_the_delivery_log(warehouse, monkeypatch):
+    from flows import secrets
+
+    monkeypatch.setenv("HOOK_PASSWORD", "hunter2")
+    warehouse.configure([account_entry("a")], apprise_url="json://admin:${HOOK_PASSWORD}@127.0.0.1:9/inbox")
+    secrets.register_config(warehouse.config)
+    try:
+        run_id = warehouse.run({"a": ("ok", [Post("a", "p", ago(10))])})
+        run_checks(warehouse.con, warehouse.config, run_id, NOW)
+        queue_deliveries(warehouse.con, warehouse.config)
+        summary = deliver(warehouse.con, warehouse.config, EchoingPostman(), NOW)
+    finally:
+        secrets.forget_all()
+    assert summary.messages_failed == 1
+    [(error,)] = warehouse.rows("SELECT last_error FROM deliveries")
+    assert "refused" in error and "***" in error  # the reason is kept…
+    assert "hunter2" not in error  # …without the secret, wherever it stood

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id               VARCHAR PRIMARY KEY,   -- UUID of the run
     started_at           TIMESTAMPTZ NOT NULL,
     finished_at          TIMESTAMPTZ,           -- wall clock; null while running, or if the run was killed
-    status               VARCHAR NOT NULL,      -- running | collected | completed | failed (what it merged stays)
+    status               VARCHAR NOT NULL,      -- running | collected | succeeded | failed (an account unread, a delivery failed or an error; what it merged stays) | crashed (left unfinished, found by the next run; finished_at = when found)
     accounts_total       INTEGER,               -- registered, unpaused accounts attempted
     accounts_ok          INTEGER,               -- fetched completely and validated
     accounts_failed      INTEGER,               -- a fetch failed: their checks were skipped this run

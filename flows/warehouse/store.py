@@ -33,6 +33,7 @@ from flows.records import (
 )
 from flows.warehouse.privacy import allowed_contacts, author_hash, keep_purged_purged, mask_personal_data
 from flows.warehouse.versions import content_hash, record_versions
+from flows.secrets import scrub, scrub_body
 
 DEFAULT_DB = Path("data/custodian.duckdb")
 
@@ -157,7 +158,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, statu
 
 
 def close_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status: str) -> None:
-    """Mark the run completed or failed at ``now`` (a failure keeps everything merged before it)."""
+    """Mark the run ``succeeded`` or ``failed`` at ``now`` (a failure keeps everything merged before it)."""
     con.execute("UPDATE runs SET status = $status, finished_at = $now WHERE run_id = $id",
                 {"status": status, "now": now, "id": run_id})
 
@@ -314,6 +315,9 @@ def _insert_errors(con, run_id: str, errors: list[FetchError], now: datetime) ->
         return
     frame.insert(0, "run_id", run_id)
     frame["occurred_at"] = now
+    # A platform may echo the rejected token in its error body: no secret is stored, no body beyond 2 KB.
+    frame["message"] = frame["message"].map(scrub_body)
+    frame["url"] = frame["url"].map(scrub)
     # A batch merged twice in one run (a retried task) must not log its errors twice.
     con.execute("DELETE FROM fetch_errors WHERE run_id = $run AND account_id IN (SELECT unnest($ids))",
                 {"run": run_id, "ids": sorted(set(frame["account_id"]))})
@@ -325,7 +329,8 @@ def _insert_errors(con, run_id: str, errors: list[FetchError], now: datetime) ->
 
 def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
     frame = pd.DataFrame(
-        [(run_id, o.account_id, list(o.reasons), json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
+        [(run_id, o.account_id, [scrub(r) for r in o.reasons],
+          scrub(json.dumps([_record_json(r) for r in o.records], ensure_ascii=False)), now)
          for o in outcomes],
         columns=["run_id", "account_id", "reasons", "records", "quarantined_at"],
     )
@@ -342,3 +347,45 @@ def _record_json(record: Record) -> dict:
     if isinstance(record, Inbound):
         data["author"] = author_hash(record.author)
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+
+
+def mark_abandoned_runs(con: duckdb.DuckDBPyConnection, now: datetime) -> list[str]:
+    """Mark ``crashed`` (finished at ``now``) every run still ``running``/``collected``; returns their ids.
+
+    Call only while holding the run lock (flows.runlock): then no other run is alive, so a run
+    left unfinished was killed, and saying so beats showing it running forever."""
+    rows = con.execute("UPDATE runs SET status = 'crashed', finished_at = $now "
+                       "WHERE status IN ('running', 'collected') RETURNING run_id", {"now": now}).fetchall()
+    return [run_id for (run_id,) in rows]
+
+
+def analytics_path(db: str | Path) -> Path:
+    """The readers' copy beside the working database: ``custodian.duckdb`` → ``custodian-analytics.duckdb``."""
+    db = Path(db)
+    return db.with_name(f"{db.stem}-analytics{db.suffix or '.duckdb'}")
+
+
+def publish_analytics(con: duckdb.DuckDBPyConnection, db: str | Path) -> Path:
+    """Copy the whole working database to :func:`analytics_path` atomically (temp file, then rename).
+
+    Analysts and every read-only command open that copy, never the working file, so a notebook
+    holding it open for hours cannot block a run: the rename replaces the directory entry and
+    the reader keeps its old snapshot until it reconnects."""
+    target = analytics_path(db)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    [(source,)] = con.execute("SELECT current_database()").fetchall()
+    con.execute(f"ATTACH '{_sql_text(temporary)}' AS analytics_copy")
+    try:
+        con.execute(f'COPY FROM DATABASE "{source}" TO analytics_copy')
+        con.execute("CHECKPOINT analytics_copy")  # everything in the file itself: only the file is renamed
+    finally:
+        con.execute("DETACH analytics_copy")
+    os.replace(temporary, target)
+    return target
+
+
+def _sql_text(path: Path) -> str:
+    """A path as the body of a SQL string literal (ATTACH takes no parameters)."""
+    return str(path).replace("'", "''")
