@@ -150,7 +150,7 @@ def test_credentials_never_reach_the_delivery_log(warehouse, tmp_path, monkeypat
 class EchoingPostman:
     """A delivery target whose failure echoes the credentials it was given, as careless services do."""
 
-    def send(self, tag, title, body, level):
+    def send(self, tag, title, body, level, key=None):
         return "POST json://admin:hunter2@127.0.0.1:9/inbox refused: password hunter2 is wrong"
 
 
@@ -163,7 +163,7 @@ def test_a_secret_echoed_by_a_failing_target_is_masked_in_the_delivery_log(wareh
     try:
         run_id = warehouse.run({"a": ("ok", [Post("a", "p", ago(10))])})
         run_checks(warehouse.con, warehouse.config, run_id, NOW)
-        queue_deliveries(warehouse.con, warehouse.config)
+        plan(warehouse.con, warehouse.config, run_id, NOW)
         summary = deliver(warehouse.con, warehouse.config, EchoingPostman(), NOW)
     finally:
         secrets.forget_all()
