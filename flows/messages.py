@@ -17,6 +17,8 @@ from datetime import datetime
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
+from flows.sanitize import inert_line, safe_link
+
 KIND_LABEL = {"opened": "NEW", "worsened": "WORSE", "escalated": "ESCALATED", "reminder": "STILL OPEN",
               "resolved": "RESOLVED", "withdrawn": "WITHDRAWN", "flapping": "FLAPPING"}
 TITLE_WORDS = (("new", ("opened", "worsened")), ("escalated", ("escalated",)), ("still open", ("reminder",)),
@@ -27,6 +29,7 @@ CHECK_LABEL = {"staleness": "Account is stale", "response_time": "Slow replies",
                "disclosure": "Official disclosure missing", "personal_data": "Personal data in own posts",
                "custodian_coverage": "Custodians unreachable or too few", "registry_review": "Registry entry due for review",
                "activity_drop": "Activity dropped"}
+MESSAGE_CAP = 1000
 FSI, PDI = "\u2068", "\u2069"  # first-strong isolate: keeps an Arabic name from reordering the line
 
 
@@ -55,6 +58,8 @@ class Item:
     told: tuple[str, ...] = ()
     audience: str = "custodians"
     account_url: str | None = None
+    link_hosts: tuple[str, ...] = ()
+    """The platform's own addresses (the account's public URL, its api_base): the only hosts a link may go to."""
     agency_name: str = ""
     timezone: str = "Asia/Muscat"
     open_calendar_hours: float | None = None
@@ -65,7 +70,8 @@ class Item:
         """The same item with the account's public link and the agency's name and time zone."""
         item = self
         if account is not None:
-            item = replace(item, account_url=account.url or account.api_base)
+            item = replace(item, account_url=account.url or account.api_base,
+                           link_hosts=tuple(u for u in (account.url, account.api_base) if u))
         if agency is not None:
             item = replace(item, agency_name=agency.name, timezone=agency.timezone)
         return item
@@ -134,7 +140,7 @@ def _section(heading: str, text: str) -> str:
 def describe(item: Item) -> str:
     """One item: what, since when, who knows, what to do, links."""
     label = CHECK_LABEL.get(item.check_name, item.check_name)
-    who = f"{item.account_id} ({item.platform}, {FSI}{item.agency_name or item.agency_id}{PDI})"
+    who = f"{item.account_id} ({item.platform}, {FSI}{inert_line(item.agency_name) or item.agency_id}{PDI})"
     lines = [f"[{KIND_LABEL.get(item.kind, item.kind.upper())}] {item.severity.upper()} · {label} · {who}"]
     since = local_time(item.first_seen, item.timezone)
     if item.kind == "resolved":
@@ -145,12 +151,12 @@ def describe(item: Item) -> str:
     else:
         if item.kind == "flapping":
             lines.append("This keeps opening and resolving; it is reported once and stays quiet until it settles.")
-        lines.append(item.message)
+        lines.append(inert_line(item.message, MESSAGE_CAP))
         lines.append(f"Since {since}{_open_for(item)} · threshold {item.threshold:g} {item.unit}"
                      if item.threshold is not None else f"Since {since}{_open_for(item)}")
         if item.action:
             lines.append(f"What to do: {item.action}")
-        lines += [f"Waiting: {link}" for link in _links(item.details)]
+        lines += [f"Waiting: {link}" for link in _links(item.details, item.link_hosts)]
     if item.told:
         lines.append("Already told: " + ", ".join(item.told))
     if item.account_url:
@@ -167,9 +173,12 @@ def _open_for(item: Item) -> str:
     return text if working is None or abs(working - item.open_calendar_hours) < 0.05 else f"{text}, {working:.1f} working hours"
 
 
-def _links(details: str | None, most: int = 5) -> list[str]:
+def _links(details: str | None, hosts: tuple[str, ...], most: int = 5) -> list[str]:
+    """Links from platform data, kept only when they go to the platform's own host (never a
+    ``javascript:`` URL, another site, or anything that could break the line)."""
     try:
         links = json.loads(details or "{}").get("links") or []
     except (ValueError, AttributeError):
         return []
-    return [str(link) for link in links[:most]]
+    safe = (next((s for s in (safe_link(str(link), host) for host in hosts) if s), None) for link in links)
+    return [link for link in safe if link][:most]

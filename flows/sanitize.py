@@ -38,7 +38,7 @@ def inert_line(text: str | None, cap: int = LINE_CAP) -> str:
 
 def safe_link(url: str | None, allowed_host: str | None) -> str | None:
     """``url`` when it is https:// to exactly ``allowed_host`` (a host name, or a base URL such as
-    an account's ``api_base``); else None."""
+    an account's ``api_base``; http:// too when that host is the loopback); else None."""
     if not url or not allowed_host or _INVISIBLE.search(url) or re.search(r"\s", url):
         return None
     host = (urlsplit(allowed_host).hostname if "://" in allowed_host else allowed_host) or ""
@@ -49,9 +49,14 @@ def safe_link(url: str | None, allowed_host: str | None) -> str | None:
         return None
     target = (parts.hostname or "").lower().rstrip(".")
     host = host.lower().rstrip(".")
-    if parts.scheme != "https" or "@" in parts.netloc or not host:
+    # Plain http only where the platform itself is a local test server (as config allows for api_base).
+    schemes = ("https", "http") if host in LOOPBACK_HOSTS else ("https",)
+    if parts.scheme not in schemes or "@" in parts.netloc or not host:
         return None
     return url if target == host else None
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def decode_text(raw: bytes) -> tuple[str, bool]:

@@ -58,7 +58,8 @@ CALENDAR_CLOCK = {"unanswered": {"clock": "calendar"}}  # the message below wait
 
 def stale_and_deaf(account_id):
     return [Post(account_id, "p", ago(10)),
-            Inbound(account_id, "m1", ago(hours=80), "reply", text="هل العيادة مفتوحة؟", url="https://x.example/m1")]
+            Inbound(account_id, "m1", ago(hours=80), "reply", text="هل العيادة مفتوحة؟",
+                    url="https://social.example.gov/m1")]  # on the platform's own host (the account's api_base)
 
 
 def test_each_custodian_gets_one_message_grouping_its_findings(warehouse, sink):
@@ -71,7 +72,7 @@ def test_each_custodian_gets_one_message_grouping_its_findings(warehouse, sink):
     assert message_a["title"] == "Custodian: 2 new"
     assert "Account is stale" in message_a["message"] and "Unanswered messages" in message_a["message"]
     assert "2026-11-24 16:00 (Asia/Muscat)" in message_a["message"]  # 12:00 UTC shown in the agency's zone
-    assert "What to do:" in message_a["message"] and "Waiting: https://x.example/m1" in message_a["message"]
+    assert "What to do:" in message_a["message"] and "Waiting: https://social.example.gov/m1" in message_a["message"]
     assert by_path["/inbox/custodian-b"]["type"] == "failure"  # critical staleness
 
 
@@ -171,3 +172,20 @@ def test_a_secret_echoed_by_a_failing_target_is_masked_in_the_delivery_log(wareh
     [(error,)] = warehouse.rows("SELECT last_error FROM deliveries")
     assert "refused" in error and "***" in error  # the reason is kept…
     assert "hunter2" not in error  # …without the secret, wherever it stood
+
+
+HOSTILE_LINKS = ["javascript:alert(1)", "https://evil.example/phish", "https://social.example.gov/x\nFAKE LINE: pay here",
+                 "https://social.example.gov/\u202egnp.exe", "https://social.example.gov/a\x00b",
+                 "https://user:pw@social.example.gov/p", "https://social.example.gov/ok"]
+
+
+def test_only_plain_links_to_the_platform_itself_reach_an_alert(warehouse, sink):
+    warehouse.configure([account_entry("a")], CALENDAR_CLOCK, apprise_url=sink.url)
+    inbound = [Inbound("a", f"m{n}", ago(hours=80 + n), "reply", text="متى؟", url=url)
+               for n, url in enumerate(HOSTILE_LINKS)]
+    cycle(warehouse, {"a": [Post("a", "p", ago(10)), *inbound]})
+    [message] = sink.to("custodian-a")
+    waiting = [line for line in message["message"].splitlines() if line.startswith("Waiting:")]
+    assert waiting == ["Waiting: https://social.example.gov/ok"]
+    for hostile in ("javascript:", "evil.example", "FAKE LINE", "\u202e", "\x00", "user:pw"):
+        assert hostile not in message["message"] and hostile not in message["title"]
