@@ -23,6 +23,7 @@ from checks.runner import run_checks
 from flows import budget, runlock, secrets
 from flows.artifacts import publish_report_link, publish_run_artifacts
 from flows.config import Account, Config, load_config
+from flows.digest import send_digests
 from flows.escalation import plan
 from flows.notify import ApprisePostman, deliver
 from flows.outcome import AccountOutcome
@@ -129,7 +130,7 @@ UNREAD_STATUSES = ("failed", "credentials", "skipped", "deferred", "quarantined"
 def incomplete_reason(summary: dict) -> str:
     """Empty when the run is complete (every account read, every due message delivered), else why not."""
     unread = summary["accounts"]["unread"]
-    undelivered = summary["notifications"].get("messages_failed", 0)
+    undelivered = summary["notifications"].get("messages_failed", 0) + summary.get("digests", {}).get("failed", 0)
     parts = ([f"{unread} of {summary['accounts']['total']} accounts not read"] if unread else []) + (
         [f"{undelivered} messages not delivered"] if undelivered else [])
     return "; ".join(parts)
@@ -179,9 +180,10 @@ def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, bat
         counts["unread"] = sum(counts["by_status"].get(s, 0) for s in UNREAD_STATUSES)
         checks = check(con, config, run_id, moment)
         delivery = notify(con, config, postman, run_id, moment)
+        digests = send_digests(con, config, postman, moment)
         purge_inbound_text(con, config.policy.retention.inbound_text_days, moment)  # citizens' text, past retention
         summary = {"run_id": run_id, "accounts": counts, "platforms": ledger.run_spend(con, run_id),
-                   "findings": asdict(checks),
+                   "findings": asdict(checks), "digests": asdict(digests),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
                    "quarantined": _quarantined(con, run_id)}
         store.close_run(con, run_id, datetime.now(UTC), "failed" if incomplete_reason(summary) else "succeeded")

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 class Postman(Protocol):
-    def send(self, tag: str, title: str, body: str, level: str, key: str) -> str | None:
+    def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
         """Deliver to every URL carrying ``tag``; None on success, else the reason it failed.
         ``key`` is the message's idempotency key."""
 
@@ -56,14 +56,14 @@ class ApprisePostman:
         self._targets = apprise.Apprise()
         self._targets.add(source)
 
-    def send(self, tag: str, title: str, body: str, level: str, key: str) -> str | None:
+    def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
         for server in self._targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
             if isinstance(getattr(server, "headers", None), dict):
                 server.headers[IDEMPOTENCY_HEADER] = key
         kinds = {"critical": self._apprise.NotifyType.FAILURE, "warning": self._apprise.NotifyType.WARNING,
                  "resolved": self._apprise.NotifyType.SUCCESS}
         with self._apprise.LogCapture(level=logging.WARNING) as captured:
-            outcome = self._targets.notify(body=body, title=title, tag=tag,
+            outcome = self._targets.notify(body=body, title=title, tag=tag, attach=attach,
                                            notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
         if outcome:
             return None

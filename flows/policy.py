@@ -188,6 +188,14 @@ class Unanswered(_Strict):
         return self
 
 
+class Digest(_Strict):
+    """The weekly digest: sent once a week, after ``day`` at ``hour`` in the recipient's agency zone."""
+
+    enabled: bool = True
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
+    hour: int = Field(default=8, ge=0, le=23)
+
+
 class Notify(_Strict):
     repeat_hours: Hours = 24
     """An open finding is sent again as a reminder after this long, not on every run."""
@@ -269,6 +277,7 @@ class Policy(_Strict):
     response_time: ResponseTime = ResponseTime()
     unanswered: Unanswered = Unanswered()
     notify: Notify = Notify()
+    digest: Digest = Digest()
     budgets: dict[str, PlatformBudget] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     """Per platform; a platform left out keeps its default, one absent from the defaults has no budget."""
     credentials: Credentials = Credentials()

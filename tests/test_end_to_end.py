@@ -340,7 +340,8 @@ def test_replays_with_a_frozen_clock_reach_the_agency_then_oversight_exactly_onc
     start = datetime.now(UTC).replace(microsecond=0)
     with Simulator(government) as sim:
         config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config(),
-                                       {"escalation": {"max_reminders": 0, "clock": "calendar"}})
+                                       {"escalation": {"max_reminders": 0, "clock": "calendar"},
+                                        "digest": {"enabled": False}})  # only the escalation steps reach oversight here
         os.environ.update(government.tokens())
         db = tmp_path / "custodian.duckdb"
         agency_tags = {a["id"]: a["notify"][0] for a in sim.registry()["agencies"]}

@@ -289,6 +289,18 @@ ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS claimed_at TIMESTAMPTZ;
 UPDATE alert_events SET planned_at = created_at WHERE planned_at IS NULL
    AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = alert_events.event_id);
 
+-- Weekly digests: one row per recipient tag and period (the week starting at digest.day/hour in the recipient's zone).
+CREATE TABLE IF NOT EXISTS digests (
+    recipient_tag   VARCHAR NOT NULL,       -- the apprise tag (never the URL)
+    period          VARCHAR NOT NULL,       -- the local date the period starts, '2026-11-29'
+    status          VARCHAR NOT NULL,       -- sent | failed (tried again next run)
+    attempts        INTEGER NOT NULL,
+    last_error      VARCHAR,
+    last_attempt_at TIMESTAMPTZ,
+    delivered_at    TIMESTAMPTZ,
+    PRIMARY KEY (recipient_tag, period)
+);
+
 -- Silences: a person decided an account (or one check on it) should not alert until a time.
 -- Silenced findings are still recorded and shown; they are only not sent.
 CREATE TABLE IF NOT EXISTS silences (

@@ -1,0 +1,139 @@
+"""Weekly digests through apprise: per custodian, per agency, and for the oversight team.
+
+Contract: :func:`send_digests` is called at the end of every run. For each recipient tag it
+sends at most one digest per period — the week that starts at the policy's ``digest.day`` and
+``digest.hour`` in the recipient's agency time zone (the oversight team's: the policy calendar's)
+— on the first run after the period starts. Custodians get their accounts' open findings,
+an agency its accounts', the oversight team the scorecard per agency, the worst accounts,
+what escalated and what was resolved in the period, with the HTML report attached where the
+target takes attachments. Each digest is logged in ``digests`` (tag, period, status); a failed
+one is tried again on the next run, a sent one never twice.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flows.config import OVERSIGHT_TAG, Config
+from flows.messages import CHECK_LABEL
+from flows.sanitize import inert_line
+from flows.warehouse import store_digests
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class DigestSummary:
+    sent: int = 0
+    failed: int = 0
+
+
+def period_of(now: datetime, zone: str, day: str, hour: int) -> str:
+    """The period ``now`` falls in: the local date of the latest ``day`` at ``hour`` at or before ``now``."""
+    local = now.astimezone(ZoneInfo(zone))
+    due = (local - timedelta(days=(local.weekday() - DAYS.index(day)) % 7)).replace(hour=hour, minute=0, second=0,
+                                                                                    microsecond=0)
+    if due > local:
+        due -= timedelta(days=7)
+    return due.date().isoformat()
+
+
+def send_digests(con, config: Config, postman, now: datetime) -> DigestSummary:
+    """Every digest due at ``now`` and not yet sent for its period (see the module contract)."""
+    policy = config.policy.digest
+    summary = DigestSummary()
+    if not policy.enabled:
+        return summary
+    previous_run = con.execute("SELECT max(started_at) FROM runs WHERE started_at < $now", {"now": now}).fetchone()[0]
+    for tag, zone, body_of in _recipients(con, config):
+        period = period_of(now, zone, policy.day, policy.hour)
+        if not _due(con, tag, period, zone, policy, previous_run):
+            continue
+        title, body = body_of(now)
+        attach = _report_file(con) if tag == OVERSIGHT_TAG else None
+        try:
+            error = postman.send(tag, title, body, "info", f"digest-{tag}-{period}", attach=attach)
+        finally:
+            if attach:
+                Path(attach).unlink(missing_ok=True)
+        store_digests.record(con, tag, period, now, error)
+        summary.sent += error is None
+        summary.failed += error is not None
+    return summary
+
+
+def _due(con, tag: str, period: str, zone: str, policy, previous_run: datetime | None) -> bool:
+    """A period's digest is due on the first run after its start, or again after a failed attempt;
+    never on a warehouse's very first run (there is no week to tell of yet)."""
+    attempt = store_digests.attempt(con, tag, period)
+    if attempt is not None:
+        return attempt != "sent"
+    start = datetime.combine(date.fromisoformat(period), time(policy.hour), ZoneInfo(zone))
+    return previous_run is not None and previous_run < start
+
+
+def _recipients(con, config: Config):
+    """(tag, time zone, body maker) for every custodian tag, agency tag and the oversight team."""
+    agencies = {a.id: a for a in config.registry.agencies}
+    custodians: dict[str, list] = {}
+    for account in config.registry.accounts:
+        for tag in account.custodians:
+            custodians.setdefault(tag, []).append(account)
+    for tag, accounts in sorted(custodians.items()):
+        zone = agencies[accounts[0].agency].timezone
+        yield tag, zone, lambda since, ids=[a.id for a in accounts], z=zone: _findings_digest(con, ids, z, "your accounts")
+    for agency in config.registry.agencies:
+        ids = [a.id for a in config.registry.accounts if a.agency == agency.id]
+        for tag in agency.notify:
+            yield tag, agency.timezone, lambda since, ids=ids, a=agency: _findings_digest(con, ids, a.timezone, a.name)
+    yield OVERSIGHT_TAG, config.policy.calendar.timezone, lambda since: _oversight_digest(con, since)
+
+
+def _findings_digest(con, account_ids: list[str], zone: str, whose: str) -> tuple[str, str]:
+    rows = con.execute(
+        "SELECT account_id, check_name, severity, message, first_seen FROM findings "
+        "WHERE state = 'open' AND account_id IN (SELECT unnest($ids)) "
+        "ORDER BY severity = 'critical' DESC, first_seen", {"ids": account_ids}).fetchall()
+    lines = [f"Weekly digest for {inert_line(whose)}: {len(rows)} open finding(s) on {len(account_ids)} account(s)."]
+    for account_id, check, severity, message, first_seen in rows:
+        since = first_seen.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")
+        lines.append(f"- {severity.upper()} · {CHECK_LABEL.get(check, check)} · {account_id} (since {since}): "
+                     f"{inert_line(message, 300)}")
+    if not rows:
+        lines.append("Nothing is open. Thank you for keeping your accounts healthy.")
+    return f"Custodian weekly digest: {len(rows)} open", "\n".join(lines)
+
+
+def _oversight_digest(con, since: datetime) -> tuple[str, str]:
+    week_ago = since - timedelta(days=7)
+    agencies = con.execute("SELECT name, accounts, healthy, warning, critical, unanswered, median_response_hours "
+                           "FROM agency_scorecard ORDER BY critical DESC, warning DESC, name").fetchall()
+    worst = con.execute("SELECT account_id, agency_id, open_findings FROM account_health WHERE worst_severity = "
+                        "'critical' ORDER BY open_findings DESC, account_id LIMIT 5").fetchall()
+    moved = dict(con.execute("SELECT kind, count(*) FROM alert_events WHERE created_at >= $since "
+                             "AND kind IN ('escalated', 'resolved') GROUP BY kind", {"since": week_ago}).fetchall())
+    lines = ["Weekly oversight digest: every agency's accounts.", ""]
+    for name, accounts, healthy, warning, critical, unanswered, median in agencies:
+        response = f", median response {median:.1f} h" if median is not None else ""
+        lines.append(f"- {inert_line(name)}: {accounts} accounts — {healthy} healthy, {warning} warning, "
+                     f"{critical} critical; {unanswered} unanswered{response}")
+    lines += ["", "Worst accounts: " + (", ".join(f"{a} ({g}, {n} open)" for a, g, n in worst) or "none"),
+              f"This week: {moved.get('escalated', 0)} escalated, {moved.get('resolved', 0)} resolved.",
+              "The full report is attached where the channel takes attachments (custodian report writes it)."]
+    return f"Custodian weekly oversight digest: {sum(r[4] for r in agencies)} critical", "\n".join(lines)
+
+
+def _report_file(con) -> str | None:
+    """The oversight report written to a temporary file to attach; None if it cannot be written."""
+    from flows.report import write_report
+
+    try:
+        handle = tempfile.NamedTemporaryFile(prefix="custodian-report-", suffix=".html", delete=False)
+        handle.close()
+        return str(write_report(con, Path(handle.name)))
+    except Exception:  # noqa: BLE001 - a digest without its attachment is better than none
+        return None
