@@ -166,9 +166,20 @@ class Policy(_Strict):
         return {**DEFAULT_BUDGETS, **value}
 
     def stale_after(self, account_id: str, platform: str, engagement: str) -> StaleAfter:
-        """The staleness thresholds for one account: account override, else platform+level, else level."""
+        """The staleness thresholds for one account: account override, else platform+level, else the
+        platform's own default for the level (``Platform.stale_defaults``), else level."""
         if account_id in self.staleness.accounts:
             return self.staleness.accounts[account_id]
         per_platform = self.staleness.platforms.get(platform)
         override = getattr(per_platform, engagement, None) if per_platform else None
-        return override or getattr(self.staleness.levels, engagement)
+        return override or _platform_default(platform, engagement) or getattr(self.staleness.levels, engagement)
+
+
+def _platform_default(platform: str, engagement: str) -> StaleAfter | None:
+    from flows.platforms import get_platform  # the registry of platform names config.py already checks against
+
+    try:
+        declared = get_platform(platform).stale_defaults.get(engagement)
+    except KeyError:
+        return None
+    return StaleAfter(warn_days=declared[0], critical_days=declared[1]) if declared else None

@@ -53,6 +53,9 @@ class Platform:
     """What ``handle`` holds on this platform, for error messages (e.g. ``the username without @``)."""
     default_auth_base: ClassVar[str | None] = None
     """Where the platform authenticates when a registry entry gives no ``auth_base`` (Bluesky's PDS)."""
+    stale_defaults: ClassVar[Mapping[str, tuple[float, float]]] = {}
+    """Engagement level → (warn_days, critical_days) when this platform's rhythm is not a social
+    network's (a photo gallery uploads monthly); ``staleness:`` in policy.yaml still wins."""
 
     def request_cost(self, url: str) -> float:
         """What one request to ``url`` costs against the platform's budget (``budgets:`` in
