@@ -93,6 +93,8 @@ class Account(_Strict):
     comments_url: str | None = None
     auth_base: str | None = None
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
+    options: dict[str, str] = Field(default_factory=dict)
+    """Platform-specific settings the platform declares (``Platform.option_names``) and checks."""
 
     _urls = field_validator("api_base", "url", "comments_url", "auth_base")(_http_url)
 
@@ -136,6 +138,13 @@ class Account(_Strict):
             raise ValueError(f"a {self.platform} account needs its handle ({platform.handle_hint})")
         if not self.api_base:
             raise ValueError(f"a {self.platform} account needs api_base (the platform has no default)")
+        for name, value in self.options.items():
+            known = platform.option_names
+            if name not in known:
+                allowed = ", ".join(f"{key} ({what})" for key, what in known.items()) or "none"
+                raise ValueError(f"options: {self.platform} takes no option {name!r}; it takes: {allowed}")
+            if problem := platform.check_option(name, value):
+                raise ValueError(f"options: {name}: {problem}")
         return self
 
     def token(self) -> str | None:

@@ -28,6 +28,7 @@ BUILT_IN: dict[str, str] = {
     "facebook": "flows.platforms.facebook:PLATFORM",
     "instagram": "flows.platforms.instagram:PLATFORM",
     "youtube": "flows.platforms.youtube:PLATFORM",
+    "discourse": "flows.platforms.discourse:PLATFORM",
 }
 
 

@@ -22,6 +22,7 @@ FAKE_PLATFORMS: dict[str, str] = {
     "facebook": "flows.simulator.platforms.facebook:FakeFacebook",
     "instagram": "flows.simulator.platforms.instagram:FakeInstagram",
     "youtube": "flows.simulator.platforms.youtube:FakeYouTube",
+    "discourse": "flows.simulator.platforms.discourse:FakeDiscourse",
 }
 
 
