@@ -33,8 +33,15 @@ from urllib.parse import quote
 import requests
 
 from flows.platforms.base import Credential, Platform
-from flows.platforms.discourse_posts import (MoreTopicsPaginator, OffsetPaginator, error_of, parse_time, profile_of,
-                                             topic_records, wait_seconds)
+from flows.platforms.discourse_posts import (
+    MoreTopicsPaginator,
+    OffsetPaginator,
+    error_of,
+    parse_time,
+    profile_of,
+    topic_records,
+    wait_seconds,
+)
 from flows.platforms.http import PlatformError, RateLimitWait, expected_shape, get_response, json_body
 from flows.platforms.paging import PageCapReached, Paginator, paginate, unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Record, Target, cap_text

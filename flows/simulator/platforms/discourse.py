@@ -15,8 +15,6 @@ Every agency forum account owns a category; every other registry entry names it 
 from __future__ import annotations
 
 import random
-import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,49 +22,13 @@ from urllib.parse import urlsplit
 from flows.simulator import texts
 from flows.simulator.government import Account, Agency, Government
 from flows.simulator.platforms.base import FakePlatform, Namer, SimEnv, token_for
+from flows.simulator.platforms.discourse_store import DPost, Topic, User, action_json, post_json
 from flows.simulator.wire import Request, Response, as_utc, json_response, rfc3339_ms
 
 PAGE, TOPIC_POSTS = 30, 20
 NOT_FOUND = {"errors": ["The requested URL or resource could not be found."], "error_type": "not_found"}
 INVALID_KEY = {"errors": ["You are not permitted to view the requested resource. The API username or key is invalid."],
                "error_type": "invalid_access"}
-
-
-@dataclass
-class User:
-    id: int
-    username: str
-    name: str
-    registry_id: str | None = None
-    behaviour: str = "healthy"
-    key: str | None = None
-
-
-@dataclass
-class DPost:
-    id: int
-    topic: Topic
-    author: User
-    created_at: datetime
-    raw: str
-    reply_to: DPost | None = None
-
-    @property
-    def number(self) -> int:
-        return self.topic.posts.index(self) + 1
-
-
-@dataclass
-class Topic:
-    id: int
-    title: str
-    category: tuple[int, str] | None
-    posts: list[DPost] = field(default_factory=list)
-    pinned: bool = False
-
-    @property
-    def slug(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-") or "topic"
 
 
 class FakeDiscourse(FakePlatform):
@@ -218,52 +180,13 @@ class FakeDiscourse(FakePlatform):
         for post in self.posts.values():
             owner = post.topic.posts[0].author
             if post.author is user:
-                found.append(self._action(post, user, 4 if post.number == 1 else 5))
+                found.append(action_json(post, user, 4 if post.number == 1 else 5))
             elif (post.reply_to and post.reply_to.author is user) or (post.number > 1 and owner is user
                                                                        and post.reply_to is None):
-                found.append(self._action(post, user, 6))
+                found.append(action_json(post, user, 6))
             elif f"@{user.username.lower()}" in post.raw.lower():
-                found.append(self._action(post, user, 7))
+                found.append(action_json(post, user, 7))
         return found
-
-    def _action(self, post: DPost, user: User, action_type: int) -> dict[str, Any]:
-        action = {"action_type": action_type, "created_at": rfc3339_ms(post.created_at), "excerpt": post.raw[:300],
-                  "avatar_template": f"/letter_avatar/{post.author.id}", "slug": post.topic.slug,
-                  "topic_id": post.topic.id, "target_user_id": user.id, "target_name": user.name,
-                  "target_username": user.username, "post_number": post.number, "post_id": post.id,
-                  "username": post.author.username, "name": post.author.name, "user_id": post.author.id,
-                  "acting_username": post.author.username, "acting_name": post.author.name,
-                  "acting_user_id": post.author.id, "title": post.topic.title, "deleted": False, "hidden": False,
-                  "post_type": 1, "action_code": None, "category_id": (post.topic.category or (None,))[0],
-                  "closed": False, "archived": False}
-        if action_type == 5:
-            action["reply_to_post_number"] = self._reply_number(post)
-        return action
-
-    def _reply_number(self, post: DPost) -> int | None:
-        """The number of the post it answers; none (a reply to the topic) for every other answer that
-        directly follows its question, as the composer's bottom Reply button sends."""
-        target = post.reply_to
-        if target is None or (target.number == post.number - 1 and post.id % 2 == 0):
-            return None
-        return target.number
-
-    def _post_json(self, post: DPost) -> dict[str, Any]:
-        number, author = self._reply_number(post), post.author
-        body = {"id": post.id, "name": author.name, "username": author.username,
-                "avatar_template": f"/letter_avatar/{author.id}", "created_at": rfc3339_ms(post.created_at),
-                "cooked": f"<p>{post.raw}</p>", "post_number": post.number, "post_type": 1,
-                "updated_at": rfc3339_ms(post.created_at), "reply_count": 0, "reply_to_post_number": number,
-                "quote_count": 0, "reads": 3, "score": 0.4, "yours": False, "topic_id": post.topic.id,
-                "topic_slug": post.topic.slug, "display_username": author.name, "primary_group_name": None,
-                "version": 1, "user_title": "Official account" if author.registry_id else None,
-                "staff": False, "user_id": author.id, "hidden": False, "trust_level": 2, "deleted_at": None,
-                "user_deleted": False, "wiki": False}
-        if number is not None:
-            replied = post.topic.posts[number - 1].author
-            body["reply_to_user"] = {"username": replied.username, "name": replied.name,
-                                     "avatar_template": f"/letter_avatar/{replied.id}"}
-        return body
 
     def _visible_topic(self, topic_id: int) -> tuple[Topic | None, Response | None]:
         topic = self.topics.get(topic_id)
@@ -278,7 +201,7 @@ class FakeDiscourse(FakePlatform):
         if error or topic is None:
             return error
         return json_response({
-            "post_stream": {"posts": [self._post_json(p) for p in topic.posts[:TOPIC_POSTS]],
+            "post_stream": {"posts": [post_json(p) for p in topic.posts[:TOPIC_POSTS]],
                             "stream": [p.id for p in topic.posts]},
             "id": topic.id, "title": topic.title, "fancy_title": topic.title, "posts_count": len(topic.posts),
             "created_at": rfc3339_ms(topic.posts[0].created_at), "last_posted_at": rfc3339_ms(topic.posts[-1].created_at),
@@ -290,7 +213,7 @@ class FakeDiscourse(FakePlatform):
         if error or topic is None:
             return error
         wanted = {int(i) for i in req.query.get("post_ids[]", []) if i.isdigit()}
-        return json_response({"post_stream": {"posts": [self._post_json(p) for p in topic.posts if p.id in wanted]},
+        return json_response({"post_stream": {"posts": [post_json(p) for p in topic.posts if p.id in wanted]},
                               "id": topic.id})
 
     def _category(self, slug: str, cat_id: int, page: int) -> Response:
