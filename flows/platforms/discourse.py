@@ -135,8 +135,10 @@ class _Reader:
         """Items of a newest-first list since the stream's watermark (newest time seen; first run:
         ``state.since``, keeping the whole first page when ``whole_first_page`` so a stale
         account's latest post shows), then the Cursor, or the FetchError that stopped the read.
-        ``entries(page)`` gives ``(time, ends paging when old, item)`` for each item."""
-        stored = self.state.cursors.get(stream)
+        ``entries(page)`` gives ``(time, ends paging when old, item)`` for each item. Items at the
+        watermark itself come again (user actions: the overlap platforms.md §0 asks for, deduplicated
+        by id) except for a category's topics, each of which would cost a topic read."""
+        stored, overlap = self.state.cursors.get(stream), stream != STREAM_CATEGORY
         watermark = parse_time(stored) if stored else None
         floor = max(watermark, self.state.since) if watermark else self.state.since
         newest, items = watermark, []
@@ -145,7 +147,7 @@ class _Reader:
                 with expected_shape(response):
                     found = entries(page)
                 for moment, _, item in found:
-                    if moment >= floor or (watermark is None and whole_first_page):
+                    if moment > floor or (moment == floor and overlap) or (watermark is None and whole_first_page):
                         items.append(item)
                         newest = max(newest, moment) if newest else moment
                 whole_first_page = False

@@ -303,3 +303,39 @@ def test_a_topic_that_fails_keeps_the_own_posts_watermark(forum: FakeForum, sess
     assert error.stream == "topics" and error.status == 500
     assert "posts" not in cursors(records) and "mentions" in cursors(records)
     assert [(p.post_id, p.is_reply) for p in of(records, Post)] == [("102", True)] and not of(records, Reply)
+
+
+def account_entry(**fields: object) -> dict:
+    return {"agencies": [{"id": "moh", "name": "Ministry of Health"}],
+            "accounts": [{"id": "moh-forum", "agency": "moh", "platform": "discourse", "handle": ME,
+                          "api_base": "https://forum.gov.example", "custodians": ["c"], "engagement": "engaged"}
+                         | fields]}
+
+
+def test_the_registry_takes_a_category_option_and_refuses_others() -> None:
+    from pydantic import ValidationError
+
+    from flows.config import Registry
+    from flows.monitor import target_of
+
+    [account] = Registry.model_validate(account_entry(options={"category": "consultations/12"})).accounts
+    assert target_of(account).option("category") == "consultations/12"
+    for options, words in (({"category": "consultations"}, "is not <slug>/<id>"),
+                           ({"tag": "health"}, "discourse takes no option 'tag'; it takes: category")):
+        with pytest.raises(ValidationError, match=words):
+            Registry.model_validate(account_entry(options=options))
+    with pytest.raises(ValidationError, match="mastodon takes no option 'category'; it takes: none"):
+        Registry.model_validate(account_entry(platform="mastodon", options={"category": "a/1"}))
+    with pytest.raises(ValidationError, match="needs api_base"):
+        Registry.model_validate(account_entry(api_base=None))
+
+
+def test_a_forum_is_stale_after_14_days_where_the_agency_answers_there() -> None:
+    from flows.policy import Policy, StaleAfter
+
+    policy = Policy()
+    assert policy.stale_after("moh-forum", "discourse", "engaged") == StaleAfter(warn_days=14, critical_days=28)
+    assert policy.stale_after("moh-forum", "discourse", "passive") == policy.staleness.levels.passive
+    override = Policy.model_validate({"staleness": {"platforms": {"discourse": {"engaged": {
+        "warn_days": 5, "critical_days": 9}}}}})
+    assert override.stale_after("moh-forum", "discourse", "engaged").warn_days == 5
