@@ -183,8 +183,14 @@ class _Reader:
         topics come first whatever their age), then the Cursor or FetchError."""
         return self.newest_first(STREAM_CATEGORY, f"{self.base}/c/{category}.json", {},
                                  MoreTopicsPaginator(self.base),
-                                 lambda page: [(parse_time(t["bumped_at"]), not t.get("pinned"), int(t["id"]))
+                                 lambda page: [(parse_time(t["bumped_at"]), not t.get("pinned"), self.to_read(t))
                                                for t in page["topic_list"]["topics"]], whole_first_page=False)
+
+    def to_read(self, topic: Mapping[str, Any]) -> int | None:
+        """The topic's id, or None for a topic holding only the account's own opening post (the
+        own-posts stream has it; reading it would find nobody to answer)."""
+        alone = topic.get("posts_count") == 1 and str(topic.get("last_poster_username")).lower() == self.username.lower()
+        return None if alone else int(topic["id"])
 
     def mention(self, item: Mapping[str, Any]) -> Inbound | None:
         """A reply to, mention or quote of the account by someone else, as Inbound."""
@@ -231,7 +237,8 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     yield from (message for message in mentions if message)
     yield mentions_end
     category = target.option("category")
-    in_category, category_end = _split(reader.category_topics(category)) if category else ([], None)
+    listed, category_end = _split(reader.category_topics(category)) if category else ([], None)
+    in_category = [topic_id for topic_id in listed if topic_id is not None]
     topics = list(dict.fromkeys([*(topic_id for _, topic_id in own if topic_id is not None), *in_category]))
     complete = True
     for topic_id in topics[:MAX_TOPICS]:

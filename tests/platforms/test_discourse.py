@@ -131,7 +131,8 @@ class FakeForum:
         page = int(request.args.get("page", 0))
         topics = [{"id": t, "title": "A topic", "slug": f"topic-{t}", "posts_count": len(self.topics[t]),
                    "created_at": self.topics[t][0]["created_at"], "bumped_at": self.topics[t][-1]["created_at"],
-                   "pinned": t in self.pinned} for t in listed[page * 2:page * 2 + 2]]
+                   "last_poster_username": self.topics[t][-1]["username"], "pinned": t in self.pinned}
+                  for t in listed[page * 2:page * 2 + 2]]
         body: dict = {"per_page": 2, "topics": topics}
         if page * 2 + 2 < len(listed):
             body["more_topics_url"] = f"/c/consultations/12/l/latest?page={page + 1}"
@@ -222,11 +223,13 @@ def test_a_category_makes_every_post_by_others_inbound_and_pages_past_the_pinned
         forum.post(10 + n, "salim", hours + 2, f"Question {n}?")
         forum.post(10 + n, "aisha_b", hours, "Me too")
     forum.post(13, "salim", 24 * 40, "An old question?")  # bumped before the window: not read
+    forum.post(14, ME, 3, "News of the week")               # only the account's own post: nothing to read
     records = read(forum, session, category="consultations/12")
     comments = {i.message_id for i in of(records, Inbound) if i.kind == "comment"}
     assert comments == {"1001", "1002", "1101", "1102", "1201", "1202"}
-    assert len(forum.calls("/c/consultations/12")) == 3 and not forum.calls("/t/13.json")
-    assert cursors(records)["category"] == datetime.fromisoformat(stamp(5).replace("Z", "+00:00")).isoformat()
+    assert len(forum.calls("/c/consultations/12")) == 3
+    assert {r.path for r in forum.calls("/t/")} == {"/t/10.json", "/t/11.json", "/t/12.json"}
+    assert cursors(records)["category"] == datetime.fromisoformat(stamp(3).replace("Z", "+00:00")).isoformat()
 
 
 def test_a_more_topics_url_to_another_host_is_refused(forum: FakeForum, session: requests.Session,
