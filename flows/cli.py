@@ -1,4 +1,4 @@
-"""The ``custodian`` command: run, findings, validate, demo, simulator.
+"""The ``custodian`` command: run, findings, validate, classify, demo, simulator.
 
 Exit codes: 0 done (findings or not), 2 invalid configuration, 1 failure.
 Prefect is imported only by the commands that run the flow: it is slow to import.
@@ -10,7 +10,8 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 
 import duckdb
@@ -20,13 +21,31 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.config import ConfigError, load_config
+from flows.silence_cli import silence_app
 from flows.warehouse import store
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"custodian {version('custodian')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                           help="Show the version and exit.")) -> None:
+    """Custodian keeps government social media accounts healthy."""
+
+
 # Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+app.add_typer(silence_app, name="silence")
 
 ConfigOpt = typer.Option("config", "--config", "-c", help="Configuration directory (accounts.yaml, policy.yaml, apprise.yaml).")
 DbOpt = typer.Option(None, "--db", help="DuckDB file (default: $CUSTODIAN_DB, else data/custodian.duckdb).")
@@ -75,21 +94,24 @@ def validate(config: Path = ConfigOpt) -> None:
 @app.command()
 def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
-        batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker).")) -> None:
+        batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker)."),
+        report: Path | None = typer.Option(None, help="Also write the oversight report (HTML) here after the run.")) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
     _config_or_exit(config)
-    summary = _run_flow(config, db, now, batch_size)
+    summary = _run_flow(config, db, now, batch_size, report)
     _print_summary(summary)
 
 
-def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None) -> dict:
+def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None,
+              report: Path | None = None) -> dict:
     _quiet_prefect()
     from flows.monitor import monitor
     from flows.prefect_api import ensure_api
 
     try:
         ensure_api()
-        return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size)
+        return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
+                       report=str(report) if report else None)
     except ConfigError as exc:  # the config changed under us between the check and the run
         err.print("\n".join(exc.problems), markup=False)
         raise typer.Exit(2) from None
@@ -107,21 +129,25 @@ def _print_summary(summary: dict) -> None:
         out.print(f"  {p['platform']:<10} {p['accounts_read']} read, {p['accounts_deferred']} deferred, "
                   f"{p['accounts_skipped']} skipped; spent {p['requests']} requests, {p['units']:g} units",
                   markup=False, highlight=False)
-    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved); "
-              f"notifications: {n['messages_sent']} sent, {n['messages_failed']} failed (kept for retry)")
+    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved, "
+              f"{f.get('withdrawn', 0)} withdrawn); notifications: {n['messages_sent']} sent, {n['messages_failed']} failed "
+              f"(kept for retry), {n.get('items_held', 0)} items held by a mute window")
     for q in summary.get("quarantined", []):
         out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
+    if summary.get("report"):
+        out.print(f"report: {summary['report']}", markup=False, highlight=False, soft_wrap=True)
     for e in summary["errors"]:
         out.print(f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}",
                   markup=False, highlight=False)
 
 
-FINDING_COLUMNS = ("check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
-                   "message", "first_seen", "last_seen", "details")
+FINDING_COLUMNS = ("id", "check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
+                   "message", "first_seen", "last_seen", "details", "step", "flapping")
 
 
-def open_findings(db: Path | None) -> list[dict]:
-    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC)."""
+def open_findings(db: Path | None, now: datetime | None = None) -> list[dict]:
+    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC), each with
+    ``silenced`` (silence id and end) and ``inhibited_by`` (the finding that mutes it) at ``now``."""
     path = store.db_path(db)
     if not path.exists():
         return []
@@ -131,24 +157,53 @@ def open_findings(db: Path | None) -> list[dict]:
         err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
         raise typer.Exit(1) from None
     try:
-        rows = con.execute(
-            "SELECT check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
-            "first_seen, last_seen, details FROM findings WHERE state = 'open' "
-            "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
+        return findings_with_marks(con, now or datetime.now(UTC))
     finally:
         con.close()
-    return [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
-             for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
+
+
+def findings_with_marks(con, now: datetime) -> list[dict]:
+    """The open findings of an open warehouse connection, marked as of ``now``; see :func:`open_findings`."""
+    from flows.escalation import marks
+
+    rows = con.execute(
+        "SELECT finding_id, check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
+        "first_seen, last_seen, details, step, coalesce(flapping, false) FROM findings WHERE state = 'open' "
+        "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
+    marked = marks(con, now)
+    found = [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
+              for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
+    for finding in found:
+        mark = marked.get(finding["id"])
+        finding["silenced"] = ({"silence": mark.silence, "until": mark.silence_until.isoformat()}
+                               if mark and mark.silence else None)
+        finding["inhibited_by"] = mark.inhibitor if mark else None
+    return found
+
+
+def _notes(row: dict) -> str:
+    """silenced / inhibited / flapping / escalation step, for the table."""
+    notes = []
+    if row["silenced"]:
+        notes.append(f"silenced until {row['silenced']['until'][:16]} ({row['silenced']['silence']})")
+    if row["inhibited_by"]:
+        notes.append(f"inhibited by {row['inhibited_by'].split(':')[0]}")
+    if row["flapping"]:
+        notes.append("flapping")
+    if row["step"]:
+        notes.append(f"escalated (step {row['step']})")
+    return "; ".join(notes)
 
 
 @app.command()
 def findings(db: Path | None = DbOpt,
-             format: str = typer.Option("table", "--format", "-f", help="table or json")) -> None:
-    """List the open findings."""
+             format: str = typer.Option("table", "--format", "-f", help="table or json"),
+             now: str | None = typer.Option(None, help="Show silences as of this ISO time (default: now).")) -> None:
+    """List the open findings, marking those silenced, inhibited, flapping or escalated."""
     if format not in ("table", "json"):
         err.print("--format must be table or json")
         raise typer.Exit(2)
-    rows = open_findings(db)
+    rows = open_findings(db, datetime.fromisoformat(now).astimezone(UTC) if now else None)
     if format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -158,33 +213,200 @@ def findings(db: Path | None = DbOpt,
     table.add_column("account", no_wrap=True)
     table.add_column("measured", no_wrap=True, justify="right")
     table.add_column("message", ratio=1)
+    table.add_column("notes", ratio=0)
     for row in rows:
         table.add_row(row["severity"], row["check"], row["account"],
                       f"{row['value']:g} / {row['threshold']:g} {row['unit']}" if row["value"] is not None else "—",
-                      row["message"])
+                      row["message"], _notes(row))
     out.print(table)
 
 
 @app.command()
-def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1."),
+def classify(config: Path | None = typer.Option(None, "--config", "-c", help="Use this configuration's policy.yaml "
+                                                "needs_answer word lists (default: the built-in lists only)."),
+             language: str | None = typer.Option(None, help="Language hint (ar, en); default: guessed per message.")) -> None:
+    """Read one message per line on stdin; print one JSON object per line: text, needs_answer, reason."""
+    from flows.detect.needs_answer import Detector
+
+    detector = Detector(_config_or_exit(config).policy.needs_answer if config else None)
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        verdict = detector(text, language)
+        print(json.dumps({"text": text, "needs_answer": verdict.needs_answer, "reason": verdict.reason},
+                         ensure_ascii=False), flush=True)
+
+
+def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Where to write the HTML page."),
+           agency: str | None = typer.Option(None, help="Only this agency (its id)."),
+           db: Path | None = DbOpt) -> None:
+    """Write the oversight report: one self-contained HTML page (scorecards, accounts, queue, trends)."""
+    from flows.report import write_report
+
+    con = _read_only(db)
+    try:
+        if agency and not con.execute("SELECT 1 FROM agencies WHERE agency_id = $a", {"a": agency}).fetchone():
+            err.print(f"unknown agency {agency!r} in the database", markup=False)
+            raise typer.Exit(2)
+        written = write_report(con, out, agency)
+    finally:
+        con.close()
+    print(f"report written to {written}")
+
+
+EXPORTED = ("agencies", "accounts", "runs", "account_runs", "fetch_errors", "profile_snapshots", "posts", "post_metrics",
+            "inbound", "replies", "findings", "alert_events", "deliveries", "account_health", "response_times",
+            "weekly_activity", "reach", "agency_scorecard", "unanswered_queue", "finding_history")
+
+
+class ExportFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+@app.command()
+def export(out: Path = typer.Option(..., "--out", "-o", help="Folder to write one file per table and view into."),
+           format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", "-f"),
+           db: Path | None = DbOpt) -> None:
+    """Write the warehouse's tables and analyst views as Parquet or CSV files (DuckDB's own COPY)."""
+    con = _read_only(db)
+    out.mkdir(parents=True, exist_ok=True)
+    options = "FORMAT parquet" if format is ExportFormat.parquet else "FORMAT csv, HEADER"
+    try:
+        for name in EXPORTED:
+            target = str((out / f"{name}.{format.value}").resolve()).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM {name}) TO '{target}' ({options})")
+    finally:
+        con.close()
+    print(f"{len(EXPORTED)} files written to {out}")
+
+
+def _read_only(db: Path | None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse; exit 2 with one line when there is none, 1 while a run
+    holds it (DuckDB admits one writer and no readers in other processes)."""
+    path = store.db_path(db)
+    if not path.exists():
+        err.print(f"no database at {path}: run `custodian run` first, or pass --db", markup=False)
+        raise typer.Exit(2)
+    try:
+        return store.connect(path, read_only=True)
+    except duckdb.IOException as exc:
+        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+class VerifyFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def verify(url: str = typer.Argument(..., help="A profile URL, in any of its spellings."),
+           config: Path = ConfigOpt,
+           format: VerifyFormat = typer.Option(VerifyFormat.text, "--format", "-f")) -> None:
+    """Is this URL a registered official account, and whose? Exit 0 when it is, 1 when it is not."""
+    from flows.verify import find_official
+
+    verdict = find_official(_config_or_exit(config), url)
+    if format is VerifyFormat.json:
+        print(json.dumps(verdict.as_json(), ensure_ascii=False))
+    elif verdict.official:
+        print(f"official: {verdict.account} ({verdict.platform}) of {verdict.agency_name} [{verdict.agency}]")
+    else:
+        print("not in the registry of official accounts")
+    raise typer.Exit(0 if verdict.official else 1)
+
+
+registry_app = typer.Typer(help="The registry of official accounts.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("export")
+def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder for registry.json and registry.csv."),
+                    config: Path = ConfigOpt) -> None:
+    """Write the registry as open data (JSON and CSV): no custodians' contacts, no tokens."""
+    import csv
+
+    from flows.verify import PUBLIC_FIELDS, public_registry
+
+    rows = public_registry(_config_or_exit(config))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "registry.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with (out / "registry.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=PUBLIC_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} accounts written to {out / 'registry.json'} and {out / 'registry.csv'}")
+
+
+@app.command()
+def doctor(config: Path = ConfigOpt, db: Path | None = DbOpt) -> None:
+    """Check the set-up before the first run (variables, tokens, hosts, tags, database); sends no alert."""
+    from flows.doctor import diagnose
+
+    rows = diagnose(config, store.db_path(db))
+    table = Table(title="custodian doctor", show_lines=False)
+    for column in ("", "area", "subject", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row("ok" if row.ok else "FAIL", row.area, row.subject, row.detail)
+    out.print(table)
+    failing = sum(1 for row in rows if not row.ok)
+    out.print(f"{failing} problem(s) found" if failing else "all checks passed")
+    raise typer.Exit(1 if failing else 0)
+
+
+notify_app = typer.Typer(help="Notification channels.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("test")
+def notify_test(tag: str = typer.Argument(..., help="The apprise tag to test (a custodian, an agency, oversight)."),
+                config: Path = ConfigOpt) -> None:
+    """Send one clearly marked test message to every URL carrying TAG and report each delivery."""
+    from flows.channels import send_test
+
+    loaded = _config_or_exit(config)
+    results = send_test(loaded.apprise_path, tag)
+    if not results:
+        err.print(f"no apprise URL in {loaded.apprise_path} carries the tag {tag!r}", markup=False)
+        raise typer.Exit(1)
+    for result in results:
+        out.print(f"{'delivered' if result.delivered else 'FAILED':<9} {result.url}  {'' if result.delivered else result.detail}",
+                  markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if all(r.delivered for r in results) else 1)
+
+
+@app.command()
+def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1 (0 picks a free one)."),
               accounts: int = typer.Option(12, min=1, help="How many accounts the generated government has."),
               seed: int = typer.Option(7, help="Seed of the generated government."),
               rate_limit: int = typer.Option(300, help="Mastodon requests per client per 5 minutes."),
               platforms: str | None = typer.Option(None, help='"all", or comma-separated fake platforms '
-                                                             "(default: mastodon,wordpress,feed).")) -> None:
+                                                             "(default: mastodon,wordpress,feed)."),
+              write_config: Path | None = typer.Option(None, help="Also write accounts.yaml and apprise.yaml matching "
+                                                                  "the simulator into this folder.")) -> None:
     """Serve the bundled simulator (every registered fake platform API, an apprise inbox) until Ctrl-C."""
     from flows.simulator import serve
 
-    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, platforms=platforms)
+    def written(sim) -> None:
+        if write_config is not None:
+            folder = write_demo_config(write_config, sim.registry(), sim.apprise_config())
+            env_file = folder / "simulator-tokens.env"  # the simulator's own fake tokens, never real ones
+            env_file.write_text("".join(f"export {name}={value}\n" for name, value in sorted(sim.gov.tokens().items())),
+                                encoding="utf-8")
+            print(f"configuration written to {folder}; in another shell: . {env_file} && custodian run --config {folder}",
+                  flush=True)
+
+    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, platforms=platforms, on_start=written)
 
 
 @app.command()
 def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for config, database and alerts."),
          accounts: int = typer.Option(0, min=0, help="Accounts in the simulated government (0: one of each "
                                                      "behaviour on every fake platform).")) -> None:
-    """Start the simulator, write a matching configuration, run the monitor, show findings and alerts.
-
-    The government spans every registered fake platform (flows/simulator/platforms)."""
+    """Start the simulator (every registered fake platform), run the monitor now and again once 16
+    working hours have passed (a silence and an account gone in between), and show the findings and
+    the alerts delivered: new, unreachable, escalated, silenced and inhibited."""
     from flows.simulator import Simulator, generate, showcase_size
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -193,22 +415,69 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
     government = generate(accounts=accounts or showcase_size("all"), platforms="all")
     alerts_file = workdir / "alerts.jsonl"
     alerts_file.unlink(missing_ok=True)
+    db = workdir / "custodian.duckdb"
     sim = Simulator(government, inbox_file=str(alerts_file)).start()
     try:
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         out.print(f"simulator on {sim.base_url}; configuration in {config_dir}")
-        summary = _run_flow(config_dir, workdir / "custodian.duckdb", None)
-        _print_summary(summary)
-        findings(db=workdir / "custodian.duckdb", format="table")
-        _show_alerts(sim.inbox(), alerts_file)
+        start = datetime.now(UTC).replace(microsecond=0)
+        out.rule("run 1: now")
+        _print_summary(_run_flow(config_dir, db, start.isoformat()))
+        first = sim.inbox()
+        _show_alerts(first, alerts_file)
+        later = _past_the_agency_step(config_dir, start)
+        _demo_meanwhile(sim, government, db, start, later)
+        out.rule(f"run 2: {later.isoformat()}, just past the agency step (16 working hours)")
+        _print_summary(_run_flow(config_dir, db, later.isoformat()))
+        findings(db=db, format="table", now=later.isoformat())
+        _show_alerts(sim.inbox(), alerts_file, skip=len(first))
     finally:
         sim.stop()
 
 
-def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) -> Path:
-    """Write accounts.yaml and apprise.yaml for the simulated government (policy: defaults)."""
+def _past_the_agency_step(config_dir: Path, start: datetime) -> datetime:
+    """An hour after findings opened at ``start`` reach the default agency step (16 working hours)."""
+    from flows.alert_clock import agency_calendar, when_open_for
+
+    config = load_config(config_dir)
+    calendar = agency_calendar(config, config.registry.agencies[0])
+    return when_open_for(config.policy.escalation.steps[1].after_hours + 1, start, calendar)
+
+
+def _demo_meanwhile(sim, government, db: Path, start: datetime, later: datetime) -> None:
+    """Between the runs: a custodian silences one stale account; another stale account vanishes (404)."""
+    stale = [a for a, b in government.behaviours().items() if b in ("stale", "unanswered")]
+    if len(stale) < 2:
+        return
+    silenced, vanished = stale[0], stale[1]
+    con = store.connect(db)
+    try:
+        from flows.warehouse import store_alerts
+
+        store_alerts.add_silence(con, "s-demo0001", silenced, None, later + timedelta(days=1), "Demo custodian",
+                                 "Rebranding: no posts until the new name is approved", start)
+    finally:
+        con.close()
+    sim.fail(vanished, 404)
+    out.rule("meanwhile")
+    out.print(f"custodian silence add --account {silenced} --until {(later + timedelta(days=1)).isoformat()} "
+              f"--by 'Demo custodian' --reason 'Rebranding…'   → s-demo0001", markup=False, highlight=False)
+    out.print(f"{vanished} now answers 404: it will be unreachable, and its own findings inhibited", markup=False)
+
+
+DEMO_POLICY = {"response_time": {"clock": "calendar"}, "unanswered": {"clock": "calendar"}}
+"""The simulator's citizens write at any hour and its slow and unanswered accounts are defined in
+calendar hours, whatever the weekday the demo runs on; escalation keeps the default working hours."""
+
+
+def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict, policy: dict | None = None) -> Path:
+    """Write accounts.yaml, apprise.yaml and policy.yaml (``DEMO_POLICY`` with ``policy``'s
+    sections over it) for the simulated government."""
     config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "policy.yaml").write_text(
+        "# Written by `custodian demo`: response and unanswered hours in calendar hours (see flows/cli.py DEMO_POLICY).\n"
+        + yaml.safe_dump({**DEMO_POLICY, **(policy or {})}, sort_keys=False), encoding="utf-8")
     (config_dir / "accounts.yaml").write_text(
         "# Written by `custodian demo` for the bundled simulator.\n"
         + yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -217,11 +486,73 @@ def write_demo_config(config_dir: Path, registry: dict, apprise_config: dict) ->
     return config_dir
 
 
-def _show_alerts(deliveries: list[dict], alerts_file: Path) -> None:
-    out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}):")
-    for delivery in deliveries:
+def _show_alerts(deliveries: list[dict], alerts_file: Path, skip: int = 0) -> None:
+    out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}); "
+              f"{'the latest ' + str(len(deliveries) - skip) if skip else 'all'} below:")
+    for delivery in deliveries[skip:]:
         out.rule(f"to {delivery['tag']}: {delivery['title']}")
         out.print(delivery["message"], markup=False, highlight=False)
+
+
+records = typer.Typer(help="Records of the accounts' own posts, for records officers.", no_args_is_help=True)
+app.add_typer(records, name="records")
+
+
+@records.command("export")
+def records_export(out_dir: Path = typer.Option(..., "--out", help="Folder to write into (one sub-folder per account)."),
+                   start: datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day (agency's zone)."),
+                   end: datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day, included."),
+                   account: str | None = typer.Option(None, "--account", help="One account id."),
+                   agency: str | None = typer.Option(None, "--agency", help="Every account of this agency."),
+                   db: Path | None = DbOpt) -> None:
+    """Write posts (every version) as JSON Lines, CSV and an HTML transcript, with a SHA-256 manifest."""
+    from flows.export import accounts_of, export_account
+
+    if bool(account) == bool(agency):
+        err.print("give exactly one of --account ID or --agency ID")
+        raise typer.Exit(2)
+    con = _read_only(db)
+    try:
+        chosen = accounts_of(con, account, agency)
+        if not chosen:
+            err.print(f"no account {account or 'of agency ' + str(agency)} in the warehouse", markup=False)
+            raise typer.Exit(1)
+        for account_id in chosen:
+            done = export_account(con, account_id, start.date(), end.date(), out_dir)
+            out.print(f"{done.folder}: {done.posts} posts, {done.versions} versions; manifest.json lists the SHA-256 of each file",
+                      markup=False, highlight=False)
+    finally:
+        con.close()
+
+
+@records.command("verify")
+def records_verify(folder: Path = typer.Argument(..., help="An account's export folder (holding manifest.json).")) -> None:
+    """Check every file of an export against its manifest's SHA-256; exit 1 when one differs."""
+    from flows.export import verify
+
+    changed = verify(folder)
+    if changed:
+        err.print(f"{folder}: changed since export: {', '.join(changed)}", markup=False)
+        raise typer.Exit(1)
+    out.print(f"{folder}: every file matches manifest.json", markup=False, highlight=False)
+
+
+@app.command()
+def purge(config: Path = ConfigOpt, db: Path | None = DbOpt,
+          dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be purged."),
+          now: str | None = typer.Option(None, help="Purge as of this ISO time instead of now.")) -> None:
+    """Purge the text of citizens' messages older than retention.inbound_text_days (each run does this too)."""
+    from flows.warehouse.privacy import purge_inbound_text
+
+    loaded = _config_or_exit(config)
+    moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
+    con = store.connect(store.db_path(db))
+    try:
+        done = purge_inbound_text(con, loaded.policy.retention.inbound_text_days, moment, dry_run=dry_run)
+    finally:
+        con.close()
+    verb = "would purge" if dry_run else "purged"
+    out.print(f"{verb} the text of {done.messages} citizens' message(s) created before {done.older_than.isoformat()}")
 
 
 if __name__ == "__main__":  # python -m flows.cli, as the console script does

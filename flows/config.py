@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -20,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from flows.platforms import PLATFORMS
-from flows.policy import Policy
+from flows.policy import CalendarOverride, Policy
 from flows.yaml_lines import load_with_lines
 
 ACCOUNTS_FILE = "accounts.yaml"
@@ -62,6 +63,12 @@ class Agency(_Strict):
     name: str = Field(min_length=1)
     notify: list[str] = Field(default_factory=list)
     timezone: str = DEFAULT_TIMEZONE
+    domains: list[str] = Field(default_factory=list)
+    """The agency's website domains (``moh.gov.om``): an official profile links to one of them."""
+    public_contacts: list[str] = Field(default_factory=list)
+    """Phone numbers, e-mails and addresses the agency publishes: never reported as personal data."""
+    calendar: CalendarOverride | None = None
+    """Overrides policy.yaml ``calendar`` for the agency's accounts (only the keys given)."""
 
     @field_validator("timezone")
     @classmethod
@@ -93,6 +100,10 @@ class Account(_Strict):
     comments_url: str | None = None
     auth_base: str | None = None
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
+    reviewed: date | None = None
+    """When the oversight team last confirmed this entry (custodians, handle, engagement)."""
+    calendar: CalendarOverride | None = None
+    """Overrides the agency's calendar for this account (only the keys given)."""
     options: dict[str, str] = Field(default_factory=dict)
     """Platform-specific settings the platform declares (``Platform.option_names``) and checks."""
 
@@ -198,7 +209,7 @@ def _load_model(path: Path, model: type[BaseModel], problems: list[str], require
         return None, {}
     try:
         data, lines = load_with_lines(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date YAML reads but the calendar lacks (2026-02-30)
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problems.append(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}")
@@ -259,7 +270,15 @@ def _cross_check(path: Path, lines: dict[tuple, int], registry: Registry, policy
     for account_id in policy.staleness.accounts:
         if account_id not in account_ids:
             problems.append(f"{path.parent / POLICY_FILE}: staleness.accounts: unknown account {account_id!r}")
+    problems += _escalation_ids(path.parent / POLICY_FILE, policy, agency_ids, account_ids)
     return problems
+
+
+def _escalation_ids(path: Path, policy: Policy, agency_ids: set[str], account_ids: set[str]) -> list[str]:
+    """``escalation.agencies`` / ``escalation.accounts`` overrides must name registered entries."""
+    escalation = policy.escalation
+    return ([f"{path}: escalation.agencies: unknown agency {a!r}" for a in escalation.agencies if a not in agency_ids]
+            + [f"{path}: escalation.accounts: unknown account {a!r}" for a in escalation.accounts if a not in account_ids])
 
 
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")

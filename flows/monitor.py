@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -20,13 +21,18 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from checks.runner import run_checks
 from flows import budget
+from flows.artifacts import publish_report_link, publish_run_artifacts
 from flows.config import Account, Config, load_config
-from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
+from flows.escalation import plan
+from flows.notify import ApprisePostman, deliver
+from flows.outcome import AccountOutcome
+from flows.detect.needs_answer import Detector
 from flows.platforms import get_platform
 from flows.platforms.http import make_session
 from flows.platforms.spend import SpendMeter
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import ledger, store
+from flows.warehouse.privacy import purge_inbound_text
 
 COLLECT_WORKERS = 8
 MIN_BATCH, MAX_BATCH = 10, 200
@@ -49,7 +55,7 @@ def target_of(account: Account) -> Target:
                   engagement=account.engagement, options=tuple(sorted(account.options.items())))
 
 
-def collect_account(target: Target, state: FetchState, session) -> store.AccountOutcome:
+def collect_account(target: Target, state: FetchState, session) -> AccountOutcome:
     """Every record of one account; a module bug becomes a FetchError, never a stopped run."""
     platform = get_platform(target.platform)
     skipped = platform.needs_token(target)
@@ -57,7 +63,7 @@ def collect_account(target: Target, state: FetchState, session) -> store.Account
         records = [skipped] if skipped else list(platform.fetch(target, state, session))
     except Exception as exc:  # noqa: BLE001 - one account's failure must not stop the others
         records = [FetchError(target.account_id, target.api_base, None, f"reader crashed: {type(exc).__name__}: {exc}")]
-    return store.AccountOutcome(target.account_id, records, outcome_status(records))
+    return AccountOutcome(target.account_id, records, outcome_status(records))
 
 
 STATUS_BY_PRECEDENCE = ("skipped", "deferred", "credentials", "suspended", "gone", "failed")
@@ -71,7 +77,7 @@ def outcome_status(records: list) -> str:
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id: str = "") -> list[store.AccountOutcome]:
+def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id: str = "") -> list[AccountOutcome]:
     """Pull a batch of accounts of one platform, one after another, over one HTTP session that
     waits as the platform's rate-limit reader says and meters each account's spend against
     the run's budget (an account the budget stops part-way is deferred).
@@ -85,34 +91,30 @@ def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id
         for account in accounts:
             meter.account = account.id
             outcome = collect_account(target_of(account), states[account.id], session)
-            outcome.requests, outcome.units = meter.spent.get(account.id, (0, 0.0))
-            if account.id in meter.refused:
-                outcome.records.append(budget.ran_out(account))
-                outcome.status = outcome_status(outcome.records)
-            outcomes.append(outcome)
+            requests, units = meter.spent.get(account.id, (0, 0.0))
+            records = outcome.records + [budget.ran_out(account)] if account.id in meter.refused else outcome.records
+            outcomes.append(replace(outcome, records=records, status=outcome_status(records),
+                                    requests=requests, units=units))
         return outcomes
     finally:
         session.close()
 
 
 @task(cache_policy=NO_CACHE)
-def validate_outcomes(outcomes: list[store.AccountOutcome], registered: list[str], known_inbound: dict,
-                      now: datetime, skew_minutes: float) -> list[store.AccountOutcome]:
+def validate_outcomes(outcomes: list[AccountOutcome], registered: list[str], known_inbound: dict,
+                      now: datetime, skew_minutes: float) -> list[AccountOutcome]:
     """Great Expectations over the batch; accounts with a failing row are quarantined."""
     from flows.validate import validate_batch
 
     report = validate_batch([r for o in outcomes for r in o.records], registered, now,
                             inbound_times=known_inbound, future_skew=timedelta(minutes=skew_minutes))
-    for outcome in outcomes:
-        if not report.passed(outcome.account_id):
-            outcome.status, outcome.reasons = "quarantined", report.failed[outcome.account_id]
-    return outcomes
+    return [o if report.passed(o.account_id) else o.quarantined(report.failed[o.account_id]) for o in outcomes]
 
 
 @flow(name="monitor", log_prints=True,
       task_runner=ThreadPoolTaskRunner(max_workers=COLLECT_WORKERS))
 def monitor(config_dir: str = "config", db: str | None = None, now: str | None = None,
-            batch_size: int | None = None) -> dict:
+            batch_size: int | None = None, report: str | None = None) -> dict:
     """One monitoring run over every registered, unpaused account; returns the run summary."""
     logger = get_run_logger()
     config = load_config(config_dir)
@@ -127,11 +129,18 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
         checks = check(con, config, run_id, moment)
         delivery = notify(con, config, postman, run_id, moment)
+        purge_inbound_text(con, config.policy.retention.inbound_text_days, moment)  # citizens' text, past retention
         store.close_run(con, run_id, datetime.now(UTC), "completed")
         summary = {"run_id": run_id, "accounts": counts, "platforms": ledger.run_spend(con, run_id),
                    "findings": asdict(checks),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
                    "quarantined": _quarantined(con, run_id)}
+        publish_run_artifacts(con, summary)
+        if report:
+            from flows.report import write_report
+
+            summary["report"] = str(write_report(con, Path(report)).resolve())
+            publish_report_link(summary["report"])
         logger.info("run %s: %s accounts ok of %s; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
                     run_id, counts["ok"], counts["total"], checks.open_total, checks.opened, checks.resolved,
                     delivery.messages_sent, delivery.messages_failed)
@@ -153,7 +162,7 @@ def _budgeted(con, config: Config, run_id: str, now: datetime, accounts: list[Ac
         budget_plan = budget.plan(con, platform, members, config.policy, now)
         budget.open_allowance(run_id, budget_plan)
         to_read[platform] = budget_plan.read
-        deferred += [store.AccountOutcome(e.account_id, [e], "deferred") for e in budget_plan.deferred]
+        deferred += [AccountOutcome(e.account_id, [e], "deferred") for e in budget_plan.deferred]
     if deferred:
         store.merge_batch(con, run_id, deferred, now)
     return to_read
@@ -178,6 +187,7 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
                for i in range(0, len(members), batch_size)]
     futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}, run_id) for batch in batches]
     registered = [a.id for a in config.registry.accounts]
+    detector = Detector(config.policy.needs_answer)  # built-in word lists plus policy.yaml's
     done = 0
     for future in as_completed(futures):
         outcomes = future.result()
@@ -185,7 +195,7 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
         in_batch = {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
         known = store.inbound_times(con, wanted - in_batch)
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
-        store.merge_batch(con, run_id, outcomes, now)
+        store.merge_batch(con, run_id, outcomes, now, detector)
         done += len(outcomes)
         progress.info("collected %d/%d accounts (%d batches of %d)", done, len(accounts), len(batches), batch_size)
 
@@ -198,9 +208,8 @@ def check(con, config: Config, run_id: str, now: datetime):
 
 @task(retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
 def notify(con, config: Config, postman: ApprisePostman, run_id: str, now: datetime):
-    """Queue reminders and deliveries, then send one message per recipient."""
-    queue_reminders(con, config.policy.notify.repeat_hours, run_id, now)
-    queue_deliveries(con, config)
+    """Plan escalation steps, reminders and notices into the outbox, then send one message per recipient."""
+    plan(con, config, run_id, now)
     return deliver(con, config, postman, now)
 
 

@@ -1,36 +1,46 @@
-"""Finding flips → grouped messages → apprise, with a delivery log; knows nothing of platforms.
+"""The outbox → grouped messages → apprise; knows nothing of platforms or of who should be told.
 
-Contract:
-- :func:`queue_reminders` adds a ``reminder`` event for each open finding whose last event
-  is older than the policy's repeat interval.
-- :func:`queue_deliveries` gives every undelivered event one ``pending`` row per recipient
-  tag (the account's custodians).
-- :func:`deliver` sends ONE message per recipient tag holding all its pending rows, marks
-  them ``sent`` on success and leaves them ``pending`` (attempts + 1, error kept) on
-  failure, so the next run retries them: never lost, never sent twice.
+Contract: :func:`deliver` sends ONE message per recipient tag holding all its unsent
+outbox rows (planned by :mod:`flows.escalation`), exactly once:
+- rows due inside a mute window (in the item's agency time zone) are ``held`` and go out
+  with the first run after the window;
+- a message's rows are claimed with a conditional UPDATE (pending → sending) under the
+  message's idempotency key BEFORE the send, marked ``sent`` after it, put back to
+  ``pending`` (attempts + 1, error kept) when apprise reports a failure;
+- a row a crashed process left ``sending`` becomes ``unconfirmed`` and is not resent;
+- json/xml/form targets receive the key in the ``X-Idempotency-Key`` header, every target
+  at the foot of the body, so a receiver can drop a duplicate.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 import duckdb
 
+from flows.alert_clock import agency_calendar, calendar_hours
+from flows.clock import working_seconds
 from flows.config import Config, expand_env
 from flows.messages import Item, render
+from flows.warehouse import store, store_alerts
+
+IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 
 log = logging.getLogger(__name__)
 
 
 class Postman(Protocol):
-    def send(self, tag: str, title: str, body: str, level: str) -> str | None:
-        """Deliver to every URL carrying ``tag``; None on success, else the reason it failed."""
+    def send(self, tag: str, title: str, body: str, level: str, key: str) -> str | None:
+        """Deliver to every URL carrying ``tag``; None on success, else the reason it failed.
+        ``key`` is the message's idempotency key."""
 
 
 class ApprisePostman:
@@ -45,7 +55,10 @@ class ApprisePostman:
         self._targets = apprise.Apprise()
         self._targets.add(source)
 
-    def send(self, tag: str, title: str, body: str, level: str) -> str | None:
+    def send(self, tag: str, title: str, body: str, level: str, key: str) -> str | None:
+        for server in self._targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
+            if isinstance(getattr(server, "headers", None), dict):
+                server.headers[IDEMPOTENCY_HEADER] = key
         kinds = {"critical": self._apprise.NotifyType.FAILURE, "warning": self._apprise.NotifyType.WARNING,
                  "resolved": self._apprise.NotifyType.SUCCESS}
         with self._apprise.LogCapture(level=logging.WARNING) as captured:
@@ -67,103 +80,97 @@ def _scrub(text: str) -> str:
     return _CREDENTIALS.sub(r"\1***@", text)[:500]
 
 
-def _execute_each(con: duckdb.DuckDBPyConnection, sql: str, rows: list[tuple]) -> None:
-    """executemany that accepts no rows (DuckDB refuses an empty list)."""
-    if rows:
-        con.executemany(sql, rows)
-
-
-def queue_reminders(con: duckdb.DuckDBPyConnection, repeat_hours: float, run_id: str, now: datetime) -> int:
-    """A reminder for each open finding last announced at least ``repeat_hours`` ago."""
-    due = con.execute(
-        "SELECT f.finding_id, f.severity FROM findings f "
-        "JOIN (SELECT finding_id, max(created_at) AS last_at FROM alert_events GROUP BY finding_id) e USING (finding_id) "
-        "WHERE f.state = 'open' AND e.last_at <= $cutoff",
-        {"cutoff": now - timedelta(hours=repeat_hours)},
-    ).fetchall()
-    _execute_each(con,
-        "INSERT INTO alert_events VALUES (uuid()::VARCHAR, ?, 'reminder', ?, ?, ?)",
-        [(finding_id, severity, now, run_id) for finding_id, severity in due],
-    )
-    return len(due)
-
-
-def queue_deliveries(con: duckdb.DuckDBPyConnection, config: Config) -> int:
-    """One pending delivery per (event, custodian tag) for events that have none yet."""
-    custodians = {a.id: a.custodians for a in config.registry.accounts}
-    events = con.execute(
-        "SELECT e.event_id, e.kind, f.account_id FROM alert_events e JOIN findings f USING (finding_id) "
-        "WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)").fetchall()
-    rows = []
-    for event_id, kind, account_id in events:
-        status = "superseded" if kind == "resolved" and not config.policy.notify.send_resolved else "pending"
-        rows += [(event_id, tag, status) for tag in custodians.get(account_id, [])]
-    _execute_each(con, "INSERT INTO deliveries (event_id, recipient_tag, status, attempts) VALUES (?, ?, ?, 0) "
-                    "ON CONFLICT DO NOTHING", rows)
-    return len(rows)
-
-
 @dataclass
 class DeliverySummary:
     messages_sent: int = 0
     messages_failed: int = 0
     items_sent: int = 0
+    items_held: int = 0
 
 
 def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, now: datetime) -> DeliverySummary:
-    """Send each recipient one message grouping its pending items; log every outcome."""
-    _supersede(con)
-    pending = _pending_items(con, config)
+    """Send each recipient one message grouping its unsent items; see the module contract."""
+    with store.transaction(con):
+        unconfirmed = store_alerts.mark_unconfirmed(con)
+        store_alerts.release_held(con)
+        store_alerts.supersede(con)
+    if unconfirmed:
+        log.warning("%d deliveries were being sent when a run stopped; marked unconfirmed, not resent", unconfirmed)
     summary = DeliverySummary()
-    for tag, items in sorted(pending.items()):
-        title, body, level = render(items)
-        error = postman.send(tag, title, body, level)
-        keys = [(item.event_id, tag) for item in items]
-        if error is None:
-            _execute_each(con, "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, last_error = NULL, "
-                            "last_attempt_at = ?, delivered_at = ? WHERE event_id = ? AND recipient_tag = ?",
-                            [(now, now, *key) for key in keys])
-            summary.messages_sent += 1
-            summary.items_sent += len(items)
-        else:
-            log.warning("delivery to tag %s failed (%d items kept for the next run): %s", tag, len(items), error)
-            _execute_each(con, "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? "
-                            "WHERE event_id = ? AND recipient_tag = ?", [(error, now, *key) for key in keys])
-            summary.messages_failed += 1
+    for tag, items in sorted(_unsent_items(con, config, now).items()):
+        muted = [i for i in items if _muted(config, i, now)]
+        store_alerts.hold(con, [(i.event_id, tag) for i in muted])
+        summary.items_held += len(muted)
+        sendable = [i for i in items if i not in muted]
+        if sendable:
+            _send_one(con, postman, tag, sendable, now, summary)
     return summary
 
 
-def _supersede(con: duckdb.DuckDBPyConnection) -> None:
-    """Of several pending events for one finding and recipient only the newest is worth sending;
-    and an episode that opened and resolved before anyone was told needs no message at all."""
-    con.execute("""
-        UPDATE deliveries SET status = 'superseded'
-        FROM (
-            SELECT d.event_id, d.recipient_tag,
-                   row_number() OVER w AS newest_first,
-                   first_value(e.kind) OVER w AS newest_kind,
-                   bool_or(e.kind = 'opened') OVER (PARTITION BY e.finding_id, d.recipient_tag) AS opened_unsent
-            FROM deliveries d JOIN alert_events e USING (event_id)
-            WHERE d.status = 'pending'
-            WINDOW w AS (PARTITION BY e.finding_id, d.recipient_tag ORDER BY e.created_at DESC, e.kind = 'resolved' DESC)
-        ) p
-        WHERE deliveries.event_id = p.event_id AND deliveries.recipient_tag = p.recipient_tag
-          AND (p.newest_first > 1 OR (p.newest_kind = 'resolved' AND p.opened_unsent))
-    """)
+def _send_one(con, postman: Postman, tag: str, items: list[Item], now: datetime, summary: DeliverySummary) -> None:
+    """Claim, send, mark: the claim is written before the send starts."""
+    key = message_key(tag, [i.event_id for i in items])
+    if store_alerts.claim(con, tag, [i.event_id for i in items], key, now) == 0:
+        return  # another sender holds them
+    title, body, level = render(items, tag)
+    error = postman.send(tag, title, f"{body}\nref {key}", level, key)
+    store_alerts.finish(con, key, tag, now, error)
+    if error is None:
+        summary.messages_sent += 1
+        summary.items_sent += len(items)
+    else:
+        log.warning("delivery to tag %s failed (%d items kept for the next run): %s", tag, len(items), error)
+        summary.messages_failed += 1
 
 
-def _pending_items(con: duckdb.DuckDBPyConnection, config: Config) -> dict[str, list[Item]]:
+def message_key(tag: str, event_ids: list[str]) -> str:
+    """The idempotency key of one grouped message: the same items to the same tag, the same key."""
+    digest = hashlib.sha256(json.dumps([tag, sorted(event_ids)]).encode()).hexdigest()
+    return f"custodian-{digest[:24]}"
+
+
+def _muted(config: Config, item: Item, now: datetime) -> bool:
+    return any(window.covers(now, item.timezone) for window in config.policy.mute)
+
+
+def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config, now: datetime) -> dict[str, list[Item]]:
     rows = con.execute("""
-        SELECT d.recipient_tag, e.event_id, e.kind, e.severity, f.check_name, f.account_id, f.agency_id,
-               f.platform, f.value, f.threshold, f.unit, f.message, f.details, f.first_seen, f.resolved_at
+        WITH told AS (
+            SELECT te.finding_id, t.recipient_tag FROM deliveries t JOIN alert_events te USING (event_id)
+            WHERE t.status IN ('sent', 'unconfirmed') GROUP BY ALL
+        )
+        SELECT d.recipient_tag, d.audience, e.event_id, e.kind, e.severity, e.step, f.finding_id, f.check_name,
+               f.account_id, f.agency_id, f.platform, f.value, f.threshold, f.unit, f.message, f.details,
+               f.first_seen, f.resolved_at, f.action, f.withdrawn_reason,
+               (SELECT list(t.recipient_tag ORDER BY t.recipient_tag) FROM told t
+                 WHERE t.finding_id = f.finding_id AND t.recipient_tag <> d.recipient_tag) AS told
         FROM deliveries d JOIN alert_events e USING (event_id) JOIN findings f USING (finding_id)
-        WHERE d.status = 'pending'
+        WHERE d.status IN ('pending', 'held')
         ORDER BY d.recipient_tag, e.created_at, f.account_id, f.check_name
     """).fetchall()
     accounts = {a.id: a for a in config.registry.accounts}
+    agencies = {a.id: a for a in config.registry.agencies}
+    items = [Item(*fields[:-1], told=tuple(fields[-1] or ()), audience=audience or "custodians")
+             for _, audience, *fields in rows]
+    working = _working_hours_open(config, items, now)
     grouped: dict[str, list[Item]] = defaultdict(list)
-    for tag, *fields in rows:
-        item = Item(*fields)
-        account = accounts.get(item.account_id)
-        grouped[tag].append(item.with_context(account, config.agency(item.agency_id) if account else None))
+    for (tag, *_), item, hours in zip(rows, items, working):
+        item = replace(item, open_calendar_hours=calendar_hours(item.first_seen, now), open_working_hours=hours)
+        grouped[tag].append(item.with_context(accounts.get(item.account_id), agencies.get(item.agency_id)))
     return grouped
+
+
+def _working_hours_open(config: Config, items: list[Item], now: datetime) -> list[float | None]:
+    """Each item's open time in working hours of its agency's calendar (one numpy pass per agency)."""
+    hours: list[float | None] = [None] * len(items)
+    agencies = {a.id: a for a in config.registry.agencies}
+    by_agency: dict[str, list[int]] = defaultdict(list)
+    for index, item in enumerate(items):
+        if item.agency_id in agencies:
+            by_agency[item.agency_id].append(index)
+    for agency_id, indexes in by_agency.items():
+        seconds = working_seconds([items[i].first_seen for i in indexes], [now] * len(indexes),
+                                  agency_calendar(config, agencies[agency_id]))
+        for index, value in zip(indexes, seconds):
+            hours[index] = float(value) / 3600
+    return hours

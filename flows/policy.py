@@ -7,14 +7,98 @@ and level, and per account; the most specific one wins.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Clock = Literal["working", "calendar"]
+"""Which hours a threshold is counted in: the agency calendar's working hours, or all hours."""
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HOURS = re.compile(r"^(?P<opens>(?:[01]\d|2[0-3]):[0-5]\d)\s*-\s*(?P<closes>(?:[01]\d|2[0-3]):[0-5]\d)$")
+
+
+class CalendarOverride(_Strict):
+    """Part of a calendar, as an agency (``agencies[].calendar``) or an account
+    (``accounts[].calendar``) may set it: only the keys given replace the level above."""
+
+    timezone: str | None = None
+    working_days: list[Weekday] | None = None
+    working_hours: str | None = None
+    """``"HH:MM-HH:MM"`` local time, opening before closing."""
+    holidays: list[date] | None = None
+    """Days off besides the weekly ones; a list given here replaces the level above's list."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _some_days(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("at least one working day")
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _opening_hours(cls, value: str | None) -> str | None:
+        match = _HOURS.match(value.strip()) if value is not None else None
+        if value is not None and (match is None or match["opens"] >= match["closes"]):
+            raise ValueError(f"expected \"HH:MM-HH:MM\" opening before closing, e.g. \"07:30-14:30\"; got {value!r}")
+        return value
+
+
+class CalendarSetting(CalendarOverride):
+    """``policy.yaml`` ``calendar:`` — when agencies are expected to answer (default: Oman's
+    government week, Sunday–Thursday 07:30–14:30 Asia/Muscat, no holidays)."""
+
+    timezone: str = "Asia/Muscat"
+    working_days: list[Weekday] = Field(default_factory=lambda: ["sun", "mon", "tue", "wed", "thu"])
+    working_hours: str = "07:30-14:30"
+    holidays: list[date] = Field(default_factory=list)
+
+    def hours(self) -> tuple[str, str]:
+        """``("07:30", "14:30")`` from ``"07:30-14:30"``."""
+        match = _HOURS.match(self.working_hours.strip())
+        return match["opens"], match["closes"]
+
+    def resolved(self, agency: Any = None, account: Any = None) -> CalendarSetting:
+        """This calendar with the agency's, then the account's overrides applied. An agency's
+        own ``timezone`` (when set in accounts.yaml) counts like ``calendar.timezone``."""
+        data = self.model_dump()
+        if agency is not None and "timezone" in agency.model_fields_set:
+            data["timezone"] = agency.timezone
+        for level in (agency, account):
+            override = getattr(level, "calendar", None)
+            if override is not None:
+                data.update(override.model_dump(exclude_none=True))
+        return CalendarSetting.model_validate(data)
+
+
+class WordLists(_Strict):
+    """Extra words and phrases for the needs-answer detector, added to its built-in lists."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    questions: list[str] = Field(default_factory=list)
+    """Interrogatives: their presence makes a message a question."""
+    requests: list[str] = Field(default_factory=list)
+    """Request and complaint forms: their presence makes a message need an answer."""
+    not_: list[str] = Field(default_factory=list, alias="not")
+    """Thanks, greetings, praise: a message made only of these needs no answer."""
 
 
 class StaleAfter(_Strict):
@@ -45,6 +129,8 @@ class PartialLevels(_Strict):
 
 
 class Staleness(_Strict):
+    clock: Clock = "calendar"
+    """``working``: count staleness in working days of the account's calendar."""
     levels: LevelThresholds = LevelThresholds()
     platforms: dict[str, PartialLevels] = Field(default_factory=dict)
     """Per platform, per level: e.g. ``feed: {passive: {warn_days: 45, critical_days: 90}}``."""
@@ -60,6 +146,8 @@ class ResponseTime(_Strict):
     """
 
     sla_hours: float = Field(default=24, gt=0)
+    clock: Clock = "working"
+    """Which hours ``sla_hours`` counts: ``working`` (the account's calendar) or ``calendar``."""
     min_answered: int = Field(default=1, ge=1)
     """Fewest answered messages in the window before the statistics are judged."""
 
@@ -69,8 +157,11 @@ class Unanswered(_Strict):
 
     warn_hours: float = Field(default=48, gt=0)
     critical_hours: float = Field(default=168, gt=0)
-    questions_only: bool = False
-    """Count only messages that ask something (``?`` or ``؟``)."""
+    clock: Clock = "working"
+    """Which hours the thresholds count: ``working`` (the account's calendar) or ``calendar``."""
+    needs_answer_only: bool = Field(default=True, validation_alias=AliasChoices("needs_answer_only", "questions_only"))
+    """Count only messages that need an answer (``flows.detect.needs_answer``), here and in
+    response_time. ``questions_only`` is the deprecated name of the same switch."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Unanswered:
@@ -148,6 +239,9 @@ class Credentials(_Strict):
     """Warn this many days before a token the platform says will expire (Graph ``debug_token``)."""
 
 
+from flows.alert_policy import Escalation, Flapping, MuteWindow, Unreachable  # noqa: E402  (after _Strict users)
+
+
 class Policy(_Strict):
     window_days: float = Field(default=30, gt=0)
     """The span the statistics cover and the first collection reaches back."""
@@ -159,6 +253,25 @@ class Policy(_Strict):
     budgets: dict[str, PlatformBudget] = Field(default_factory=lambda: dict(DEFAULT_BUDGETS))
     """Per platform; a platform left out keeps its default, one absent from the defaults has no budget."""
     credentials: Credentials = Credentials()
+    disclosure: Disclosure = Field(default_factory=lambda: Disclosure())
+    personal_data: PersonalData = Field(default_factory=lambda: PersonalData())
+    custodian_coverage: CustodianCoverage = Field(default_factory=lambda: CustodianCoverage())
+    registry: RegistryReview = Field(default_factory=lambda: RegistryReview())
+    activity_drop: ActivityDrop = Field(default_factory=lambda: ActivityDrop())
+    retention: Retention = Field(default_factory=lambda: Retention())
+    escalation: Escalation = Escalation()
+    mute: list[MuteWindow] = Field(default_factory=list)
+    """Windows (nights, weekends, holidays) in which messages are held and sent when they end."""
+    flapping: Flapping = Flapping()
+    unreachable: Unreachable = Unreachable()
+
+    calendar: CalendarSetting = CalendarSetting()
+    needs_answer: dict[str, WordLists] = Field(default_factory=dict)
+    """Per language (``ar``, ``en``, …): words added to the detector's built-in lists."""
+
+    def escalation_for(self, account_id: str, agency_id: str) -> Escalation:
+        """The escalation policy for one account: account override, else agency override, else the default."""
+        return self.escalation.resolved(account_id, agency_id)
 
     @field_validator("budgets", mode="after")
     @classmethod
@@ -183,3 +296,61 @@ def _platform_default(platform: str, engagement: str) -> StaleAfter | None:
     except KeyError:
         return None
     return StaleAfter(warn_days=declared[0], critical_days=declared[1]) if declared else None
+
+
+# ---- the guideline's other duties (disclosure, personal data, coverage, registry, activity, retention)
+
+class Disclosure(_Strict):
+    """An official profile says it is official, links back to the agency and carries the
+    platform's verification where the platform has one."""
+
+    phrases: dict[str, list[str]] = Field(default_factory=lambda: {
+        "ar": ["الحساب الرسمي", "الحساب الرسمي لوزارة", "الصفحة الرسمية"],
+        "en": ["Official account of", "official account", "official page"]})
+    """Per language: any one of them in the profile (case-insensitive) says the account is official."""
+
+    unjudged_platforms: list[str] = Field(default_factory=lambda: ["feed"])
+    """Platforms whose profile says too little to judge (a feed has a title at most)."""
+
+    def all_phrases(self) -> list[str]:
+        return sorted({p.casefold() for phrases in self.phrases.values() for p in phrases if p.strip()})
+
+
+class PersonalData(_Strict):
+    """Own posts that publish personal data (the kinds of flows.detect.personal_data)."""
+
+    days: float = Field(default=30, gt=0)
+    """How far back own posts are judged."""
+
+
+class CustodianCoverage(_Strict):
+    min_custodians: int = Field(default=2, ge=1)
+    """Fewest custodian tags per account, so one absence does not leave an account untended."""
+    failed_deliveries: int = Field(default=3, ge=1)
+    """This many latest deliveries to an account's custodians all failing is a finding."""
+
+
+class RegistryReview(_Strict):
+    review_months: int = Field(default=6, ge=1)
+    """A registry entry not confirmed (``reviewed``) for longer is due for review."""
+
+
+class ActivityDrop(_Strict):
+    """Posting or reply volume in the last period against the account's own trailing baseline."""
+
+    period_days: float = Field(default=7, gt=0)
+    share: float = Field(default=0.4, gt=0, lt=1)
+    """The last period below this share of the baseline's average is a drop."""
+    baseline_periods: int = Field(default=8, ge=1)
+    min_baseline: float = Field(default=3, gt=0)
+    """Average per period the baseline must reach before a drop is judged (new or tiny accounts)."""
+    min_baseline_periods: int = Field(default=3, ge=1)
+    """Fewest baseline periods with collected data (the first collection reaches window_days back)."""
+
+
+class Retention(_Strict):
+    inbound_text_days: float = Field(default=90, gt=0)
+    """Citizens' message text is purged after this many days; the facts stay."""
+
+
+Policy.model_rebuild()  # the duty models above are defined after Policy names them

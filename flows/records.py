@@ -126,6 +126,10 @@ class Post:
     text: str = ""
     is_reply: bool = False
     in_reply_to_id: str | None = None
+    likes: int | None = None
+    """Engagement as the platform counts it when the post was read (None where it gives none)."""
+    shares: int | None = None
+    comments: int | None = None
 
 
 INBOUND_KINDS = ("reply", "comment", "mention", "direct")

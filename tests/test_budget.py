@@ -10,6 +10,7 @@ import pytest
 from flows import budget
 from flows.config import Registry
 from flows.policy import Policy
+from flows.outcome import AccountOutcome
 from flows.warehouse import ledger, store
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # 04:00 in Los Angeles: each +24 h is a new quota day
@@ -33,14 +34,14 @@ def con(tmp_path: Path):
 def run_once(con, accounts, policy: Policy, now: datetime, run_id: str) -> tuple[list[str], list[str]]:
     """What the monitor does: plan, defer, read through the gate (3 requests of 10 units), merge."""
     plan = budget.plan(con, "feed", accounts, policy, now)
-    outcomes = [store.AccountOutcome(e.account_id, [e], "deferred") for e in plan.deferred]
+    outcomes = [AccountOutcome(e.account_id, [e], "deferred") for e in plan.deferred]
     read = []
     for account in plan.read:
         sent = 0
         while sent < REQUESTS_PER_READ and plan.allowance.admit(account.id, REQUEST_UNITS):
             sent += 1
         stopped = sent < REQUESTS_PER_READ
-        outcomes.append(store.AccountOutcome(account.id, [budget.ran_out(account)] if stopped else [],
+        outcomes.append(AccountOutcome(account.id, [budget.ran_out(account)] if stopped else [],
                                              "deferred" if stopped else "ok", [], sent, sent * REQUEST_UNITS))
         if not stopped:
             read.append(account.id)

@@ -69,8 +69,14 @@ def test_it_rejects_bad_accounts(config_dir, old, new, expected):
     ("staleness: {levels: {active: {warn_days: 9, critical_days: 3}}}", "critical_days (3.0) is below warn_days"),
     ("notify: {repeat_hourz: 3}", "unknown key"),
     ("staleness: {accounts: {ghost: {warn_days: 1, critical_days: 2}}}", "unknown account 'ghost'"),
+    ('calendar: {working_hours: "14:30-07:30"}', "field 'working_hours': expected \"HH:MM-HH:MM\" opening before closing"),
+    ("calendar: {working_days: [sun, funday]}", "field '1': Input should be 'mon'"),
+    ("calendar: {timezone: Asia/Nowhere}", "unknown time zone 'Asia/Nowhere'"),
+    ("calendar: {holidays: [2026-02-30]}", "day is out of range for month"),
+    ("response_time: {clock: lunar}", "field 'clock': Input should be 'working' or 'calendar'"),
+    ("needs_answer: {ar: {nott: [x]}}", "unknown key"),
 ])
-def test_it_rejects_negative_inverted_or_unknown_thresholds(config_dir, yaml_text, expected):
+def test_it_rejects_bad_thresholds_calendars_clocks_and_word_lists(config_dir, yaml_text, expected):
     (config_dir / "policy.yaml").write_text(yaml_text + "\n", encoding="utf-8")
     problems = problems_of(config_dir)
     assert any(expected in p and "policy.yaml" in p for p in problems), problems
@@ -135,3 +141,38 @@ def test_language_is_a_bcp47_tag(config_dir, tag, valid):
         assert load_config(config_dir)
     else:
         assert any("field 'language'" in p for p in problems_of(config_dir))
+
+
+def test_a_bad_agency_calendar_names_the_agency_and_field(config_dir):
+    edit(config_dir / "accounts.yaml", "  - id: moh\n", '  - id: moh\n    calendar: {working_hours: "8-14"}\n')
+    problems = problems_of(config_dir)
+    assert any("agencies[0] (id 'moh'): field 'calendar.working_hours'" in p for p in problems), problems
+
+
+def test_the_shipped_policy_has_omani_holidays_and_working_clocks():
+    policy = load_config(EXAMPLE).policy
+    assert policy.calendar.hours() == ("07:30", "14:30") and policy.calendar.working_days[0] == "sun"
+    assert {"2026-01-11", "2026-11-20"} <= {d.isoformat() for d in policy.calendar.holidays}
+    assert (policy.response_time.clock, policy.unanswered.clock, policy.staleness.clock) == ("working", "working", "calendar")
+    assert policy.unanswered.needs_answer_only
+
+
+def test_escalation_overrides_and_mute_windows_are_checked(config_dir):
+    edit(config_dir / "policy.yaml", "  agencies: {}               # e.g.", "  agencies: {nowhere: {max_reminders: 1}}  # e.g.")
+    edit(config_dir / "policy.yaml", '{name: nights, hours: "21:00-07:00"}', '{name: nights, hours: "9pm-7am"}')
+    found = problems_of(config_dir)
+    assert any("mute.0.hours" in p or "field 'hours'" in p for p in found), found
+    edit(config_dir / "policy.yaml", '{name: nights, hours: "9pm-7am"}', '{name: nights, hours: "21:00-07:00"}')
+    [problem] = problems_of(config_dir)
+    assert "escalation.agencies: unknown agency 'nowhere'" in problem
+
+
+def test_escalation_steps_must_be_in_order_and_overrides_merge(config_dir):
+    edit(config_dir / "policy.yaml", "    - {after_hours: 40, notify: oversight}", "    - {after_hours: 4, notify: oversight}")
+    assert any("in order of after_hours" in p for p in problems_of(config_dir))
+    edit(config_dir / "policy.yaml", "    - {after_hours: 4, notify: oversight}", "    - {after_hours: 40, notify: oversight}")
+    edit(config_dir / "policy.yaml", "  agencies: {}               # e.g.", "  agencies: {moh: {max_reminders: 1}}  # e.g.")
+    policy = load_config(config_dir).policy
+    moh = policy.escalation_for("moh-blog", "moh")
+    assert (moh.max_reminders, [s.after_hours for s in moh.steps]) == (1, [0, 16, 40])
+    assert policy.escalation_for("x", "tourism").max_reminders == 3

@@ -1,42 +1,57 @@
-"""The analysts' notebook runs against a real warehouse and its answers agree with the data."""
+"""The analysts' notebooks run in a real Jupyter kernel, from the notebooks/ folder, against a warehouse.
 
-import json
+They are executed exactly as Jupyter would (nbclient and ipykernel from the ``analysis``
+extra), so a notebook whose own instructions break in Jupyter fails here too.
+"""
+
+from __future__ import annotations
+
 from pathlib import Path
 
-from checks.runner import run_checks
-from flows.records import Inbound, Post, Profile, Reply
-from tests.conftest import NOW, account_entry, ago
+import nbformat
+import pytest
+from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "trends.ipynb"
-
-
-def run_notebook(db_path: Path, monkeypatch) -> dict:
-    """Execute every code cell in order, as Jupyter would, and return the namespace."""
-    monkeypatch.setenv("CUSTODIAN_DB", str(db_path))
-    namespace: dict = {}
-    for cell in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]:
-        if cell["cell_type"] == "code":
-            exec(compile("".join(cell["source"]), str(NOTEBOOK), "exec"), namespace)  # noqa: S102 - our own notebook
-    return namespace
+NOTEBOOKS = Path(__file__).parents[1] / "notebooks"
 
 
-def test_the_notebook_answers_from_the_warehouse(warehouse, monkeypatch):
-    warehouse.configure([account_entry("health"), account_entry("blog", platform="wordpress")])
-    records = {
-        "health": [Profile("health", "1", followers=1200), Post("health", "p1", ago(1)), Post("health", "p2", ago(8)),
-                   Inbound("health", "m1", ago(hours=30), "reply", text="متى؟"), Reply("health", "r1", "m1", ago(hours=20)),
-                   Inbound("health", "m2", ago(hours=90), "mention", text="Hello?")],
-        "blog": [Post("blog", "b1", ago(40))],
-    }
-    run_checks(warehouse.con, warehouse.config, warehouse.run({a: ("ok", r) for a, r in records.items()}), NOW)
-    warehouse.con.close()
+def execute(name: str, env: dict) -> nbformat.NotebookNode:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(notebook, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        client.execute()
+    return notebook
 
-    ns = run_notebook(warehouse.tmp_path / "test.duckdb", monkeypatch)
 
-    glance = ns["at_a_glance"].set_index("account_id")
-    assert glance.loc["blog", "open_findings"] == 1 and "staleness:critical" in glance.loc["blog", "problems"]
-    assert glance.loc["health", "open_findings"] == 1  # m2 waits 90 h: unanswered
-    week = ns["response_by_week"]
-    assert week["messages"].sum() == 2 and week["median_hours"].dropna().tolist() == [10.0]
-    assert ns["posts_by_week"]["posts"].sum() == 3
-    assert ns["followers"]["followers"].tolist() == [1200]
+def outputs(notebook: nbformat.NotebookNode, kind: str) -> list:
+    return [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
+            if kind in o.get("data", {})]
+
+
+@pytest.fixture
+def warehouse_file(report_house) -> Path:
+    report_house.con.close()
+    return report_house.tmp_path / "test.duckdb"
+
+
+def test_the_trends_notebook_runs_in_jupyter_and_plots(warehouse_file):
+    notebook = execute("trends.ipynb", {"CUSTODIAN_DB": str(warehouse_file)})
+    assert len(outputs(notebook, "image/png")) >= 3  # response time, posting and findings plots
+    tables = "".join(o["data"]["text/plain"] for o in outputs(notebook, "text/plain"))
+    for account_id in ("health", "blog", "arabic"):
+        assert account_id in tables
+
+
+def test_the_deep_dive_notebook_shows_the_chosen_account(warehouse_file):
+    notebook = execute("account_deep_dive.ipynb", {"CUSTODIAN_DB": str(warehouse_file), "CUSTODIAN_ACCOUNT": "arabic"})
+    text = "".join(o["data"]["text/plain"] for o in outputs(notebook, "text/plain"))
+    assert "q1" in text and "unanswered" in text  # its waiting message and its open finding
+    assert outputs(notebook, "image/png")
+
+
+def test_a_missing_warehouse_is_named_not_an_empty_analysis(tmp_path):
+    with pytest.raises(Exception, match="no warehouse at"):
+        execute("trends.ipynb", {"CUSTODIAN_DB": str(tmp_path / "missing.duckdb")})

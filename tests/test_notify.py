@@ -7,7 +7,8 @@ import pytest
 from werkzeug import Response
 
 from checks.runner import run_checks
-from flows.notify import ApprisePostman, deliver, queue_deliveries, queue_reminders
+from flows.escalation import plan
+from flows.notify import ApprisePostman, deliver
 from flows.records import Inbound, Post
 from tests.conftest import NOW, account_entry, ago
 
@@ -26,12 +27,17 @@ class Sink:
     def _handle(self, request):
         if self.failing:
             return Response("down for maintenance", status=503)
-        self.received.append({"path": request.path, **json.loads(request.data)})
+        self.received.append({"path": request.path, "key": request.headers.get("X-Idempotency-Key"),
+                              **json.loads(request.data)})
         return Response("ok")
 
     @property
     def url(self) -> str:
         return f"json://127.0.0.1:{self.server.port}/inbox"
+
+    def to(self, tag: str) -> list[dict]:
+        """What ``tag`` received, in order."""
+        return [m for m in self.received if m["path"] == f"/inbox/{tag}"]
 
 
 @pytest.fixture
@@ -40,12 +46,14 @@ def sink(httpserver):
 
 
 def cycle(warehouse, records, now=NOW):
-    """One run: merge, check, queue reminders and deliveries, deliver."""
+    """One run: merge, check, plan the outbox, deliver."""
     run_id = warehouse.run({a: ("ok", r) for a, r in records.items()}, now)
     run_checks(warehouse.con, warehouse.config, run_id, now)
-    queue_reminders(warehouse.con, warehouse.config.policy.notify.repeat_hours, run_id, now)
-    queue_deliveries(warehouse.con, warehouse.config)
+    plan(warehouse.con, warehouse.config, run_id, now)
     return deliver(warehouse.con, warehouse.config, ApprisePostman(warehouse.config.apprise_path), now)
+
+
+CALENDAR_CLOCK = {"unanswered": {"clock": "calendar"}}  # the message below waits 80 calendar hours
 
 
 def stale_and_deaf(account_id):
@@ -54,7 +62,7 @@ def stale_and_deaf(account_id):
 
 
 def test_each_custodian_gets_one_message_grouping_its_findings(warehouse, sink):
-    warehouse.configure([account_entry("a"), account_entry("b")], apprise_url=sink.url)
+    warehouse.configure([account_entry("a"), account_entry("b")], CALENDAR_CLOCK, apprise_url=sink.url)
     summary = cycle(warehouse, {"a": stale_and_deaf("a"), "b": [Post("b", "p", ago(20))]})
     assert (summary.messages_sent, summary.items_sent) == (2, 3)
     by_path = {m["path"]: m for m in sink.received}
@@ -69,7 +77,7 @@ def test_each_custodian_gets_one_message_grouping_its_findings(warehouse, sink):
 
 def test_a_custodian_of_several_accounts_gets_one_message(warehouse, sink):
     warehouse.configure([account_entry("a", custodians=["shared"]), account_entry("b", custodians=["shared"])],
-                        apprise_url=sink.url)
+                        CALENDAR_CLOCK, apprise_url=sink.url)
     cycle(warehouse, {"a": stale_and_deaf("a"), "b": [Post("b", "p", ago(20))]})
     assert [m["path"] for m in sink.received] == ["/inbox/shared"]
     assert sink.received[0]["title"] == "Custodian: 3 new"

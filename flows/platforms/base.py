@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import ClassVar
 
 import requests
@@ -83,6 +85,30 @@ class Platform:
     def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
         """Every record of one account (see the module docstring for the contract)."""
         raise NotImplementedError
+
+    def profile_urls(self, handle: str | None, api_base: str, url: str | None) -> list[str]:
+        """Addresses at which people find this account (its registry ``url``, else ``api_base``).
+
+        ``custodian verify`` compares a pasted URL with these after folding scheme, ``www.``/
+        mobile hosts, letter case and trailing slashes; a platform with several URL forms for
+        one profile (``/@name`` and ``/users/name``) overrides this to list them.
+        """
+        return [u for u in (url, api_base) if u]
+
+    def check_token(self, target: Target, session: requests.Session) -> str | None:
+        """None when the platform accepts ``target.token``, else why not (never the token itself).
+
+        Used by ``custodian doctor``. The default reads the account until the platform says
+        something about the token (a ``credentials`` FetchError or HTTP 401/403) or the read
+        ends; a platform with one cheap call that needs the token overrides it.
+        """
+        from flows.records import FetchState
+
+        now = datetime.now(UTC)
+        for record in islice(self.fetch(target, FetchState(now=now, since=now - timedelta(days=1)), session), 500):
+            if isinstance(record, FetchError) and (record.kind == "credentials" or record.status in (401, 403)):
+                return record.message
+        return None
 
     def needs_token(self, target: Target) -> FetchError | None:
         """The ``skipped`` record for an account that cannot be read without a credential it lacks."""

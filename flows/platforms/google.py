@@ -54,7 +54,7 @@ def api_error(response: requests.Response) -> GoogleApiError:
     try:
         error = response.json().get("error") or {}
         reasons = {str(item.get("reason")) for key in ("errors", "details") for item in error.get(key) or []}
-        text = str(error.get("message") or "")
+        text = str(error.get("message") or "").rstrip(". ")  # messages are quoted inside sentences
     except (ValueError, AttributeError, TypeError):
         reasons, text = set(), ""
     if response.status_code == 400 and "api key" in text.lower():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -167,7 +167,9 @@ def _status_records(account_id: str, own_id: str, status: Mapping[str, Any]) -> 
     reply_to = _optional_id(status.get("in_reply_to_id"))
     # A reply to the account's own status continues a thread: it answers nobody.
     is_reply = reply_to is not None and _optional_id(status.get("in_reply_to_account_id")) != own_id
-    post = Post(account_id, status_id, created_at, url, cap_text(status.get("content")), is_reply, reply_to)
+    post = Post(account_id, status_id, created_at, url, cap_text(status.get("content")), is_reply, reply_to,
+                likes=_count(status.get("favourites_count")), shares=_count(status.get("reblogs_count")),
+                comments=_count(status.get("replies_count")))
     if reply_to is None or not is_reply:
         return [post]
     return [post, Reply(account_id, status_id, reply_to, created_at, url)]
@@ -400,6 +402,22 @@ class Mastodon(Platform):
 
     def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
         return fetch(target, state, session)
+
+    def check_token(self, target: Target, session: requests.Session) -> str | None:
+        """One notifications read (what the token is for): 401 for a wrong token, 403 for a missing scope."""
+        url = f"{target.api_base.rstrip('/')}/api/v1/notifications"
+        try:
+            get_json(session, url, params={"limit": 1}, headers=_owner_headers(target))
+        except PlatformError as exc:
+            return f"{exc.status or '-'} {exc.message}" if exc.status in (401, 403) else None
+        return None
+
+    def profile_urls(self, handle: str | None, api_base: str, url: str | None) -> list[str]:
+        """``<instance>/@name``, ``<instance>/users/name`` and ``<instance>/@name@<instance host>``."""
+        instance = api_base.rstrip("/")
+        host = urlsplit(instance).hostname or ""
+        forms = [f"{instance}/@{handle}", f"{instance}/users/{handle}", f"{instance}/@{handle}@{host}"] if handle else []
+        return [*forms, *([url] if url else [])]
 
 
 PLATFORM = Mastodon()

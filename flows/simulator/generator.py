@@ -70,6 +70,15 @@ def showcase_size(platforms: Iterable[str] | str | None = "all") -> int:
     return len(showcase(selected(platforms)))
 
 
+# Accounts of these slots also break one more duty; only accounts already in trouble do, so
+# the healthy ones stay silent on every check.
+DUTY_TRIPS: dict[tuple[str, str], str] = {
+    ("mastodon", "unanswered"): "personal_data", ("wordpress", "unanswered"): "disclosure",
+    ("wordpress", "stale"): "registry_review", ("mastodon", "slow"): "custodian_coverage",
+    ("wordpress", "slow"): "activity_drop",
+}
+
+
 def _interleave(counts: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
     """Smooth weighted round robin: each slot appears ``count`` times, spread evenly."""
     total = sum(counts.values())
@@ -136,6 +145,9 @@ def generate(accounts: int = 12, seed: int = 7, now: datetime | None = None,
         slot = order[index % len(order)]
         account = _account(index, slot, agencies[index % len(agencies)], ordinals[slot[0]], namer, seed)
         ordinals[slot[0]] += 1
+        account.duties = (DUTY_TRIPS[slot],) if slot in DUTY_TRIPS else ()
+        if "registry_review" not in account.duties:
+            account.reviewed = (now - timedelta(days=40)).date()
         _fill(account, random.Random(f"{seed}:{index}:{account.id}"), now)
         made.append(account)
     used = {a.agency.id for a in made}
@@ -145,6 +157,8 @@ def generate(accounts: int = 12, seed: int = 7, now: datetime | None = None,
 def _fill(account: Account, rng: random.Random, now: datetime) -> None:
     """Give the account posts and messages that produce its behaviour."""
     post_times, message_plans = fake_platform(account.platform).plan(account, rng, now)
+    if "activity_drop" in account.duties:  # posting fades: of the last week's posts only the latest is left
+        post_times = [t for t in post_times if t < now - timedelta(days=7)] + post_times[-1:]
     for when in post_times:
         topic = rng.randrange(len(account.agency.topics))
         title = account.agency.topic(topic, account.language)
@@ -152,6 +166,8 @@ def _fill(account: Account, rng: random.Random, now: datetime) -> None:
         account.posts.append(Post(when, title[:1].upper() + title[1:], body))
     for wanted in message_plans:
         account.messages.append(_message(account, rng, wanted))
+    if "personal_data" in account.duties and account.posts:
+        account.posts[-1].text = texts.LEAKY_POST[account.language]
 
 
 def _message(account: Account, rng: random.Random, wanted: Wanted) -> Message:

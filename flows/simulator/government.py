@@ -9,7 +9,7 @@ registry entries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 BEHAVIOURS = ("healthy", "stale", "slow", "unanswered", "gone", "deleted", "suspended", "revoked")
@@ -87,6 +87,10 @@ class Account:
     feed_style: str | None = None  # rss | atom | youtube
     has_comments: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    duties: tuple[str, ...] = ()
+    """Checks beyond its behaviour the account is built to break (disclosure, personal_data, …)."""
+    reviewed: date | None = None
+    """When the oversight team last reviewed the registry entry (None: never, trips registry_review)."""
     posts: list[Post] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
 
@@ -99,6 +103,14 @@ class Account:
     @property
     def custodian_tag(self) -> str:
         return f"custodian-{self.id}"
+
+    @property
+    def custodian_tags(self) -> tuple[str, ...]:
+        """A custodian and a deputy, so one absence leaves nobody untended; one only when built
+        to break custodian_coverage."""
+        if "custodian_coverage" in self.duties:
+            return (self.custodian_tag,)
+        return self.custodian_tag, f"deputy-{self.id}"
 
     @property
     def display_name(self) -> str:
@@ -131,10 +143,15 @@ class Government:
 
     def tags(self) -> list[str]:
         """Every apprise tag the registry names: custodians, agencies, and the oversight team."""
-        return ([a.custodian_tag for a in self.accounts]
+        return ([t for a in self.accounts for t in a.custodian_tags]
                 + [agency.notify_tag for agency in self.agencies] + [OVERSIGHT_TAG])
 
     def agency_entries(self) -> list[dict[str, Any]]:
         """The ``agencies:`` of Custodian's ``accounts.yaml``; each platform writes its accounts' entries."""
         return [{"id": a.id, "name": f"{a.name} | {a.name_ar}", "notify": [a.notify_tag],
                  "timezone": TIMEZONE} for a in self.agencies]
+
+    def duty_findings(self) -> set[tuple[str, str]]:
+        """``{(check, account id)}`` the duty checks should find (accounts that can be read)."""
+        unreadable = ("gone", "deleted", "suspended", "revoked")
+        return {(check, a.id) for a in self.accounts if a.behaviour not in unreadable for check in a.duties}

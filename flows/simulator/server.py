@@ -212,10 +212,12 @@ def summary(gov: Government) -> str:
 
 
 def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int = 300,
-          inbox_file: str | Path | None = None, host: str = "127.0.0.1", platforms: str | None = None) -> None:
+          inbox_file: str | Path | None = None, host: str = "127.0.0.1", platforms: str | None = None,
+          on_start=None) -> None:
     """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C).
 
     ``platforms``: None for the core three, ``"all"``, or comma-separated names (see ``generate``).
+    ``on_start(simulator)`` is called once the server answers (the CLI writes a config there).
     """
     chosen = platforms if platforms in (None, "all") else [p.strip() for p in platforms.split(",")]
     gov = generate(accounts=accounts, seed=seed, platforms=chosen)
@@ -223,6 +225,8 @@ def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int =
     print(f"Custodian simulator at {sim.base_url}  (registry: {sim.base_url}/registry.json)")
     print(f"{len(gov.accounts)} accounts, seed {seed}, rate limit {rate_limit} per 300 s per instance and client:")
     print(summary(gov), flush=True)
+    if on_start is not None:
+        on_start(sim)
     try:
         while True:
             time.sleep(3600)

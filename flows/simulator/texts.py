@@ -138,4 +138,15 @@ CITIZENS: tuple[tuple[str, str, str], ...] = (
 # Citizens' home instances: None is the account's own instance, the rest are remote.
 CITIZEN_HOMES: tuple[str | None, ...] = (None, None, "town.example", "mastodon.example", "people.example")
 
+OFFICIAL = {"en": "Official account of the {agency}", "ar": "الحساب الرسمي لـ{agency}"}
+"""The disclosure line of a site's description (an account built to break disclosure has none)."""
+
+# A post that publishes a citizen's details (the personal_data check; the canary test finds
+# none of these values in any output). Invented values, in the forms the detector knows.
+LEAKY_POST = {"en": "Congratulations to the winner! Please call 9123 4567, write to winner.canary@example.com "
+                    "and bring civil ID 19283746 to collect the prize.",
+              "ar": "مبارك للفائز! يرجى الاتصال على ٩١٢٣٤٥٦٧ ومراسلة winner.canary@example.com "
+                    "وإحضار الرقم المدني 19283746 لاستلام الجائزة."}
+CANARIES = ("9123 4567", "91234567", "٩١٢٣٤٥٦٧", "winner.canary@example.com", "19283746")
+
 STAFF = {"en": ("Web Team", "Communications Office"), "ar": ("فريق الموقع", "مكتب الاتصال")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flows.detect.needs_answer import Detector, default_detector
+from flows.outcome import AccountOutcome
 from flows.records import (
     Cursor,
     FetchError,
@@ -29,6 +31,8 @@ from flows.records import (
     TokenInfo,
     looks_like_question,
 )
+from flows.warehouse.privacy import allowed_contacts, author_hash, keep_purged_purged, mask_personal_data
+from flows.warehouse.versions import content_hash, record_versions
 
 DEFAULT_DB = Path("data/custodian.duckdb")
 
@@ -47,38 +51,47 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(files("flows.warehouse").joinpath("schema.sql").read_text(encoding="utf-8"))
+        _backfill_needs_answer(con)
     return con
 
 
-@dataclass
-class AccountOutcome:
-    """What one account's pull produced this run, and whether it may be trusted."""
+def _backfill_needs_answer(con: duckdb.DuckDBPyConnection) -> None:
+    """Give rows merged before the detector existed its verdict (built-in word lists). A direct
+    message's text was never kept, so its old ``is_question`` stands in for the verdict."""
+    old = con.execute("SELECT account_id, message_id, kind, text, is_question FROM inbound "
+                      "WHERE needs_answer IS NULL").df()
+    if old.empty:
+        return
+    verdicts = [(q, "question mark (stored before the detector)") if kind == "direct" else _verdict(default_detector(), text)
+                for kind, text, q in zip(old["kind"], old["text"], old["is_question"])]
+    old["needs_answer"] = [needs for needs, _ in verdicts]
+    old["needs_answer_reason"] = [reason for _, reason in verdicts]
+    with transaction(con):
+        con.register("verdicts", old[["account_id", "message_id", "needs_answer", "needs_answer_reason"]])
+        con.execute("UPDATE inbound SET needs_answer = v.needs_answer, needs_answer_reason = v.needs_answer_reason "
+                    "FROM verdicts v WHERE inbound.account_id = v.account_id AND inbound.message_id = v.message_id")
+        con.unregister("verdicts")
 
-    account_id: str
-    records: list[Record] = field(default_factory=list)
-    status: str = "ok"  # ok | quarantined | a FetchError kind (flows.records.FETCH_ERROR_KINDS)
-    reasons: list[str] = field(default_factory=list)
-    requests: int = 0  # HTTP requests the account cost (the session's SpendMeter)
-    units: float = 0.0  # their cost against the platform's budget
 
-    @property
-    def errors(self) -> list[FetchError]:
-        return [r for r in self.records if isinstance(r, FetchError)]
+def _verdict(detector: Detector, text: str | None) -> tuple[bool, str]:
+    verdict = detector(text or "")
+    return verdict.needs_answer, verdict.reason
 
 
 def load_registry(con: duckdb.DuckDBPyConnection, registry, now: datetime) -> None:
     """Upsert the registry as loaded; entries no longer listed are kept but marked out of it."""
     agencies = pd.DataFrame(
-        [(a.id, a.name, a.timezone, list(a.notify)) for a in registry.agencies],
-        columns=["agency_id", "name", "timezone", "notify_tags"],
+        [(a.id, a.name, a.timezone, list(a.notify), list(a.domains), list(a.public_contacts))
+         for a in registry.agencies],
+        columns=["agency_id", "name", "timezone", "notify_tags", "domains", "public_contacts"],
     )
     accounts = pd.DataFrame(
         [(a.id, a.agency, a.platform, a.handle, a.api_base, a.url, a.engagement, a.language,
-          list(a.custodians), a.paused) for a in registry.accounts],
+          list(a.custodians), a.paused, a.reviewed) for a in registry.accounts],
         columns=["account_id", "agency_id", "platform", "handle", "api_base", "url", "engagement",
-                 "language", "custodian_tags", "paused_reason"],
+                 "language", "custodian_tags", "paused_reason", "reviewed"],
     )
-    with _transaction(con):
+    with transaction(con):
         for table, frame in (("agencies", agencies), ("accounts", accounts)):
             con.execute(f"UPDATE {table} SET in_registry = false")
             if frame.empty:
@@ -149,15 +162,17 @@ def close_run(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime, status
                 {"status": status, "now": now, "id": run_id})
 
 
-def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
+def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[AccountOutcome], now: datetime,
+                detector: Detector | None = None) -> None:
     """Write a batch in one transaction. Quarantined accounts keep only their outcome, records
     and reasons in ``quarantine``; failed accounts keep what they fetched but no cursor for
-    a failed stream (the module yields none), so the next run fetches it again."""
+    a failed stream (the module yields none), so the next run fetches it again. Inbound
+    messages get ``detector``'s needs-answer verdict (default: the built-in word lists)."""
     trusted = [o for o in outcomes if o.status != "quarantined"]
     records = [r for o in trusted for r in o.records]
-    with _transaction(con):
-        _upsert_posts(con, [r for r in records if isinstance(r, Post)], now)
-        _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now)
+    with transaction(con):
+        _upsert_posts(con, run_id, [r for r in records if isinstance(r, Post)], now)
+        _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now, detector or default_detector())
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
         _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
         _upsert_cursors(con, [r for r in records if isinstance(r, Cursor)], now)
@@ -180,8 +195,8 @@ def _upsert_token_status(con, tokens: list[TokenInfo], now: datetime) -> None:
     _upsert(con, "token_status", ["account_id"], frame)
 
 
-class _transaction:
-    """``with _transaction(con):`` — commit on success, roll back on any exception."""
+class transaction:
+    """``with transaction(con):`` — commit on success, roll back on any exception."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -213,20 +228,65 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], frame: 
     con.unregister("incoming")
 
 
-def _upsert_posts(con, posts: list[Post], now: datetime) -> None:
+METRIC_COLUMNS = ["likes", "shares", "comments"]
+
+
+def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
+    """Own posts with personal data masked (only its kinds kept), hashed and versioned; their
+    engagement counts kept apart, one snapshot per run in ``post_metrics`` (a new like is no new version)."""
     frame = _frame(posts)
-    if not frame.empty:
-        frame["first_seen_at"] = now
+    if frame.empty:
+        return
+    metrics = frame[["account_id", "post_id", *METRIC_COLUMNS]].dropna(subset=METRIC_COLUMNS, how="all").copy()
+    frame = frame.drop(columns=METRIC_COLUMNS)
+    allowed = allowed_contacts(con)
+    masked = [mask_personal_data(text, allowed.get(account, frozenset()))
+              for account, text in zip(frame["account_id"], frame["text"])]
+    frame["text"] = [text for text, _ in masked]
+    frame["personal_data_kinds"] = [kinds for _, kinds in masked]
+    frame["content_hash"] = [content_hash(row) for row in frame.to_dict("records")]
+    frame["first_seen_at"] = now
+    frame = frame.drop_duplicates(subset=["account_id", "post_id"], keep="last")
+    record_versions(con, frame, now)
     _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
+    if not metrics.empty:
+        metrics.insert(2, "run_id", run_id)
+        metrics["fetched_at"] = now
+        for column in METRIC_COLUMNS:
+            metrics[column] = metrics[column].astype("Int64")
+        _upsert(con, "post_metrics", ["account_id", "post_id", "run_id"], metrics)
 
 
-def _upsert_inbound(con, messages: list[Inbound], now: datetime) -> None:
+def _upsert_inbound(con, messages: list[Inbound], now: datetime, detector: Detector) -> None:
+    """Citizens' messages: the needs-answer verdict, the author as a salted hash, personal data masked, DM text dropped."""
     frame = _frame(messages)
     if not frame.empty:
         frame["is_question"] = frame["text"].map(looks_like_question)
+        verdicts = [_verdict(detector, text) for text in frame["text"]]  # before a direct message's text goes
+        frame["needs_answer"] = [needs for needs, _ in verdicts]
+        frame["needs_answer_reason"] = [reason for _, reason in verdicts]
         frame.loc[frame["kind"] == "direct", "text"] = ""  # private correspondence: keep that it came, not what it said
+        frame["text"] = [mask_personal_data(text)[0] for text in frame["text"]]
+        official = _official_authors(con)  # decided on the plain author, which is hashed next
+        frame["from_official"] = [_author_key(author) in official for author in frame["author"]]
+        frame["author"] = frame["author"].map(author_hash)
         frame["first_seen_at"] = now
     _upsert(con, "inbound", ["account_id", "message_id"], frame, keep_on_update=("first_seen_at",))
+    keep_purged_purged(con)
+
+
+def _author_key(author: str | None) -> str:
+    return (author or "").strip().lstrip("@").casefold()
+
+
+def _official_authors(con) -> set[str]:
+    """Every registered account as an author would appear: its handle, and ``handle@host`` of its api_base."""
+    official: set[str] = set()
+    for handle, host in con.execute(
+            "SELECT handle, regexp_extract(api_base, '^https?://([^/:]+)', 1) FROM accounts WHERE handle IS NOT NULL"
+    ).fetchall():
+        official |= {_author_key(handle), _author_key(f"{handle}@{host}")}
+    return official
 
 
 def _insert_profiles(con, run_id: str, profiles: list[Profile], now: datetime) -> None:
@@ -265,7 +325,7 @@ def _insert_errors(con, run_id: str, errors: list[FetchError], now: datetime) ->
 
 def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: datetime) -> None:
     frame = pd.DataFrame(
-        [(run_id, o.account_id, o.reasons, json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
+        [(run_id, o.account_id, list(o.reasons), json.dumps([_record_json(r) for r in o.records], ensure_ascii=False), now)
          for o in outcomes],
         columns=["run_id", "account_id", "reasons", "records", "quarantined_at"],
     )
@@ -273,7 +333,12 @@ def _insert_quarantine(con, run_id: str, outcomes: list[AccountOutcome], now: da
 
 
 def _record_json(record: Record) -> dict:
+    """A record as kept in quarantine: the same care as a merged row (DM text, personal data, authors)."""
     data = {"type": type(record).__name__, **asdict(record)}
     if isinstance(record, Inbound) and record.kind == "direct":
         data["text"] = ""
+    if isinstance(record, (Post, Inbound)):
+        data["text"] = mask_personal_data(data["text"])[0]
+    if isinstance(record, Inbound):
+        data["author"] = author_hash(record.author)
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}

@@ -90,7 +90,7 @@ def test_the_server_routes_its_prefix_writes_its_registry_entries_and_dispatches
         healthy, revoked = gov.accounts[12], gov.accounts[15]
         entry = entries[healthy.id]
         assert entry["api_base"] == f"{sim.base_url}/echo-api" and entry["token_env"] == healthy.token_env
-        assert entry["custodians"] == [f"custodian-{healthy.id}"] and entry["handle"] == healthy.handle
+        assert entry["custodians"] == [f"custodian-{healthy.id}", f"deputy-{healthy.id}"] and entry["handle"] == healthy.handle
         url = f"{entry['api_base']}/{healthy.home}"
         auth = {"Authorization": f"Bearer {gov.tokens()[healthy.token_env]}"}
         before = requests.get(url, headers=auth)

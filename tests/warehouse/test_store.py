@@ -1,5 +1,6 @@
 """The warehouse: keyed, idempotent merges; data and cursors together; private text not kept."""
 
+from flows.outcome import AccountOutcome
 from flows.records import Cursor, FetchError, Inbound, Post, Profile, Reply
 from flows.warehouse import store
 from tests.conftest import NOW, account_entry, ago
@@ -37,7 +38,7 @@ def test_a_batch_and_its_cursor_commit_together_or_not_at_all(warehouse, monkeyp
 def test_a_quarantined_batch_is_kept_aside_and_feeds_nothing(warehouse):
     warehouse.configure([account_entry("a")])
     run_id = warehouse.run({})
-    store.merge_batch(warehouse.con, run_id, [store.AccountOutcome("a", batch(), "quarantined", ["dup id p1"])], NOW)
+    store.merge_batch(warehouse.con, run_id, [AccountOutcome("a", batch(), "quarantined", ["dup id p1"])], NOW)
     assert warehouse.rows("SELECT count(*) FROM posts") == [(0,)]
     assert warehouse.rows("SELECT count(*) FROM cursors") == [(0,)]
     assert warehouse.rows("SELECT account_id, reasons FROM quarantine") == [("a", ["dup id p1"])]
@@ -54,6 +55,6 @@ def test_direct_message_text_is_not_kept(warehouse):
     warehouse.configure([account_entry("a")])
     run_id = warehouse.run({"a": ("ok", [Inbound("a", "dm", ago(2), "direct", text="رقمي 99123456، متى؟")])})
     assert warehouse.rows("SELECT text, is_question FROM inbound") == [("", True)]
-    store.merge_batch(warehouse.con, run_id, [store.AccountOutcome(
+    store.merge_batch(warehouse.con, run_id, [AccountOutcome(
         "b", [Inbound("b", "dm", ago(2), "direct", text="secret 99123456")], "quarantined", ["x"])], NOW)
     assert "99123456" not in warehouse.rows("SELECT records FROM quarantine")[0][0]

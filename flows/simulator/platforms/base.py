@@ -154,8 +154,10 @@ def full_entry(account: Account, fields: dict[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": account.id, "agency": account.agency.id, "platform": account.platform}
     if handle := fields.pop("handle", None):
         entry["handle"] = handle
-    entry.update(api_base=fields.pop("api_base"), custodians=[account.custodian_tag],
+    entry.update(api_base=fields.pop("api_base"), custodians=list(account.custodian_tags),
                  engagement=account.engagement, language=account.language, url=fields.pop("url"))
+    if account.reviewed is not None:
+        entry["reviewed"] = account.reviewed.isoformat()
     if account.token_env:
         entry["token_env"] = account.token_env
     entry.update(fields)

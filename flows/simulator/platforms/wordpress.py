@@ -126,7 +126,7 @@ class FakeWordPress(FakePlatform):
 
     def _build(self, account: Account) -> None:
         site = Site(account.home, f"{self.root}/{account.home}", account.id,
-                    account.display_name, account.agency.name_ar if account.language == "en" else account.agency.name)
+                    account.display_name, _description(account))
         staff = texts.STAFF[account.language]
         site.users = {1: WPUser(1, "admin", "admin"), STAFF_POSTER: WPUser(STAFF_POSTER, staff[0], "web-team"),
                       STAFF_REPLIER: WPUser(STAFF_REPLIER, staff[1], "communications")}
@@ -300,3 +300,12 @@ class FakeWordPress(FakePlatform):
         staff = site.users[STAFF_REPLIER]
         return str(site.add_comment(inbound.post, as_utc(created_at), text, staff.id, staff.name,
                                     site.root, inbound.id).id)
+
+
+def _description(account: Account) -> str:
+    """The site's tagline: the official-account line, except on a site built to break disclosure."""
+    other_name = account.agency.name_ar if account.language == "en" else account.agency.name
+    if "disclosure" in account.duties:
+        return other_name
+    agency = account.agency.name_ar if account.language == "ar" else account.agency.name
+    return f"{texts.OFFICIAL[account.language].format(agency=agency)} · {other_name}"

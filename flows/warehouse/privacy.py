@@ -1,0 +1,94 @@
+"""What the warehouse keeps of people: personal data masked, citizens' authors hashed, old text purged.
+
+Contract:
+- :func:`mask_personal_data` gives the text to store (every piece of personal data replaced by
+  its kind, ``[phone]``) and the sorted kinds; the data itself never reaches a row.
+- :func:`author_hash` is the salted SHA-256 (HMAC) of a citizen's handle, with the salt from the
+  environment variable ``CUSTODIAN_AUTHOR_SALT`` (never a file); without it the author is not
+  stored at all (``None``) and a warning is logged once per process.
+- :func:`purge_inbound_text` empties the text of citizens' messages older than the retention
+  period and stamps ``text_purged_at``; times, threads, replies and ``is_question`` stay, so no
+  check's finding changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+
+from flows.detect.personal_data import allow_list, detect
+
+SALT_ENV = "CUSTODIAN_AUTHOR_SALT"
+log = logging.getLogger(__name__)
+_warned_no_salt = False
+
+
+def mask_personal_data(text: str | None, allowed: frozenset[str] = frozenset()) -> tuple[str | None, list[str]]:
+    """(text with each piece of personal data replaced by ``[kind]``, sorted kinds found)."""
+    if not text:
+        return text, []
+    found = detect(text, allowed)
+    masked, last = [], 0
+    for item in found:
+        if item.start < last:  # overlapping finds: the earlier one already covers it
+            continue
+        masked += [text[last:item.start], f"[{item.kind}]"]
+        last = item.end
+    masked.append(text[last:])
+    return "".join(masked), sorted({item.kind for item in found})
+
+
+def allowed_contacts(con: duckdb.DuckDBPyConnection) -> dict[str, frozenset[str]]:
+    """Each registered account's allow-list: its agency's published contacts, normalised."""
+    rows = con.execute("SELECT a.account_id, g.public_contacts FROM accounts a "
+                       "JOIN agencies g USING (agency_id)").fetchall()
+    return {account_id: allow_list(contacts or []) for account_id, contacts in rows}
+
+
+def author_hash(author: str | None) -> str | None:
+    """The salted hash of a citizen's handle, or None (no author, or no salt configured)."""
+    global _warned_no_salt
+    if not author:
+        return None
+    salt = os.environ.get(SALT_ENV)
+    if not salt:
+        if not _warned_no_salt:
+            log.warning("%s is not set: citizens' authors are not stored (set it to group messages by author)",
+                        SALT_ENV)
+            _warned_no_salt = True
+        return None
+    return hmac.new(salt.encode(), author.strip().casefold().encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class PurgeSummary:
+    """How many citizens' messages had (or would have) their text purged, and the cut-off."""
+
+    messages: int
+    older_than: datetime
+    dry_run: bool
+
+
+_DUE = "text_purged_at IS NULL AND coalesce(text, '') <> '' AND created_at < $cutoff"
+
+
+def purge_inbound_text(con: duckdb.DuckDBPyConnection, retention_days: float, now: datetime,
+                       dry_run: bool = False) -> PurgeSummary:
+    """Empty the text of citizens' messages created before ``now - retention_days``."""
+    cutoff = now - timedelta(days=retention_days)
+    due = con.execute(f"SELECT count(*) FROM inbound WHERE {_DUE}", {"cutoff": cutoff}).fetchone()[0]
+    if due and not dry_run:
+        con.execute(f"UPDATE inbound SET text = NULL, text_purged_at = $now WHERE {_DUE}",
+                    {"cutoff": cutoff, "now": now})
+    return PurgeSummary(due, cutoff, dry_run)
+
+
+def keep_purged_purged(con: duckdb.DuckDBPyConnection) -> None:
+    """A message whose text was purged stays purged when a platform sends it again."""
+    con.execute("UPDATE inbound SET text = NULL WHERE text_purged_at IS NOT NULL AND text IS NOT NULL")
