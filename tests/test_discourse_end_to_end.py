@@ -1,6 +1,6 @@
 """Discourse through the whole pipeline against the simulator's forum: exactly the right findings,
-a rejected key only a credentials finding, a deleted and a suspended user recorded without being
-judged, and a second run with nothing new sending nothing."""
+a rejected key only a credentials finding, a deleted and a suspended user recorded and not judged
+(only the unreachable check speaks of them), and a second run with nothing new sending nothing."""
 
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def test_it_finds_exactly_the_stale_slow_and_unanswered_forum_accounts(two_runs,
     behaviours = government.behaviours()
     expected = {(EXPECTED_CHECK[b], a) for a, b in behaviours.items() if b in EXPECTED_CHECK}
     assert {check for check, _ in expected} == set(EXPECTED_CHECK.values())
+    assert {(c, behaviours[a]) for c, a in expected if behaviours[a] in ("deleted", "suspended", "revoked")} == {
+        ("unreachable", "deleted"), ("unreachable", "suspended"), ("credentials", "revoked")}
     assert open_findings(two_runs["db"]) == expected
 
 
