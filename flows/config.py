@@ -100,6 +100,8 @@ class Account(_Strict):
     """When the oversight team last confirmed this entry (custodians, handle, engagement)."""
     calendar: CalendarOverride | None = None
     """Overrides the agency's calendar for this account (only the keys given)."""
+    options: dict[str, str] = Field(default_factory=dict)
+    """Platform-specific settings the platform declares (``Platform.option_names``) and checks."""
 
     _urls = field_validator("api_base", "url", "comments_url", "auth_base")(_http_url)
 
@@ -138,6 +140,13 @@ class Account(_Strict):
     def _api_base_known(self) -> Account:
         if not self.api_base:
             raise ValueError(f"a {self.platform} account needs api_base (the platform has no default)")
+        for name, value in self.options.items():
+            known = platform.option_names
+            if name not in known:
+                allowed = ", ".join(f"{key} ({what})" for key, what in known.items()) or "none"
+                raise ValueError(f"options: {self.platform} takes no option {name!r}; it takes: {allowed}")
+            if problem := platform.check_option(name, value):
+                raise ValueError(f"options: {name}: {problem}")
         return self
 
     @field_validator("handle")

@@ -53,7 +53,7 @@ def target_of(account: Account) -> Target:
     return Target(account_id=account.id, platform=account.platform, api_base=account.api_base,
                   handle=account.handle, token=account.token(), staff_ids=tuple(account.staff_ids),
                   comments_url=account.comments_url, auth_base=account.auth_base,
-                  engagement=account.engagement)
+                  engagement=account.engagement, options=tuple(sorted(account.options.items())))
 
 
 def collect_account(target: Target, state: FetchState, session) -> AccountOutcome:

@@ -70,6 +70,13 @@ class Target:
     """Where the platform authenticates when that is not ``api_base`` (Bluesky: the PDS)."""
     engagement: str | None = None
     """The registry's engagement level (passive | active | engaged): which scopes the token needs."""
+    options: tuple[tuple[str, str], ...] = ()
+    """The registry's platform-specific ``options`` as (name, value) pairs (Discourse: ``category``);
+    the platform declared and checked them (``Platform.option_names``)."""
+
+    def option(self, name: str) -> str | None:
+        """The value of one of the entry's ``options``, or None."""
+        return dict(self.options).get(name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ BUILT_IN: dict[str, str] = {
     "youtube": "flows.platforms.youtube:PLATFORM",
     "flickr": "flows.platforms.flickr:PLATFORM",
     "mediawiki": "flows.platforms.mediawiki:PLATFORM",
+    "discourse": "flows.platforms.discourse:PLATFORM",
 }
 
 

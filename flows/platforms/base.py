@@ -59,6 +59,15 @@ class Platform:
     """Engagement level → (warn_days, critical_days) when this platform's rhythm is not a social
     network's (a photo gallery uploads monthly); ``staleness:`` in policy.yaml still wins."""
 
+    option_names: ClassVar[Mapping[str, str]] = {}
+    """The ``options:`` keys a registry entry may give on this platform → what each holds
+    (Discourse: ``category``); any other key is refused when the configuration is loaded."""
+
+    def check_option(self, name: str, value: str) -> str | None:
+        """Why ``options.<name>: <value>`` is not valid here, or None when it is (the key is
+        already known to be one of :attr:`option_names`). Override to check the value's form."""
+        return None
+
     def request_cost(self, url: str) -> float:
         """What one request to ``url`` costs against the platform's budget (``budgets:`` in
         policy.yaml): 1 by default; a platform with priced calls overrides it (YouTube:

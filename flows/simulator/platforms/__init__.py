@@ -24,6 +24,7 @@ FAKE_PLATFORMS: dict[str, str] = {
     "youtube": "flows.simulator.platforms.youtube:FakeYouTube",
     "flickr": "flows.simulator.platforms.flickr:FakeFlickr",
     "mediawiki": "flows.simulator.platforms.mediawiki:FakeMediaWiki",
+    "discourse": "flows.simulator.platforms.discourse:FakeDiscourse",
 }
 
 
