@@ -137,9 +137,13 @@ class Account(_Strict):
         return {**data, **{k: v for k, v in defaults.items() if v and not data.get(k)}}
 
     @model_validator(mode="after")
-    def _api_base_known(self) -> Account:
+    def _api_base_and_options_known(self) -> Account:
+        """The platform has somewhere to be reached, and takes every ``options:`` key given, in its form."""
+        from flows.platforms import get_platform
+
         if not self.api_base:
             raise ValueError(f"a {self.platform} account needs api_base (the platform has no default)")
+        platform = get_platform(self.platform)
         for name, value in self.options.items():
             known = platform.option_names
             if name not in known:

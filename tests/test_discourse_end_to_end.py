@@ -12,7 +12,8 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
-from tests.test_end_to_end import EXPECTED_CHECK, open_findings, prefect_harness, table_counts  # noqa: F401 (fixture)
+from tests.conftest import run_monitor
+from tests.test_end_to_end import EXPECTED_CHECK, open_findings, table_counts
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,6 @@ def government():
 
 @pytest.fixture(scope="module")
 def two_runs(prefect_harness, government, tmp_path_factory):  # noqa: F811 - the fixture imported above
-    from flows.monitor import monitor
 
     workdir = tmp_path_factory.mktemp("e2e-discourse")
     with Simulator(government) as sim:
@@ -30,9 +30,9 @@ def two_runs(prefect_harness, government, tmp_path_factory):  # noqa: F811 - the
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         db = workdir / "custodian.duckdb"
-        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        first = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         cold, inbox_first, counts_first = dict(fake.requests_by_user), list(sim.inbox()), table_counts(db)
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        second = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         warm = {user: n - cold.get(user, 0) for user, n in fake.requests_by_user.items()}
         yield {"first": first, "second": second, "db": db, "inbox_first": inbox_first, "inbox": list(sim.inbox()),
                "counts_first": counts_first, "registry": sim.registry(), "cold": cold, "warm": warm}

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app, write_demo_config
 from flows.simulator import Simulator, generate, showcase_size
+from tests.conftest import run_monitor
 
 EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered", "revoked": "credentials",
                   "gone": "unreachable", "deleted": "unreachable", "suspended": "unreachable"}
@@ -42,10 +43,10 @@ def two_runs(prefect_harness, government, tmp_path_factory):
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         db = workdir / "custodian.duckdb"
-        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
+        first = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
         inbox_after_first = list(sim.inbox())
         counts_after_first = table_counts(db)
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=5, report=str(workdir / "report.html"))
+        second = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=5, report=str(workdir / "report.html"))
         yield {"first": first, "second": second, "inbox_first": inbox_after_first, "inbox": list(sim.inbox()),
                "counts_first": counts_after_first, "db": db, "registry": sim.registry()}
     finally:

@@ -10,6 +10,7 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
+from tests.conftest import run_monitor
 from tests.test_end_to_end import EXPECTED_CHECK, open_findings, table_counts
 
 PLATFORMS = ("x", "bluesky")
@@ -22,16 +23,15 @@ def government():
 
 @pytest.fixture(scope="module")
 def two_runs(prefect_harness, government, tmp_path_factory):
-    from flows.monitor import monitor
 
     workdir = tmp_path_factory.mktemp("e2e-x-bluesky")
     with Simulator(government) as sim:
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         db = workdir / "custodian.duckdb"
-        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
+        first = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
         inbox_first, counts_first = list(sim.inbox()), table_counts(db)
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
+        second = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=5)
         yield {"first": first, "second": second, "db": db, "inbox_first": inbox_first, "inbox": list(sim.inbox()),
                "counts_first": counts_first}
 

@@ -8,6 +8,7 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
+from tests.conftest import run_monitor
 from tests.test_end_to_end import EXPECTED_CHECK, open_findings, table_counts
 from tests.test_youtube_end_to_end import rows
 
@@ -15,7 +16,6 @@ from tests.test_youtube_end_to_end import rows
 @pytest.fixture(scope="module")
 def flickr_runs(prefect_harness, tmp_path_factory):  # noqa: F811 - the fixture imported above
     """A member of every behaviour, read twice on the default policy; calls per key, and what was delivered."""
-    from flows.monitor import monitor
 
     government = generate(accounts=6, seed=7, platforms=("flickr",))
     workdir = tmp_path_factory.mktemp("flickr-e2e")
@@ -24,9 +24,9 @@ def flickr_runs(prefect_harness, tmp_path_factory):  # noqa: F811 - the fixture 
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         db = workdir / "custodian.duckdb"
-        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        first = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         cold, inbox_first, counts_first = dict(fake.calls_by_key), list(sim.inbox()), table_counts(db)
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        second = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         warm = {key: calls - cold.get(key, 0) for key, calls in fake.calls_by_key.items()}
         yield {"gov": government, "db": db, "first": first, "second": second, "cold": cold, "warm": warm,
                "inbox_first": inbox_first, "inbox": list(sim.inbox()), "counts_first": counts_first}

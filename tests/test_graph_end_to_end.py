@@ -26,16 +26,15 @@ def government():
 
 @pytest.fixture(scope="module")
 def two_runs(prefect_harness, government, tmp_path_factory):
-    from flows.monitor import monitor
 
     workdir = tmp_path_factory.mktemp("graph-e2e")
     with Simulator(government) as sim:
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         db = workdir / "custodian.duckdb"
-        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=4)
+        first = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=4)
         inbox_first = list(sim.inbox())
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=4)
+        second = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=4)
         yield {"first": first, "second": second, "inbox_first": inbox_first, "inbox": list(sim.inbox()), "db": db}
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
+from tests.conftest import run_monitor
 from tests.test_end_to_end import EXPECTED_CHECK, open_findings, table_counts
 from tests.test_youtube_end_to_end import rows
 
@@ -13,7 +14,6 @@ from tests.test_youtube_end_to_end import rows
 @pytest.fixture(scope="module")
 def wiki_runs(prefect_harness, tmp_path_factory):  # noqa: F811 - the fixture imported above
     """An account of every behaviour, read twice, the second time while the wiki lags once."""
-    from flows.monitor import monitor
 
     government = generate(accounts=6, seed=7, platforms=("mediawiki",))
     workdir = tmp_path_factory.mktemp("mediawiki-e2e")
@@ -21,10 +21,10 @@ def wiki_runs(prefect_harness, tmp_path_factory):  # noqa: F811 - the fixture im
         fake = sim.platforms["mediawiki"]
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         db = workdir / "custodian.duckdb"
-        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        first = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         cold, inbox_first, counts_first = fake.requests, list(sim.inbox()), table_counts(db)
         fake.lagged = 1  # the next request meets replication lag: waited out, not a failure
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        second = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         yield {"gov": government, "db": db, "first": first, "second": second, "cold": cold,
                "warm": fake.requests - cold, "inbox_first": inbox_first, "inbox": list(sim.inbox()),
                "counts_first": counts_first}

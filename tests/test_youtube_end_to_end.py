@@ -10,13 +10,13 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
+from tests.conftest import run_monitor
 from tests.test_end_to_end import EXPECTED_CHECK, open_findings, table_counts
 
 
 @pytest.fixture(scope="module")
 def youtube_runs(prefect_harness, tmp_path_factory):  # noqa: F811 - the fixture imported above
     """A channel of every behaviour, read twice; units each run spent per key, and what was delivered."""
-    from flows.monitor import monitor
 
     government = generate(accounts=6, seed=7, platforms=("youtube",))
     workdir = tmp_path_factory.mktemp("youtube-e2e")
@@ -25,9 +25,9 @@ def youtube_runs(prefect_harness, tmp_path_factory):  # noqa: F811 - the fixture
         config_dir = write_demo_config(workdir / "config", sim.registry(), sim.apprise_config())
         os.environ.update(government.tokens())
         db = workdir / "custodian.duckdb"
-        first = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        first = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         cold, inbox_first, counts_first = dict(fake.units_by_key), list(sim.inbox()), table_counts(db)
-        second = monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
+        second = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=3)
         warm = {key: units - cold.get(key, 0) for key, units in fake.units_by_key.items()}
         yield {"gov": government, "db": db, "first": first, "second": second, "cold": cold, "warm": warm,
                "inbox_first": inbox_first, "inbox": list(sim.inbox()), "counts_first": counts_first}
@@ -80,7 +80,6 @@ def test_a_second_run_sends_nothing_and_spends_a_few_units_per_readable_channel(
 
 def test_a_small_youtube_budget_is_never_exceeded_and_defers_instead(prefect_harness, tmp_path) -> None:  # noqa: F811
     """The policy's units per day match the fake project's quota: the run stays inside both."""
-    from flows.monitor import monitor
 
     government = generate(accounts=6, seed=7, platforms=("youtube",))
     with Simulator(government) as sim:
@@ -89,7 +88,7 @@ def test_a_small_youtube_budget_is_never_exceeded_and_defers_instead(prefect_har
         config_dir = write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config())
         (config_dir / "policy.yaml").write_text("budgets:\n  youtube: {units_per_day: 12}\n", encoding="utf-8")
         os.environ.update(government.tokens())
-        summary = monitor(config_dir=str(config_dir), db=str(tmp_path / "custodian.duckdb"), batch_size=6)
+        summary = run_monitor(config_dir=str(config_dir), db=str(tmp_path / "custodian.duckdb"), batch_size=6)
         spent = sum(fake.spent.values())
     statuses = dict(rows(tmp_path / "custodian.duckdb", "SELECT account_id, status FROM account_runs"))
     messages = " ".join(m for (m,) in rows(tmp_path / "custodian.duckdb", "SELECT message FROM fetch_errors"))
