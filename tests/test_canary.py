@@ -82,7 +82,7 @@ def test_planted_personal_data_reaches_no_output(prefect_harness, tmp_path, monk
         kept = con.execute("SELECT count(*) FROM inbound WHERE coalesce(text, '') <> '' "
                            "AND created_at < $now::TIMESTAMPTZ - INTERVAL 2 DAY", {"now": now}).fetchone()[0]
         purged = con.execute("SELECT count(*) FROM inbound WHERE text_purged_at IS NOT NULL").fetchone()[0]
-        runs = con.execute("SELECT count(*) FROM runs WHERE status = 'completed'").fetchone()[0]
+        runs = con.execute("SELECT count(*) FROM runs WHERE status = 'succeeded'").fetchone()[0]
     finally:
         con.close()
     assert kept == 0 and purged > 0 and runs == 2

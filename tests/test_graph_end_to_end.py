@@ -14,6 +14,7 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.simulator import Simulator, generate
+from tests.conftest import run_monitor
 
 GRAPH = ("facebook", "instagram")
 EXPECTED_CHECK = {"stale": "staleness", "slow": "response_time", "unanswered": "unanswered", "deleted": "unreachable"}
