@@ -321,8 +321,9 @@ def test_every_run_publishes_account_health_and_its_summary_as_prefect_artifacts
         tables = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["account-health"])))
     assert len(summaries) >= 2 and len(tables) >= 2  # one of each per run
     assert any(two_runs["second"]["run_id"] in artifact.data for artifact in summaries)
-    table = json.loads(tables[0].data) if isinstance(tables[0].data, str) else tables[0].data
-    assert {row["account_id"] for row in table} == {a["id"] for a in two_runs["registry"]["accounts"]}
+    registered = {a["id"] for a in two_runs["registry"]["accounts"]}
+    rows = [json.loads(t.data) if isinstance(t.data, str) else t.data for t in tables]  # other tests' runs too
+    assert any({row["account_id"] for row in table} == registered for table in rows)
 
 
 def test_a_run_asked_for_a_report_writes_it_and_links_it_in_prefect(two_runs):
