@@ -25,10 +25,7 @@ owner comment with nothing before it to answer (a caption, a second note) is no 
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +34,7 @@ import requests
 from flows.platforms.base import Credential, Platform
 from flows.platforms.http import PlatformError, expected_shape, get_response, json_body
 from flows.platforms.paging import PageCapReached, PageNumberPaginator, paginate, unique_records
+from flows.platforms.query_keys import QueryKey
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text
 
 STREAM_PROFILE, STREAM_PHOTOS, STREAM_COMMENTS = "profile", "photos", "comments"
@@ -47,7 +45,7 @@ WINDOW_PHOTOS = 50
 UPLOADS_OVERLAP = timedelta(hours=1)
 KEY_CODE = 100
 GONE_CODES = (1, 2)
-_KEY_PARAM = re.compile(r"(api_key=)[^&\s\"']+")
+FLICKR_KEY = QueryKey(r"(api_key=)[^&\s\"']+", "api_key=")
 
 
 def _time(epoch: Any) -> datetime:
@@ -59,10 +57,8 @@ def _content(node: Any) -> str:
     return str(node.get("_content") or "") if isinstance(node, dict) else str(node or "")
 
 
-def strip_api_key(text: str, key: str | None) -> str:
-    """``text`` with every ``api_key=`` query value, and the key itself, replaced."""
-    text = _KEY_PARAM.sub(r"\1[redacted]", text)
-    return text.replace(key, "[redacted]") if key else text
+strip_api_key = FLICKR_KEY.strip
+"""``text`` with every ``api_key=`` query value, and the key itself, replaced."""
 
 
 class FlickrError(PlatformError):
@@ -209,12 +205,6 @@ def _read(target: Target, state: FetchState, session: requests.Session) -> Itera
                 return
 
 
-def _scrubbed(record: Record, key: str | None) -> Record:
-    if isinstance(record, FetchError):
-        return replace(record, url=strip_api_key(record.url, key), message=strip_api_key(record.message, key))
-    return record
-
-
 class Flickr(Platform):
     """Flickr with an API key: the member's profile, public photos and their comments."""
 
@@ -235,24 +225,11 @@ class Flickr(Platform):
             return
         try:
             for record in unique_records(_read(target, state, session)):
-                yield _scrubbed(record, target.token)
+                yield FLICKR_KEY.scrubbed(record, target.token)
         except Exception as exc:  # noqa: BLE001 - the message could carry the key: scrub it here
-            yield _scrubbed(FetchError(target.account_id, target.api_base, None,
+            yield FLICKR_KEY.scrubbed(FetchError(target.account_id, target.api_base, None,
                                        f"reader crashed: {type(exc).__name__}: {exc}"), target.token)
 
 
-class _RedactApiKeys(logging.Filter):
-    """urllib3 logs request URLs (debug lines, retry warnings); the key must not reach a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "api_key=" in message:
-            record.msg, record.args = _KEY_PARAM.sub(r"\1[redacted]", message), ()
-        return True
-
-
-for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager"):
-    if not any(isinstance(existing, _RedactApiKeys) for existing in logging.getLogger(_name).filters):
-        logging.getLogger(_name).addFilter(_RedactApiKeys())
-
+FLICKR_KEY.redact_url_logs()
 PLATFORM = Flickr()

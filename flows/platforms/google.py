@@ -9,13 +9,12 @@ lines (request lines, retry warnings) are scrubbed by a filter installed on impo
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Any
 
 import requests
 
 from flows.platforms.http import PlatformError
+from flows.platforms.query_keys import QueryKey
 from flows.records import FetchError, cap_text
 
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
@@ -24,7 +23,7 @@ KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "accessNotConfigured", "ipR
                          "API_KEY_EXPIRED", "SERVICE_DISABLED", "API_KEY_SERVICE_BLOCKED",
                          "API_KEY_HTTP_REFERRER_BLOCKED", "API_KEY_IP_ADDRESS_BLOCKED"})
 SUSPENDED_REASONS = frozenset({"channelSuspended", "channelClosed", "accountSuspended", "accountClosed"})
-_KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"']+")
+GOOGLE_KEY = QueryKey(r"([?&]key=)[^&\s\"']+", "key=")
 
 
 class GoogleApiError(PlatformError):
@@ -69,26 +68,8 @@ def api_error(response: requests.Response) -> GoogleApiError:
     return GoogleApiError(response.url, response.status_code, message, frozenset(reasons))
 
 
-def strip_key(text: str, key: str | None) -> str:
-    """``text`` with every ``key=`` query value, and the key itself, replaced."""
-    text = _KEY_PARAM.sub(r"\1[redacted]", text)
-    return text.replace(key, "[redacted]") if key else text
+strip_key = GOOGLE_KEY.strip
+"""``text`` with every ``key=`` query value, and the key itself, replaced."""
 
 
-class _RedactKeys(logging.Filter):
-    """urllib3 logs request URLs (debug lines, retry warnings); the key must not reach a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "key=" in message:
-            record.msg, record.args = _KEY_PARAM.sub(r"\1[redacted]", message), ()
-        return True
-
-
-URL_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
-"""The loggers that write request URLs (a filter applies only to records of its own logger)."""
-for _name in URL_LOGGERS:
-    if not any(isinstance(existing, _RedactKeys) for existing in logging.getLogger(_name).filters):
-        logging.getLogger(_name).addFilter(_RedactKeys())
-
-
+GOOGLE_KEY.redact_url_logs()

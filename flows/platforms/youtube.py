@@ -23,7 +23,6 @@ import json
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -31,7 +30,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from flows.platforms.base import Credential, Platform
-from flows.platforms.google import RATE_REASONS, GoogleApiError, api_error, strip_key
+from flows.platforms.google import GOOGLE_KEY, RATE_REASONS, GoogleApiError, api_error
 from flows.platforms.http import PlatformError, RateLimitWait, expected_shape, get_response, json_body
 from flows.platforms.paging import BodyTokenPaginator, PageCapReached, PageRequest, json_cursor, unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
@@ -256,12 +255,6 @@ def _read(target: Target, state: FetchState, session: requests.Session) -> Itera
             return
 
 
-def _scrubbed(record: Record, key: str | None) -> Record:
-    if isinstance(record, FetchError):
-        return replace(record, url=strip_key(record.url, key), message=strip_key(record.message, key))
-    return record
-
-
 class YouTube(Platform):
     """YouTube Data API v3 with an API key: channel, uploads, public comments and replies."""
 
@@ -284,9 +277,9 @@ class YouTube(Platform):
             return
         try:
             for record in unique_records(_read(target, state, session)):
-                yield _scrubbed(record, target.token)
+                yield GOOGLE_KEY.scrubbed(record, target.token)
         except Exception as exc:  # noqa: BLE001 - the message could carry the key: scrub it here
-            yield _scrubbed(FetchError(target.account_id, target.api_base, None,
+            yield GOOGLE_KEY.scrubbed(FetchError(target.account_id, target.api_base, None,
                                        f"reader crashed: {type(exc).__name__}: {exc}"), target.token)
 
 
