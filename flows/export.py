@@ -2,7 +2,9 @@
 
 Contract: :func:`export_account` writes into ``out_dir/<account_id>/``
 - ``posts.jsonl`` and ``posts.csv``: one row per post version published in the period
-  (``version`` 1 is the content first seen; an edit seen later is version 2, …),
+  (``version`` 1 is the content first seen; an edit seen later is version 2, …; a version with
+  ``deleted`` true says a complete read no longer found the post, and repeats its last content),
+  with the links and media addresses each version carried,
 - ``transcript.html``: the same, readable, escaped, right-to-left where the text is Arabic,
   times in the agency's time zone,
 - ``manifest.json``: the account, the period and the SHA-256 and size of every other file.
@@ -26,7 +28,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 COLUMNS = ("account_id", "post_id", "version", "created_at", "seen_at", "url", "text", "is_reply", "in_reply_to_id",
-           "personal_data_kinds", "content_hash")
+           "personal_data_kinds", "content_hash", "links", "media_urls", "deleted")
+LISTS = ("personal_data_kinds", "links", "media_urls")
+"""Columns holding lists: JSON arrays in posts.jsonl, space-separated (kinds: comma-separated) in posts.csv."""
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 _STRONG = re.compile(r"[A-Za-z\u00C0-\u024F\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 
@@ -81,7 +85,10 @@ def _versions(con, account_id: str, since: datetime, until: datetime) -> list[di
     cursor = con.execute(f"SELECT {', '.join(COLUMNS)} FROM post_versions WHERE account_id = $id "
                          "AND created_at >= $since AND created_at < $until ORDER BY created_at, post_id, version",
                          {"id": account_id, "since": since, "until": until})
-    return [dict(zip(COLUMNS, row)) for row in cursor.fetchall()]
+    rows = [dict(zip(COLUMNS, row)) for row in cursor.fetchall()]
+    for row in rows:
+        row["deleted"] = bool(row["deleted"])  # versions archived before deletions were recorded: NULL
+    return rows
 
 
 def _plain(value):
@@ -103,6 +110,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         for row in rows:
             plain = {k: _plain(v) for k, v in row.items()}
             plain["personal_data_kinds"] = ",".join(plain["personal_data_kinds"] or [])
+            plain["links"], plain["media_urls"] = (" ".join(plain[c] or []) for c in ("links", "media_urls"))
             writer.writerow(plain)
 
 
@@ -117,6 +125,13 @@ def direction(text: str | None) -> str:
     return "rtl" if first and _ARABIC.match(first.group()) else "ltr"
 
 
+def _addresses(row: dict) -> str:
+    """The version's links and media as escaped text (not as live links: they are the platform's, untrusted)."""
+    lines = [f'<p class="links">{name}: {html.escape(" ".join(row[column]))}</p>\n'
+             for name, column in (("links", "links"), ("media", "media_urls")) if row[column]]
+    return "".join(lines)
+
+
 def transcript(account_id: str, rows: list[dict], tz: ZoneInfo, start: date, end: date) -> str:
     """A self-contained HTML page: one entry per post version, every value escaped."""
     esc = html.escape
@@ -125,11 +140,12 @@ def transcript(account_id: str, rows: list[dict], tz: ZoneInfo, start: date, end
         when = row["created_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M")
         seen = row["seen_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M")
         link = f'<a href="{esc(row["url"])}">{esc(row["url"])}</a>' if row["url"] else esc(row["post_id"])
-        label = "reply" if row["is_reply"] else "post"
+        label = ("reply" if row["is_reply"] else "post") + (" · DELETED (no longer found)" if row["deleted"] else "")
         entries.append(
             f'<article id="{esc(row["post_id"])}-v{row["version"]}">\n'
             f'<p class="meta">{esc(when)} · {label} · version {row["version"]} (seen {esc(seen)}) · {link}</p>\n'
             f'<p class="text" dir="{direction(row["text"])}">{esc(row["text"] or "")}</p>\n'
+            + _addresses(row) +
             f'<p class="hash">SHA-256 {esc(row["content_hash"])}</p>\n</article>')
     title = f"Posts of {account_id}, {start.isoformat()} to {end.isoformat()} ({tz.key})"
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"

@@ -137,6 +137,10 @@ class Post:
     """Engagement as the platform counts it when the post was read (None where it gives none)."""
     shares: int | None = None
     comments: int | None = None
+    links: tuple[str, ...] = ()
+    """Web addresses the post links to (X ``entities.urls``, a Mastodon card, a blog post's own link)."""
+    media_urls: tuple[str, ...] = ()
+    """Where the post's pictures or video are (Mastodon ``media_attachments``, a Flickr photo file…)."""
 
 
 INBOUND_KINDS = ("reply", "comment", "mention", "direct")
@@ -208,6 +212,20 @@ class TokenInfo:
     scopes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ReadWindow:
+    """A promise from a completed read: every own :class:`Post` the platform lists with
+    ``start < created_at <= end`` was yielded in this fetch. A stored post in that window that
+    did not come again was deleted (or hidden) on the platform. Yield it only once the stream
+    that lists the posts was read to its end; a module that cannot promise it yields none
+    (then no deletion is ever recorded for its accounts)."""
+
+    account_id: str
+    stream: str
+    start: datetime
+    end: datetime
+
+
 FETCH_ERROR_KINDS = ("failed", "gone", "suspended", "credentials", "skipped", "deferred")
 """``failed``: HTTP error, timeout or unusable body; ``gone``: deleted or not found (404/410);
 ``suspended``: suspended, deactivated or taken down by the platform; ``credentials``: the
@@ -215,4 +233,4 @@ token was rejected, expired or lacks a scope; ``skipped``: the platform needs a 
 none is configured; ``deferred``: the platform's budget could not cover the account this run."""
 
 
-Record = Profile | Post | Inbound | Reply | Cursor | FetchError | TokenInfo
+Record = Profile | Post | Inbound | Reply | Cursor | FetchError | TokenInfo | ReadWindow

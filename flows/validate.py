@@ -26,6 +26,7 @@ from flows.records import (
     Post,
     Profile,
     Record,
+    ReadWindow,
     Reply,
     TokenInfo,
     utc,
@@ -78,7 +79,7 @@ _KINDS = (
     _Kind("inbound", Inbound, key="message_id", ids=("message_id",)),
     _Kind("replies", Reply, key="reply_id", ids=("reply_id", "in_reply_to_id")),
 )
-_IGNORED = (Cursor, FetchError, TokenInfo)
+_IGNORED = (Cursor, FetchError, TokenInfo, ReadWindow)
 
 
 @dataclass(frozen=True)

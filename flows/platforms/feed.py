@@ -26,7 +26,7 @@ import requests
 from flows.platforms.base import Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, get_response, http_error_message
 from flows.platforms.paging import unique_records
-from flows.records import Cursor, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text
+from flows.records import Cursor, FetchState, Inbound, Post, Profile, ReadWindow, Record, Reply, Target, cap_text
 
 STREAM_FEED = "feed"
 STREAM_COMMENTS = "comments"
@@ -70,14 +70,14 @@ def fetch(target: Target, state: FetchState, session: requests.Session) -> Itera
 
 def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
     stored = FeedCursor.parse(state.cursors.get(STREAM_FEED))
-    read = yield from _read_feed(target, session, stored)
+    read = yield from _read_feed(target, state, session, stored)
     if target.comments_url:
         authors, post_ids = read if read else (set(stored.authors), set())
         yield from _read_comments(target, state, session, authors, post_ids)
 
 
 def _read_feed(
-    target: Target, session: requests.Session, stored: FeedCursor
+    target: Target, state: FetchState, session: requests.Session, stored: FeedCursor
 ) -> Generator[Record, None, tuple[set[str], set[str]] | None]:
     """Yield Profile, Posts and the ``feed`` Cursor; return (own authors, post ids), or None on failure."""
     try:
@@ -91,8 +91,10 @@ def _read_feed(
         yield Cursor(target.account_id, STREAM_FEED, stored.dump())
         return set(stored.authors), set()
     yield _profile(target, parsed.feed)
-    posts = [_post(target.account_id, entry) for entry in parsed.entries]
-    yield from (post for post in posts if post is not None)
+    posts = [post for post in (_post(target.account_id, entry) for entry in parsed.entries) if post is not None]
+    yield from posts
+    if posts:  # a feed lists its newest entries: one older than the oldest listed fell off, it was not deleted
+        yield ReadWindow(target.account_id, STREAM_FEED, min(post.created_at for post in posts), state.now)
     authors = _authors([parsed.feed, *parsed.entries])
     validators = FeedCursor(response.headers.get("ETag"), response.headers.get("Last-Modified"), tuple(sorted(authors)))
     yield Cursor(target.account_id, STREAM_FEED, validators.dump())

@@ -4,7 +4,8 @@ Streams and their cursors (UTC ``YYYY-MM-DDTHH:MM:SS``, "" before anything was s
 
 - ``profile``: the site index ``GET /wp-json/``; 404/410 there is ``gone`` and ends the fetch.
 - ``posts``: the newest ``date_gmt`` read. Later runs ask for posts ``after`` it minus
-  an overlap and de-duplicate by id.
+  an overlap and de-duplicate by id. A completed read yields a ReadWindow (``after`` to now),
+  so a post deleted inside the overlap is recorded as deleted.
 - ``comments``: the newest comment ``date_gmt`` read; later runs go back 24 h, because
   a comment approved late keeps its original date.
 
@@ -24,7 +25,7 @@ import requests
 from flows.platforms.base import Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
 from flows.platforms.paging import PageNumberPaginator, paginate, unique_records
-from flows.records import Cursor, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
+from flows.records import Cursor, FetchState, Inbound, Post, Profile, ReadWindow, Record, Reply, Target, cap_text, utc
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ def _read_posts(target: Target, state: FetchState, session: requests.Session, ba
     except PlatformError as err:
         yield err.as_record(target.account_id, STREAM_POSTS)
         return author_ids
+    # Read to the end: every published post dated after ``after`` came (a deleted one did not).
+    yield ReadWindow(target.account_id, STREAM_POSTS, after, state.now)
     yield Cursor(target.account_id, STREAM_POSTS, _wp_time(newest) if newest else "")
     return author_ids
 

@@ -186,6 +186,12 @@ class Simulator:
         with self.lock:
             return self._app(account_id).add_reply(account_id, str(inbound_id), created_at, text)
 
+    def delete_post(self, account_id: str, post_id: str) -> None:
+        """Delete own post ``post_id`` (with its comments): it is absent from every later answer.
+        KeyError for an unknown post; NotImplementedError where the platform does not simulate it."""
+        with self.lock:
+            self._app(account_id).delete_post(account_id, str(post_id))
+
     def fail(self, account_id: str, status: int | None = 500, body: Any = None) -> None:
         """Answer every request for the account with ``status`` (and ``body``); ``None`` clears it.
 

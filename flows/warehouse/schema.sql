@@ -137,13 +137,24 @@ CREATE TABLE IF NOT EXISTS posts (
     first_seen_at  TIMESTAMPTZ NOT NULL,    -- when Custodian first pulled it
     personal_data_kinds VARCHAR[],          -- kinds of personal data the post published (phone, email, …), never the data
     content_hash   VARCHAR,                 -- SHA-256 of the stored content (post_versions keeps each one seen)
+    links          VARCHAR[],               -- web addresses the post links to, where the platform gives them
+    media_urls     VARCHAR[],               -- its pictures', video's or thumbnail's addresses, where the platform gives them
+    deleted_seen_at TIMESTAMPTZ,            -- when a complete read first missed it (deleted or hidden); null while visible
     PRIMARY KEY (account_id, post_id)
 );
 ALTER TABLE posts ADD COLUMN IF NOT EXISTS personal_data_kinds VARCHAR[];
 ALTER TABLE posts ADD COLUMN IF NOT EXISTS content_hash VARCHAR;
+ALTER TABLE posts ADD COLUMN IF NOT EXISTS links VARCHAR[];
+ALTER TABLE posts ADD COLUMN IF NOT EXISTS media_urls VARCHAR[];
+ALTER TABLE posts ADD COLUMN IF NOT EXISTS deleted_seen_at TIMESTAMPTZ;
 
 -- The record of what the account published: every version of every own post ever seen.
 -- A post pulled again with other content (an edit) adds a version; nothing is overwritten.
+-- A post missing from a later COMPLETE read of the window it was published in (the platform's
+-- ReadWindow: the WordPress posts read, a feed's entries) adds a version with deleted = true and
+-- the last content seen; a failed or partial read never does. Seen again later, it gets a new
+-- version with deleted = false. Platforms that read only forward (Mastodon, X…) record no deletions.
+-- Example: SELECT account_id, post_id, seen_at AS deleted_seen FROM post_versions WHERE deleted ORDER BY seen_at;
 CREATE TABLE IF NOT EXISTS post_versions (
     account_id     VARCHAR NOT NULL,
     post_id        VARCHAR NOT NULL,
@@ -155,9 +166,15 @@ CREATE TABLE IF NOT EXISTS post_versions (
     is_reply       BOOLEAN NOT NULL,
     in_reply_to_id VARCHAR,
     personal_data_kinds VARCHAR[],
-    seen_at        TIMESTAMPTZ NOT NULL,    -- the run that first saw this version
+    seen_at        TIMESTAMPTZ NOT NULL,    -- the run that first saw this version (for a deleted one: first missed it)
+    links          VARCHAR[],               -- as in posts.links (hashed only when non-empty, so older hashes hold)
+    media_urls     VARCHAR[],               -- as in posts.media_urls (hashed only when non-empty)
+    deleted        BOOLEAN DEFAULT false,   -- true: the post was gone from a complete read; the content is the last seen
     PRIMARY KEY (account_id, post_id, version)
 );
+ALTER TABLE post_versions ADD COLUMN IF NOT EXISTS links VARCHAR[];
+ALTER TABLE post_versions ADD COLUMN IF NOT EXISTS media_urls VARCHAR[];
+ALTER TABLE post_versions ADD COLUMN IF NOT EXISTS deleted BOOLEAN DEFAULT false;
 
 -- Citizens' messages to the account: replies under its posts, comments, mentions, direct messages.
 CREATE TABLE IF NOT EXISTS inbound (

@@ -26,13 +26,14 @@ from flows.records import (
     Inbound,
     Post,
     Profile,
+    ReadWindow,
     Record,
     Reply,
     TokenInfo,
     looks_like_question,
 )
 from flows.warehouse.privacy import allowed_contacts, author_hash, keep_purged_purged, mask_personal_data
-from flows.warehouse.versions import content_hash, record_versions
+from flows.warehouse.versions import content_hash, record_deletions, record_versions
 from flows.secrets import scrub, scrub_body
 
 DEFAULT_DB = Path("data/custodian.duckdb")
@@ -173,6 +174,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
     records = [r for o in trusted for r in o.records]
     with transaction(con):
         _upsert_posts(con, run_id, [r for r in records if isinstance(r, Post)], now)
+        _record_deletions(con, [o for o in trusted if o.status == "ok"], now)
         _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now, detector or default_detector())
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
         _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
@@ -240,6 +242,8 @@ def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
         return
     metrics = frame[["account_id", "post_id", *METRIC_COLUMNS]].dropna(subset=METRIC_COLUMNS, how="all").copy()
     frame = frame.drop(columns=METRIC_COLUMNS)
+    for column in ("links", "media_urls"):
+        frame[column] = frame[column].map(list)
     allowed = allowed_contacts(con)
     masked = [mask_personal_data(text, allowed.get(account, frozenset()))
               for account, text in zip(frame["account_id"], frame["text"])]
@@ -247,6 +251,7 @@ def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
     frame["personal_data_kinds"] = [kinds for _, kinds in masked]
     frame["content_hash"] = [content_hash(row) for row in frame.to_dict("records")]
     frame["first_seen_at"] = now
+    frame["deleted_seen_at"] = pd.NaT  # seen again: whatever hid it, it is visible now
     frame = frame.drop_duplicates(subset=["account_id", "post_id"], keep="last")
     record_versions(con, frame, now)
     _upsert(con, "posts", ["account_id", "post_id"], frame, keep_on_update=("first_seen_at",))
@@ -256,6 +261,17 @@ def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
         for column in METRIC_COLUMNS:
             metrics[column] = metrics[column].astype("Int64")
         _upsert(con, "post_metrics", ["account_id", "post_id", "run_id"], metrics)
+
+
+def _record_deletions(con, complete: list[AccountOutcome], now: datetime) -> None:
+    """A deleted version for each stored post that a completed read's window covers and that did not
+    come again. Only outcomes read completely (status ``ok``) are given: a failed read proves nothing."""
+    windows = pd.DataFrame([(w.account_id, w.start, w.end) for o in complete for w in o.records
+                            if isinstance(w, ReadWindow) and w.account_id == o.account_id],
+                           columns=["account_id", "start", "end"])
+    seen = pd.DataFrame([(r.account_id, r.post_id) for o in complete for r in o.records if isinstance(r, Post)],
+                        columns=["account_id", "post_id"])
+    record_deletions(con, windows, seen, now)
 
 
 def _upsert_inbound(con, messages: list[Inbound], now: datetime, detector: Detector) -> None:

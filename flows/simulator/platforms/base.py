@@ -14,6 +14,7 @@ A fake platform is one module under ``flows/simulator/platforms/`` with one
         def add_post(self, account_id, created_at, text) -> str
         def add_inbound(self, account_id, created_at, text, post_id=None, kind=None) -> str
         def add_reply(self, account_id, inbound_id, created_at, text) -> str
+        def delete_post(self, account_id, post_id) -> None   # optional (WordPress, feeds)
         @classmethod
         def identity(cls, agency, behaviour, ordinal, namer, seed) -> dict   # Account fields
         # optional hooks for the generator, with defaults here:
@@ -129,6 +130,11 @@ class FakePlatform:
 
     def add_reply(self, account_id: str, inbound_id: str, created_at: datetime, text: str) -> str:
         raise NotImplementedError
+
+    def delete_post(self, account_id: str, post_id: str) -> None:
+        """Take an own post down (and what hangs under it), as the platform's delete does.
+        Optional: platforms that do not implement it raise NotImplementedError."""
+        raise NotImplementedError(f"{self.name}: deleting a post is not simulated")
 
     @classmethod
     def identity(cls, agency: Agency, behaviour: str, ordinal: int, namer: Namer, seed: int) -> dict[str, Any]:

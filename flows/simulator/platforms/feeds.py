@@ -183,6 +183,17 @@ class FakeFeeds(FakePlatform):
             post = ([i for i in feed.items if i.published <= created_at] or feed.items)[-1]
         return self._add_comment(feed, post, post.guid, post.link, "Citizen", created_at, text).guid
 
+    def delete_post(self, registry_id: str, post_id: str) -> None:
+        """Unpublish item ``post_id`` (a guid) and its comments: the feed's next version lists neither."""
+        feed = self._feed(registry_id)
+        item = next((i for i in feed.items if i.guid == post_id), None)
+        if item is None:
+            raise KeyError(post_id)
+        feed.items.remove(item)
+        if feed.comments is not None:
+            feed.comments = [c for c in feed.comments if c.post is not item]
+        feed.cache.clear()
+
     def add_reply(self, registry_id: str, inbound_id: str, created_at: datetime, text: str) -> str:
         feed = self._feed(registry_id)
         asked = next(c for c in feed.comments or [] if c.guid == inbound_id)

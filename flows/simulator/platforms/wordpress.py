@@ -294,6 +294,15 @@ class FakeWordPress(FakePlatform):
         name = texts.CITIZENS[len(site.comments) % len(texts.CITIZENS)][0]
         return str(site.add_comment(post, created_at, text, 0, name).id)
 
+    def delete_post(self, registry_id: str, post_id: str) -> None:
+        """Trash a post: gone from ``/posts``, and its comments from ``/comments`` (as core hides them)."""
+        site = self._site(registry_id)
+        post = next((p for p in site.posts if p.id == int(post_id)), None) if post_id.isdigit() else None
+        if post is None:
+            raise KeyError(post_id)
+        site.posts.remove(post)
+        site.comments = [c for c in site.comments if c.post is not post]
+
     def add_reply(self, registry_id: str, inbound_id: str, created_at: datetime, text: str) -> str:
         site = self._site(registry_id)
         inbound = next(c for c in site.comments if c.id == int(inbound_id))
