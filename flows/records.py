@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,6 +37,22 @@ def cap_text(raw: str | bytes | None, limit: int = TEXT_CAP) -> str:
     # Controls are removed after unescaping: "&#x202E;" and "&#0;" must not survive as characters.
     text = _SPACE.sub(" ", strip_controls(html.unescape(text))).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+ADDRESS_CAP = 2000
+"""Most characters kept of one link or media address."""
+ADDRESSES_CAP = 20
+"""Most links (or media addresses) kept per post: a post is no link farm."""
+
+
+def web_addresses(values: Iterable[object]) -> tuple[str, ...]:
+    """The ``http(s)`` addresses among ``values``, stripped, de-duplicated in order, each capped
+    and at most :data:`ADDRESSES_CAP`; anything else (``javascript:``, None, numbers) is dropped."""
+    kept: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+            kept.setdefault(strip_controls(value.strip())[:ADDRESS_CAP], None)
+    return tuple(kept)[:ADDRESSES_CAP]
 
 
 QUESTION_MARKS = ("?", "\u061f")  # Latin and Arabic question marks

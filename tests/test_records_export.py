@@ -84,3 +84,32 @@ def test_text_direction_follows_the_script():
     assert direction("مرحبا بكم in Muscat") == "rtl"
     assert direction("Welcome to مسقط") == "ltr"
     assert direction(None) == "ltr"
+
+
+def test_links_and_media_are_kept_per_version_and_exported(warehouse, tmp_path):
+    from datetime import date
+
+    from flows.export import export_account
+    from flows.warehouse.versions import HASHED, content_hash
+
+    warehouse.configure([account_entry("acct")])
+    photo, page = "https://files.example/1.png", 'https://moh.example/a?x="<b>"'
+    plain = Post("acct", "p0", ago(3), text="no links")
+    warehouse.run({"acct": ("ok", [plain, Post("acct", "p1", ago(2), text="pic", media_urls=(photo,))])}, now=ago(2))
+    warehouse.run({"acct": ("ok", [plain, Post("acct", "p1", ago(2), text="pic", media_urls=(photo,),
+                                               links=(page,))])}, now=NOW)  # a link added: a new version
+    rows = warehouse.rows("SELECT post_id, version, links, media_urls FROM post_versions ORDER BY post_id, version")
+    assert rows == [("p0", 1, [], []), ("p1", 1, [], [photo]), ("p1", 2, [page], [photo])]
+    assert warehouse.rows("SELECT links, media_urls FROM posts WHERE post_id = 'p1'") == [([page], [photo])]
+    # A post without links or media keeps the hash it had before they were archived: no spurious version.
+    before = {k: getattr(plain, k) for k in HASHED}
+    [(stored,)] = warehouse.rows("SELECT content_hash FROM posts WHERE post_id = 'p0'")
+    assert stored == content_hash({**before, "links": [], "media_urls": []}) == content_hash(before)
+
+    folder = export_account(warehouse.con, "acct", date(2026, 11, 1), date(2026, 11, 30), tmp_path / "out").folder
+    lines = [json.loads(line) for line in (folder / "posts.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["links"], r["media_urls"]) for r in lines if r["post_id"] == "p1"] == [([], [photo]), ([page], [photo])]
+    with (folder / "posts.csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert [r["media_urls"] for r in csv.DictReader(handle)] == ["", photo, photo]
+    transcript = (folder / "transcript.html").read_text(encoding="utf-8")
+    assert "&quot;&lt;b&gt;&quot;" in transcript and "<b>" not in transcript

@@ -35,7 +35,7 @@ from flows.platforms.base import Credential, Platform
 from flows.platforms.http import PlatformError, expected_shape, get_response, json_body
 from flows.platforms.paging import PageCapReached, PageNumberPaginator, paginate, unique_records
 from flows.platforms.query_keys import QueryKey
-from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text
+from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, web_addresses
 
 STREAM_PROFILE, STREAM_PHOTOS, STREAM_COMMENTS = "profile", "photos", "comments"
 MAX_PAGES = 20
@@ -149,7 +149,8 @@ class _Reader:
     def photo_post(self, photo: Mapping[str, Any]) -> Post:
         owner = str(photo.get("owner") or self.nsid)
         return Post(self.target.account_id, str(photo["id"]), _time(photo["dateupload"]),
-                    f"https://www.flickr.com/photos/{owner}/{photo['id']}/", cap_text(str(photo.get("title") or "")))
+                    f"https://www.flickr.com/photos/{owner}/{photo['id']}/", cap_text(str(photo.get("title") or "")),
+                    media_urls=_photo_file(photo))
 
     def comments(self) -> Iterator[Record]:
         """Inbound comments and own Replies on the window's photos (a photo since deleted is skipped)."""
@@ -233,3 +234,12 @@ class Flickr(Platform):
 
 FLICKR_KEY.redact_url_logs()
 PLATFORM = Flickr()
+
+
+def _photo_file(photo: Mapping[str, Any]) -> tuple[str, ...]:
+    """The photo's image file, built from ``server`` and ``secret`` as Flickr documents its
+    photo source URLs (``https://live.staticflickr.com/{server}/{id}_{secret}_b.jpg``, 1024 px)."""
+    server, secret = str(photo.get("server") or ""), str(photo.get("secret") or "")
+    if not (server.isalnum() and secret.isalnum() and str(photo.get("id") or "").isdigit()):
+        return ()
+    return web_addresses([f"https://live.staticflickr.com/{server}/{photo['id']}_{secret}_b.jpg"])

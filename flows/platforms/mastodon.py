@@ -12,6 +12,7 @@ Streams and their cursors (plain status/notification id strings, "" before anyth
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -38,6 +39,7 @@ from flows.records import (
     Target,
     cap_text,
     utc,
+    web_addresses,
 )
 
 STREAM_PROFILE = "profile"
@@ -169,10 +171,33 @@ def _status_records(account_id: str, own_id: str, status: Mapping[str, Any]) -> 
     is_reply = reply_to is not None and _optional_id(status.get("in_reply_to_account_id")) != own_id
     post = Post(account_id, status_id, created_at, url, cap_text(status.get("content")), is_reply, reply_to,
                 likes=_count(status.get("favourites_count")), shares=_count(status.get("reblogs_count")),
-                comments=_count(status.get("replies_count")))
+                comments=_count(status.get("replies_count")), links=_links(status), media_urls=_media(status))
     if reply_to is None or not is_reply:
         return [post]
     return [post, Reply(account_id, status_id, reply_to, created_at, url)]
+
+
+_ANCHOR = re.compile(r"<a\s[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"""\bhref\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_CLASS = re.compile(r"""\bclass\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+
+
+def _links(status: Mapping[str, Any]) -> tuple[str, ...]:
+    """The status's web links: anchors in its HTML that are not mentions or hashtags, and its preview card."""
+    hrefs = []
+    for anchor in _ANCHOR.findall(str(status.get("content") or "")):
+        classes = (_CLASS.search(anchor) or [None, ""])[1].split()
+        href = _HREF.search(anchor)
+        if href and not {"mention", "hashtag"} & set(classes):
+            hrefs.append(html.unescape(href.group(1)))
+    card = status.get("card")
+    return web_addresses([*hrefs, card.get("url") if isinstance(card, Mapping) else None])
+
+
+def _media(status: Mapping[str, Any]) -> tuple[str, ...]:
+    """Each media attachment's file address (``url``, or ``remote_url`` while the server has no copy)."""
+    attachments = status.get("media_attachments")
+    return web_addresses(m.get("url") or m.get("remote_url") for m in attachments or [] if isinstance(m, Mapping))
 
 
 def _context_post_ids(new_posts: list[Post], state: FetchState) -> list[str]:

@@ -25,7 +25,8 @@ import requests
 from flows.platforms.base import Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
 from flows.platforms.paging import PageNumberPaginator, paginate, unique_records
-from flows.records import Cursor, FetchState, Inbound, Post, Profile, ReadWindow, Record, Reply, Target, cap_text, utc
+from flows.records import (Cursor, FetchState, Inbound, Post, Profile, ReadWindow, Record, Reply, Target, cap_text, utc,
+                           web_addresses)
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ def _read_posts(target: Target, state: FetchState, session: requests.Session, ba
         "orderby": "date",
         "order": "desc",
         "after": _wp_time(after),
-        "_fields": "id,date_gmt,link,title,author",
+        "_fields": "id,date_gmt,link,title,author,_links,_embedded",  # _embed needs _links and _embedded kept
+        "_embed": "wp:featuredmedia",
     }
     author_ids: set[str] = set()
     newest = watermark
@@ -142,7 +144,7 @@ def _read_posts(target: Target, state: FetchState, session: requests.Session, ba
 
 def _newest_post(target: Target, session: requests.Session, base: str, fields: str) -> tuple[list[Post], set[str]]:
     """The site's single newest post (if any) and its author id. Raises PlatformError."""
-    params = {"per_page": 1, "orderby": "date", "order": "desc", "_fields": fields}
+    params = {"per_page": 1, "orderby": "date", "order": "desc", "_fields": fields, "_embed": "wp:featuredmedia"}
     response, posts = get_json(session, f"{base}/wp-json/wp/v2/posts", params)
     with expected_shape(response):
         return ([_post(target.account_id, post) for post in posts[:1]],
@@ -151,7 +153,14 @@ def _newest_post(target: Target, session: requests.Session, base: str, fields: s
 
 def _post(account_id: str, post: Mapping[str, Any]) -> Post:
     title = post.get("title") or {}
-    return Post(account_id, str(post["id"]), _gmt(post["date_gmt"]), post.get("link"), cap_text(title.get("rendered")))
+    return Post(account_id, str(post["id"]), _gmt(post["date_gmt"]), post.get("link"), cap_text(title.get("rendered")),
+                media_urls=_featured_media(post))
+
+
+def _featured_media(post: Mapping[str, Any]) -> tuple[str, ...]:
+    """The featured image's file (``_embedded["wp:featuredmedia"][].source_url``), when embedded."""
+    embedded = (post.get("_embedded") or {}).get("wp:featuredmedia") or []
+    return web_addresses(media.get("source_url") for media in embedded if isinstance(media, Mapping))
 
 
 def _read_comments(

@@ -35,14 +35,14 @@ from flows.platforms import http
 from flows.platforms.base import Credential, Platform
 from flows.platforms.http import PlatformError, expected_shape, get_response, json_body
 from flows.platforms.paging import BodyTokenPaginator, PageCapReached, paginate, unique_records
-from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text
+from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, web_addresses
 
 STREAM_PROFILE = "profile"
 STREAM_TWEETS = "tweets"
 STREAM_MENTIONS = "mentions"
 
 USER_FIELDS = "id,name,username,created_at,description,protected,verified,verified_type,public_metrics,url"
-TWEET_FIELDS = "id,text,created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets"
+TWEET_FIELDS = "id,text,created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,entities,attachments"
 MAX_RESULTS = 100
 """Posts per page: the most both timelines allow."""
 MAX_PAGES = 25
@@ -61,14 +61,17 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     users_url = f"{base}/2/users/{quote(own_id, safe='')}"
 
     def own(page: Mapping[str, Any]) -> list[Record]:
-        return [r for tweet in page.get("data") or [] for r in _tweet_records(target.account_id, own_id, username, tweet)]
+        media = _media_files(page)
+        return [r for tweet in page.get("data") or []
+                for r in _tweet_records(target.account_id, own_id, username, tweet, media)]
 
     def mentions(page: Mapping[str, Any]) -> list[Record]:
         authors = {str(u["id"]): str(u.get("username") or "") for u in (page.get("includes") or {}).get("users") or []}
         return [r for tweet in page.get("data") or [] for r in _mention_records(target.account_id, own_id, authors, tweet)]
 
     yield from _read_list(target, state, session, f"{users_url}/tweets", STREAM_TWEETS, own, auth,
-                          {"exclude": "retweets"})
+                          {"exclude": "retweets", "expansions": "attachments.media_keys",
+                           "media.fields": "url,preview_image_url"})
     yield from _read_list(target, state, session, f"{users_url}/mentions", STREAM_MENTIONS, mentions, auth,
                           {"expansions": "author_id", "user.fields": "username"})
 
@@ -193,15 +196,35 @@ def _read_list(
     yield Cursor(target.account_id, stream, newest or "")
 
 
-def _tweet_records(account_id: str, own_id: str, username: str, tweet: Mapping[str, Any]) -> list[Record]:
-    """An own post as a Post, plus a Reply when it answers someone else's post."""
+def _media_files(page: Mapping[str, Any]) -> dict[str, str]:
+    """``includes.media`` of a page: media key → the photo's ``url`` or a video's ``preview_image_url``."""
+    media = (page.get("includes") or {}).get("media") or []
+    return {str(m.get("media_key")): m.get("url") or m.get("preview_image_url") for m in media if isinstance(m, Mapping)}
+
+
+def _addresses(tweet: Mapping[str, Any], media: Mapping[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(links, media addresses): ``entities.urls`` expanded, those standing for attached media
+    (they carry a ``media_key``) replaced by the media file from ``includes.media`` where given."""
+    urls = [u for u in (tweet.get("entities") or {}).get("urls") or [] if isinstance(u, Mapping)]
+    links = web_addresses(u.get("expanded_url") or u.get("url") for u in urls if not u.get("media_key"))
+    keys = [str(k) for k in (tweet.get("attachments") or {}).get("media_keys") or []]
+    files = [media.get(k) for k in keys] + [u.get("expanded_url") for u in urls if u.get("media_key") and
+                                             str(u["media_key"]) not in media]
+    return links, web_addresses(files)
+
+
+def _tweet_records(account_id: str, own_id: str, username: str, tweet: Mapping[str, Any],
+                   media: Mapping[str, str] | None = None) -> list[Record]:
+    """An own post as a Post (with its links and media), plus a Reply when it answers someone else's post."""
     tweet_id = str(tweet["id"])
     created_at = _time(tweet["created_at"])
     url = f"{WEB}/{username}/status/{tweet_id}"
     replied_to = _replied_to(tweet)
     # A reply to the account's own post continues a thread: it answers nobody.
     answers_other = replied_to is not None and str(tweet.get("in_reply_to_user_id") or "") != own_id
-    post = Post(account_id, tweet_id, created_at, url, cap_text(tweet.get("text")), answers_other, replied_to)
+    links, media_urls = _addresses(tweet, media or {})
+    post = Post(account_id, tweet_id, created_at, url, cap_text(tweet.get("text")), answers_other, replied_to,
+                links=links, media_urls=media_urls)
     if not answers_other:
         return [post]
     return [post, Reply(account_id, tweet_id, replied_to, created_at, url)]

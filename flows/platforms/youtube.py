@@ -33,7 +33,7 @@ from flows.platforms.base import Credential, Platform
 from flows.platforms.google import GOOGLE_KEY, RATE_REASONS, GoogleApiError, api_error
 from flows.platforms.http import PlatformError, RateLimitWait, expected_shape, get_response, json_body
 from flows.platforms.paging import BodyTokenPaginator, PageCapReached, PageRequest, json_cursor, unique_records
-from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
+from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc, web_addresses
 
 STREAM_PROFILE, STREAM_UPLOADS, STREAM_COMMENTS = "profile", "uploads", "comments"
 MAX_PAGES = 20
@@ -162,7 +162,8 @@ class _Reader:
         if not video_id or not published:
             return None
         url = f"{WATCH}?{urlencode({'v': video_id})}"
-        return Post(self.target.account_id, str(video_id), _time(published), url, cap_text(item["snippet"].get("title")))
+        return Post(self.target.account_id, str(video_id), _time(published), url, cap_text(item["snippet"].get("title")),
+                    media_urls=web_addresses([url, *_thumbnail(item["snippet"])]))
 
     def comments(self) -> Iterator[Record]:
         """Inbound comments and own Replies of videos whose comment count moved, then the Cursor."""
@@ -284,3 +285,14 @@ class YouTube(Platform):
 
 
 PLATFORM = YouTube()
+
+
+THUMBNAIL_SIZES = ("maxres", "standard", "high", "medium", "default")
+"""``snippet.thumbnails`` keys, largest first: the record keeps the largest the video has."""
+
+
+def _thumbnail(snippet: Mapping[str, Any]) -> tuple[str, ...]:
+    """The video's largest thumbnail address (none when the snippet has no thumbnails)."""
+    thumbnails = snippet.get("thumbnails") or {}
+    found = [thumbnails[size].get("url") for size in THUMBNAIL_SIZES if isinstance(thumbnails.get(size), Mapping)]
+    return web_addresses(found)[:1]

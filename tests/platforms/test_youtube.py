@@ -194,7 +194,8 @@ def test_a_first_run_pages_the_uploads_back_to_since(fake: FakeYouTube, session:
     assert len(fake.calls("playlistItems")) == 3  # 50 + 50 + 30: the third page reaches past since
     assert [r.args.get("pageToken") for r in fake.calls("playlistItems")] == [None, "50", "100"]
     assert len(posts) == 130 and posts[0] == Post("moh-youtube", "v0", NOW - timedelta(hours=1),
-                                                  "https://www.youtube.com/watch?v=v0", "Video v0")
+                                                  "https://www.youtube.com/watch?v=v0", "Video v0",
+                                                  media_urls=("https://www.youtube.com/watch?v=v0",))
     assert cursors(records)["uploads"] == stamp(1)
     assert fake.calls("search") == []
 
