@@ -33,7 +33,7 @@ from flows.platforms.http import make_session
 from flows.platforms.spend import SpendMeter
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import ledger, store
-from flows.warehouse.privacy import purge_inbound_text
+from flows.warehouse.privacy import purge_inbound_text, use_salt
 
 COLLECT_WORKERS = 8
 MIN_BATCH, MAX_BATCH = 10, 200
@@ -149,6 +149,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     config = load_config(config_dir)
     secrets.register_config(config)
     secrets.install_log_scrubber()
+    use_salt(config.policy.privacy.author_salt_env, config.policy.privacy.author_salt_secret_block)
     postman = ApprisePostman(config.apprise_path)  # before anything is written: a missing ${SECRET} stops here
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
     db_file = store.db_path(db)

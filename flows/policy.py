@@ -287,6 +287,7 @@ class Policy(_Strict):
     registry: RegistryReview = Field(default_factory=lambda: RegistryReview())
     activity_drop: ActivityDrop = Field(default_factory=lambda: ActivityDrop())
     retention: Retention = Field(default_factory=lambda: Retention())
+    privacy: Privacy = Field(default_factory=lambda: Privacy())
     escalation: Escalation = Escalation()
     mute: list[MuteWindow] = Field(default_factory=list)
     """Windows (nights, weekends, holidays) in which messages are held and sent when they end."""
@@ -379,6 +380,15 @@ class ActivityDrop(_Strict):
 class Retention(_Strict):
     inbound_text_days: float = Field(default=90, gt=0)
     """Citizens' message text is purged after this many days; the facts stay."""
+
+
+class Privacy(_Strict):
+    """Where the salt that hashes citizens' authors comes from: never a file."""
+
+    author_salt_env: str = Field(default="CUSTODIAN_AUTHOR_SALT", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    """The environment variable holding the salt (used when no Secret block is named)."""
+    author_salt_secret_block: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$")
+    """A Prefect Secret block holding the salt (``prefect.blocks.system.Secret``); named, it wins."""
 
 
 Policy.model_rebuild()  # the duty models above are defined after Policy names them

@@ -3,9 +3,11 @@
 Contract:
 - :func:`mask_personal_data` gives the text to store (every piece of personal data replaced by
   its kind, ``[phone]``) and the sorted kinds; the data itself never reaches a row.
-- :func:`author_hash` is the salted SHA-256 (HMAC) of a citizen's handle, with the salt from the
-  environment variable ``CUSTODIAN_AUTHOR_SALT`` (never a file); without it the author is not
-  stored at all (``None``) and a warning is logged once per process.
+- :func:`author_hash` is the salted SHA-256 (HMAC) of a citizen's handle. The salt comes from
+  where :func:`use_salt` says (the monitor follows policy ``privacy:``): a Prefect Secret block
+  when one is named, else an environment variable (default ``CUSTODIAN_AUTHOR_SALT``); never a
+  file. Without a salt the author is not stored at all (``None``) and a warning is logged once
+  per process. The salt is registered with flows.secrets, so no log line or error shows it.
 - :func:`purge_inbound_text` empties the text of citizens' messages older than the retention
   period and stamps ``text_purged_at``; times, threads, replies and ``is_question`` stay, so no
   check's finding changes.
@@ -23,10 +25,65 @@ from datetime import datetime, timedelta
 import duckdb
 
 from flows.detect.personal_data import allow_list, detect
+from flows.secrets import register as register_secret
 
 SALT_ENV = "CUSTODIAN_AUTHOR_SALT"
 log = logging.getLogger(__name__)
 _warned_no_salt = False
+
+
+@dataclass(frozen=True)
+class SaltSource:
+    """Where the author salt is read: the Prefect Secret block ``secret_block`` if named, else ``env``."""
+
+    env: str = SALT_ENV
+    secret_block: str | None = None
+
+    def describe(self) -> str:
+        return f"the Prefect Secret block {self.secret_block!r}" if self.secret_block else self.env
+
+
+_source = SaltSource()
+_block_salts: dict[str, str | None] = {}
+"""Salts loaded from Secret blocks, per block name (None: it failed), held in memory only."""
+
+
+def use_salt(env: str = SALT_ENV, secret_block: str | None = None) -> None:
+    """Take the author salt from ``secret_block`` (a Prefect Secret block) or else from ``env``.
+    A block that failed to load before is tried again (each run calls this first)."""
+    global _source
+    _source = SaltSource(env, secret_block or None)
+    for name in [name for name, salt in _block_salts.items() if salt is None]:
+        del _block_salts[name]
+
+
+def _salt() -> str | None:
+    """The salt from the configured source (None when it gives none), registered as a secret."""
+    if _source.secret_block is None:
+        salt = os.environ.get(_source.env) or None
+    else:
+        if _source.secret_block not in _block_salts:  # once per run, not once per message
+            _block_salts[_source.secret_block] = _load_block(_source.secret_block)
+        salt = _block_salts[_source.secret_block]
+    register_secret(salt)
+    return salt
+
+
+def _load_block(name: str) -> str | None:
+    """The value of Prefect Secret block ``name``; None (with a warning naming the block, never a
+    value) when the server cannot give it."""
+    from prefect.blocks.system import Secret
+
+    try:
+        value = Secret.load(name, _sync=True).get()
+    except Exception as exc:  # noqa: BLE001 - no salt means no author stored, never a stopped run
+        log.warning("the Prefect Secret block %r could not be loaded (%s): citizens' authors are not stored",
+                    name, type(exc).__name__)
+        return None
+    if not isinstance(value, str) or not value:
+        log.warning("the Prefect Secret block %r holds no text: citizens' authors are not stored", name)
+        return None
+    return value
 
 
 def mask_personal_data(text: str | None, allowed: frozenset[str] = frozenset()) -> tuple[str | None, list[str]]:
@@ -56,11 +113,11 @@ def author_hash(author: str | None) -> str | None:
     global _warned_no_salt
     if not author:
         return None
-    salt = os.environ.get(SALT_ENV)
+    salt = _salt()
     if not salt:
         if not _warned_no_salt:
-            log.warning("%s is not set: citizens' authors are not stored (set it to group messages by author)",
-                        SALT_ENV)
+            log.warning("%s %s: citizens' authors are not stored (set it to group messages by author)",
+                        _source.describe(), "gave no salt" if _source.secret_block else "is not set")
             _warned_no_salt = True
         return None
     return hmac.new(salt.encode(), author.strip().casefold().encode(), hashlib.sha256).hexdigest()

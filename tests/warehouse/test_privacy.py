@@ -90,3 +90,64 @@ def test_purge_dry_run_says_what_it_would_remove_and_removes_nothing(warehouse, 
     assert "purged the text of 3" in real.output
     again = CliRunner().invoke(app, args)
     assert "purged the text of 0" in again.output
+
+
+def every_text_in(con) -> str:
+    """Every value of every column of every table, as one text (to look for what must not be there)."""
+    tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                        "WHERE table_type = 'BASE TABLE'").fetchall()]
+    return "\n".join(str(row) for t in tables for row in con.execute(f'SELECT * FROM "{t}"').fetchall())
+
+
+def test_the_salt_can_come_from_a_prefect_secret_block_and_is_stored_nowhere(
+        prefect_harness, warehouse, monkeypatch, caplog):
+    import hashlib
+    import hmac
+
+    from prefect.blocks.system import Secret
+
+    from flows import secrets
+
+    block_salt = "block-pepper-5f3a9c"
+    Secret(value=block_salt).save("custodian-author-salt", overwrite=True)
+    monkeypatch.setenv("CUSTODIAN_AUTHOR_SALT", "env-pepper-never-used")
+    warehouse.configure([account_entry("a")], {"privacy": {"author_salt_secret_block": "custodian-author-salt"}})
+    policy = warehouse.config.policy.privacy
+    privacy.use_salt(policy.author_salt_env, policy.author_salt_secret_block)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            warehouse.run({"a": ("ok", [Inbound("a", "m1", ago(1), "reply", author="Salim", text="hi"),
+                                        Inbound("a", "m2", ago(1), "reply", author="salim", text="again")])})
+    finally:
+        privacy.use_salt()
+    expected = hmac.new(block_salt.encode(), b"salim", hashlib.sha256).hexdigest()
+    assert warehouse.rows("SELECT DISTINCT author FROM inbound") == [(expected,)]  # the block's salt, not the variable's
+    assert block_salt not in every_text_in(warehouse.con) and "Salim" not in every_text_in(warehouse.con)
+    assert block_salt not in caplog.text
+    assert secrets.scrub(f"x {block_salt} y") == "x *** y"  # registered: no log line or error can show it
+
+
+def test_a_missing_secret_block_stores_no_author_and_never_the_variables_salt(
+        prefect_harness, warehouse, monkeypatch, caplog):
+    monkeypatch.setenv("CUSTODIAN_AUTHOR_SALT", "env-pepper-never-used")
+    monkeypatch.setattr(privacy, "_warned_no_salt", False)
+    warehouse.configure([account_entry("a")])
+    privacy.use_salt(secret_block="no-such-block")
+    try:
+        with caplog.at_level(logging.WARNING, logger="flows.warehouse.privacy"):
+            warehouse.run({"a": ("ok", [Inbound("a", "m1", ago(1), "reply", author="salim", text="hi")])})
+    finally:
+        privacy.use_salt()
+    assert warehouse.rows("SELECT author FROM inbound") == [(None,)]  # a salt that changed would split every author
+    assert "the Prefect Secret block 'no-such-block' could not be loaded" in caplog.text
+
+
+def test_the_salt_sources_are_checked_in_the_policy(tmp_path):
+    import pytest
+
+    from flows.config import ConfigError, load_config
+    from tests.conftest import write_config
+
+    with pytest.raises(ConfigError, match="author_salt_secret_block"):
+        load_config(write_config(tmp_path / "c", [account_entry("a")],
+                                 {"privacy": {"author_salt_secret_block": "Has Spaces"}}))
