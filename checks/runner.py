@@ -23,7 +23,7 @@ import duckdb
 from checks.episodes import Episodes
 from checks.parameters import duty_parameters
 from flows.clock import account_calendars, calendar_of, register_clock
-from flows.warehouse import store, store_alerts
+from flows.warehouse import store, store_alerts, store_clocks
 
 _HEADER_FIELD = re.compile(r"^--\s*(\w+):\s*(.*)$")
 
@@ -147,6 +147,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetim
     """Judge, then reconcile the findings and record the flips, in one transaction."""
     with store.transaction(con):
         judgments = judge(con, config, run_id, now)
+        store_clocks.record_working_hours(con, now)  # judge registered the calendars: both clocks for readers
         episodes = Episodes(con, config, run_id, now)
         for judgment in judgments:
             episodes.reconcile(judgment)

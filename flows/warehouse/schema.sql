@@ -223,6 +223,18 @@ CREATE TABLE IF NOT EXISTS replies (
     PRIMARY KEY (account_id, reply_id)
 );
 
+-- Working hours of each answered response clock (response_clocks), in the account's calendar
+-- (policy.yaml calendar, per agency / account), so the response_times view gives both clocks on any
+-- connection: the working_hours UDF exists only where the checks register it. Rewritten by every
+-- check run (checks/runner.py), so a calendar changed in the policy reaches every row.
+CREATE TABLE IF NOT EXISTS response_working_hours (
+    account_id    VARCHAR NOT NULL,
+    message_id    VARCHAR NOT NULL,         -- the message that started the clock (response_clocks.message_id)
+    working_hours DOUBLE NOT NULL,          -- working hours from the message to the account's first reply
+    computed_at   TIMESTAMPTZ NOT NULL,     -- the check run that computed it
+    PRIMARY KEY (account_id, message_id)
+);
+
 -- One finding per episode of a check on an account; its state lasts across runs.
 CREATE TABLE IF NOT EXISTS findings (
     finding_id  VARCHAR PRIMARY KEY,        -- stable: '<check>:<account_id>:<first_seen ISO UTC>' (older rows: '<check>:<account_id>')
@@ -489,15 +501,20 @@ FROM starts s ASOF LEFT JOIN own_replies f
 
 -- Analyst views: stable names and columns. Each has an example query that tests run. ---------
 
--- One row per response clock (response_clocks) of a message that needs an answer, with its first reply.
--- Calendar hours; working hours come from the working_hours UDF on connections that register it
--- (flows/clock.py), as the checks do.
+-- One row per response clock (response_clocks) of a message that needs an answer, with its first reply,
+-- in both clocks: response_hours in calendar hours, working_hours in the account's working calendar
+-- (from response_working_hours, written by the last check run; null while unanswered, or for a reply
+-- the checks have not run over yet).
 -- Example: SELECT account_id, median(response_hours) FROM response_times WHERE answered GROUP BY account_id;
+-- Example: SELECT agency_id, median(response_hours) AS calendar_median, median(working_hours) AS working_median, quantile_cont(working_hours, 0.9) AS working_p90 FROM response_times WHERE answered GROUP BY agency_id;
 CREATE OR REPLACE VIEW response_times AS
 SELECT c.account_id, a.agency_id, c.message_id, c.kind, c.created_at, c.first_reply_at, c.first_reply_id,
        c.response_hours,                                   -- calendar hours to the first own reply
-       c.first_reply_at IS NOT NULL AS answered, c.needs_answer_reason, c.url
+       c.first_reply_at IS NOT NULL AS answered, c.needs_answer_reason, c.url,
+       w.working_hours                                     -- working hours to the first own reply
 FROM response_clocks c JOIN accounts a USING (account_id)
+LEFT JOIN response_working_hours w ON w.account_id = c.account_id AND w.message_id = c.message_id
+                                  AND c.first_reply_at IS NOT NULL
 WHERE c.needs_answer;
 
 -- Posts, inbound messages, own replies and the median response per account and ISO week (Monday),
@@ -585,17 +602,26 @@ LEFT JOIN profiles fl USING (account_id)
 LEFT JOIN problems p USING (account_id)
 WHERE a.in_registry;
 
--- One row per agency: the oversight team's scorecard.
+-- One row per agency: the oversight team's scorecard. Response times over the last 30 days in both
+-- clocks: median_/p90_response_hours in calendar hours, median_/p90_working_hours in working hours
+-- (null where no answered clock has working hours yet). escalations_open: open findings whose
+-- escalation has gone past its first step (findings.step >= 1: beyond the custodians, to the agency
+-- or oversight).
 -- Example: SELECT agency_id, critical, median_response_hours, unanswered FROM agency_scorecard ORDER BY critical DESC;
+-- Example: SELECT agency_id, median_response_hours, median_working_hours, p90_working_hours, escalations_open FROM agency_scorecard ORDER BY escalations_open DESC;
 CREATE OR REPLACE VIEW agency_scorecard AS
 WITH answers AS (
     SELECT agency_id, median(response_hours) AS median_response_hours,
            quantile_cont(response_hours, 0.9) AS p90_response_hours,
+           median(working_hours) AS median_working_hours,
+           quantile_cont(working_hours, 0.9) AS p90_working_hours,
            avg(answered::INT) AS response_rate
     FROM response_times WHERE created_at >= now() - INTERVAL 30 DAY GROUP BY agency_id
 ), queue AS (
     SELECT agency_id, count(*) AS unanswered, max(waiting_hours) AS oldest_waiting_hours
     FROM unanswered_queue GROUP BY agency_id
+), escalations AS (
+    SELECT agency_id, count(*) AS escalations_open FROM open_findings WHERE step >= 1 GROUP BY agency_id
 )
 SELECT g.agency_id, g.name, g.timezone,
        count(s.account_id) AS accounts,
@@ -610,8 +636,11 @@ SELECT g.agency_id, g.name, g.timezone,
        coalesce(any_value(q.unanswered), 0) AS unanswered,
        any_value(q.oldest_waiting_hours) AS oldest_waiting_hours,
        max(s.days_since_post) AS most_days_since_post,
-       median(s.days_since_post) AS median_days_since_post
+       median(s.days_since_post) AS median_days_since_post,
+       any_value(x.median_working_hours) AS median_working_hours,
+       any_value(x.p90_working_hours) AS p90_working_hours,
+       coalesce(any_value(e.escalations_open), 0) AS escalations_open
 FROM agencies g LEFT JOIN account_health s USING (agency_id)
-LEFT JOIN answers x USING (agency_id) LEFT JOIN queue q USING (agency_id)
+LEFT JOIN answers x USING (agency_id) LEFT JOIN queue q USING (agency_id) LEFT JOIN escalations e USING (agency_id)
 WHERE g.in_registry
 GROUP BY g.agency_id, g.name, g.timezone;

@@ -73,3 +73,18 @@ def test_weeks_without_posts_are_zero_and_medians_without_answers_are_gaps(repor
     assert trend.posts.count(None) == 0 and 0.0 in trend.posts
     assert trend.median_response_hours[-2:].count(None) >= 1 or None in trend.median_response_hours
     assert sum(trend.posts) == 4  # p1, p2, b1 (40 days ago, inside 12 weeks) and a1
+
+
+def test_the_scorecard_gives_both_clocks_and_the_escalations_open(report_house):
+    from datetime import timedelta
+
+    from flows.escalation import plan
+    from tests.conftest import NOW
+
+    plan(report_house.con, report_house.config, "run-1", NOW + timedelta(days=30))  # the critical ones escalate
+    [(calendar, working, escalations)] = report_house.rows(
+        "SELECT median_response_hours, median_working_hours, escalations_open FROM agency_scorecard")
+    page = parse(render_report(gather(report_house.con)))
+    text = " ".join(" ".join(page.text).split())
+    assert f"{calendar:.1f} h / {calendar:.1f} h calendar" in text and f"{working:.1f} h / {working:.1f} h working" in text
+    assert escalations > 0 and f"Escalations open {escalations}" in text

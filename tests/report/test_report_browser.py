@@ -41,7 +41,8 @@ def test_the_report_renders_in_chromium_with_planted_markup_inert(report_house, 
     assert "pwned" not in title  # neither the planted <script> nor the onerror ran
     assert not [attrs for tag, attrs in page.tags if tag == "img"]
     text = " ".join(page.text)
-    for expected in ("health", "blog", "arabic", "Ministry of Health", "وزارة الصحة", "Unanswered queue"):
+    for expected in ("health", "blog", "arabic", "Ministry of Health", "وزارة الصحة", "Unanswered queue",
+                     "Escalations open", "calendar", "working"):
         assert expected in text
     assert sum(1 for tag, _ in page.tags if tag == "svg") >= 10
 
