@@ -113,3 +113,11 @@ def test_links_and_media_are_kept_per_version_and_exported(warehouse, tmp_path):
         assert [r["media_urls"] for r in csv.DictReader(handle)] == ["", photo, photo]
     transcript = (folder / "transcript.html").read_text(encoding="utf-8")
     assert "&quot;&lt;b&gt;&quot;" in transcript and "<b>" not in transcript
+
+
+def test_personal_data_in_a_link_is_masked_and_counted(warehouse):
+    warehouse.configure([account_entry("acct")])
+    warehouse.run({"acct": ("ok", [Post("acct", "p1", ago(1), text="Write to us",
+                                        links=("https://forms.example/?reply=salim.k@example.com",))])})
+    assert warehouse.rows("SELECT links, personal_data_kinds FROM posts") == [(["https://forms.example/?reply=[email]"], ["email"])]
+    assert "salim" not in str(warehouse.rows("SELECT * FROM post_versions"))

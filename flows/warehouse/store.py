@@ -242,13 +242,10 @@ def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
         return
     metrics = frame[["account_id", "post_id", *METRIC_COLUMNS]].dropna(subset=METRIC_COLUMNS, how="all").copy()
     frame = frame.drop(columns=METRIC_COLUMNS)
-    for column in ("links", "media_urls"):
-        frame[column] = frame[column].map(list)
     allowed = allowed_contacts(con)
-    masked = [mask_personal_data(text, allowed.get(account, frozenset()))
-              for account, text in zip(frame["account_id"], frame["text"])]
-    frame["text"] = [text for text, _ in masked]
-    frame["personal_data_kinds"] = [kinds for _, kinds in masked]
+    masked = [_masked_post(row, allowed.get(row["account_id"], frozenset())) for row in frame.to_dict("records")]
+    for column in ("text", "links", "media_urls", "personal_data_kinds"):
+        frame[column] = [row[column] for row in masked]
     frame["content_hash"] = [content_hash(row) for row in frame.to_dict("records")]
     frame["first_seen_at"] = now
     frame["deleted_seen_at"] = pd.NaT  # seen again: whatever hid it, it is visible now
@@ -261,6 +258,16 @@ def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
         for column in METRIC_COLUMNS:
             metrics[column] = metrics[column].astype("Int64")
         _upsert(con, "post_metrics", ["account_id", "post_id", "run_id"], metrics)
+
+
+def _masked_post(row: dict, allowed: frozenset[str]) -> dict:
+    """The post's text, links and media addresses with personal data replaced by its kind, and
+    the kinds found in any of them (a link can publish an e-mail address as well as the text)."""
+    text, kinds = mask_personal_data(row["text"], allowed)
+    addresses = {column: [mask_personal_data(url, allowed) for url in row[column]] for column in ("links", "media_urls")}
+    found = set(kinds).union(*(k for pairs in addresses.values() for _, k in pairs))
+    return {"text": text, "personal_data_kinds": sorted(found),
+            **{column: [url for url, _ in pairs] for column, pairs in addresses.items()}}
 
 
 def _record_deletions(con, complete: list[AccountOutcome], now: datetime) -> None:
