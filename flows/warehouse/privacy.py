@@ -101,6 +101,16 @@ def mask_personal_data(text: str | None, allowed: frozenset[str] = frozenset()) 
     return "".join(masked), sorted({item.kind for item in found})
 
 
+def mask_post(row: dict, allowed: frozenset[str] = frozenset()) -> dict:
+    """A post's ``text``, ``links`` and ``media_urls`` with personal data replaced by its kind, and
+    ``personal_data_kinds`` found in any of them (a link can publish an e-mail address as well as the text)."""
+    text, kinds = mask_personal_data(row["text"], allowed)
+    addresses = {column: [mask_personal_data(url, allowed) for url in row[column]] for column in ("links", "media_urls")}
+    found = set(kinds).union(*(k for pairs in addresses.values() for _, k in pairs))
+    return {"text": text, "personal_data_kinds": sorted(found),
+            **{column: [url for url, _ in pairs] for column, pairs in addresses.items()}}
+
+
 def allowed_contacts(con: duckdb.DuckDBPyConnection) -> dict[str, frozenset[str]]:
     """Each registered account's allow-list: its agency's published contacts, normalised."""
     rows = con.execute("SELECT a.account_id, g.public_contacts FROM accounts a "

@@ -26,13 +26,12 @@ from flows.records import (
     Inbound,
     Post,
     Profile,
-    ReadWindow,
     Record,
     Reply,
     TokenInfo,
     looks_like_question,
 )
-from flows.warehouse.privacy import allowed_contacts, author_hash, keep_purged_purged, mask_personal_data
+from flows.warehouse.privacy import allowed_contacts, author_hash, keep_purged_purged, mask_personal_data, mask_post
 from flows.warehouse.versions import content_hash, record_deletions, record_versions
 from flows.secrets import scrub, scrub_body
 
@@ -174,7 +173,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
     records = [r for o in trusted for r in o.records]
     with transaction(con):
         _upsert_posts(con, run_id, [r for r in records if isinstance(r, Post)], now)
-        _record_deletions(con, [o for o in trusted if o.status == "ok"], now)
+        record_deletions(con, [o for o in trusted if o.status == "ok"], now)  # a failed read proves nothing
         _upsert_inbound(con, [r for r in records if isinstance(r, Inbound)], now, detector or default_detector())
         _upsert(con, "replies", ["account_id", "reply_id"], _frame([r for r in records if isinstance(r, Reply)]))
         _insert_profiles(con, run_id, [r for r in records if isinstance(r, Profile)], now)
@@ -243,7 +242,7 @@ def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
     metrics = frame[["account_id", "post_id", *METRIC_COLUMNS]].dropna(subset=METRIC_COLUMNS, how="all").copy()
     frame = frame.drop(columns=METRIC_COLUMNS)
     allowed = allowed_contacts(con)
-    masked = [_masked_post(row, allowed.get(row["account_id"], frozenset())) for row in frame.to_dict("records")]
+    masked = [mask_post(row, allowed.get(row["account_id"], frozenset())) for row in frame.to_dict("records")]
     for column in ("text", "links", "media_urls", "personal_data_kinds"):
         frame[column] = [row[column] for row in masked]
     frame["content_hash"] = [content_hash(row) for row in frame.to_dict("records")]
@@ -258,27 +257,6 @@ def _upsert_posts(con, run_id: str, posts: list[Post], now: datetime) -> None:
         for column in METRIC_COLUMNS:
             metrics[column] = metrics[column].astype("Int64")
         _upsert(con, "post_metrics", ["account_id", "post_id", "run_id"], metrics)
-
-
-def _masked_post(row: dict, allowed: frozenset[str]) -> dict:
-    """The post's text, links and media addresses with personal data replaced by its kind, and
-    the kinds found in any of them (a link can publish an e-mail address as well as the text)."""
-    text, kinds = mask_personal_data(row["text"], allowed)
-    addresses = {column: [mask_personal_data(url, allowed) for url in row[column]] for column in ("links", "media_urls")}
-    found = set(kinds).union(*(k for pairs in addresses.values() for _, k in pairs))
-    return {"text": text, "personal_data_kinds": sorted(found),
-            **{column: [url for url, _ in pairs] for column, pairs in addresses.items()}}
-
-
-def _record_deletions(con, complete: list[AccountOutcome], now: datetime) -> None:
-    """A deleted version for each stored post that a completed read's window covers and that did not
-    come again. Only outcomes read completely (status ``ok``) are given: a failed read proves nothing."""
-    windows = pd.DataFrame([(w.account_id, w.start, w.end) for o in complete for w in o.records
-                            if isinstance(w, ReadWindow) and w.account_id == o.account_id],
-                           columns=["account_id", "start", "end"])
-    seen = pd.DataFrame([(r.account_id, r.post_id) for o in complete for r in o.records if isinstance(r, Post)],
-                        columns=["account_id", "post_id"])
-    record_deletions(con, windows, seen, now)
 
 
 def _upsert_inbound(con, messages: list[Inbound], now: datetime, detector: Detector) -> None:

@@ -17,6 +17,9 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from flows.outcome import AccountOutcome
+from flows.records import Post, ReadWindow
+
 HASHED = ("created_at", "url", "text", "is_reply", "in_reply_to_id")
 """The fields whose change makes a new version (what a records officer would call the content)."""
 HASHED_WHEN_GIVEN = ("links", "media_urls")
@@ -62,17 +65,21 @@ def record_versions(con: duckdb.DuckDBPyConnection, posts: pd.DataFrame, now: da
     return added[0][0] if added else 0
 
 
-def record_deletions(con: duckdb.DuckDBPyConnection, windows: pd.DataFrame, seen: pd.DataFrame,
-                     now: datetime) -> int:
-    """For each read window (account_id, start, end), add a ``deleted`` version of every stored
-    post created inside it that is not among ``seen`` (account_id, post_id) and is not already
-    marked deleted; stamp ``posts.deleted_seen_at``. Returns how many were added.
+def record_deletions(con: duckdb.DuckDBPyConnection, complete: list[AccountOutcome], now: datetime) -> int:
+    """For each :class:`ReadWindow` among ``complete`` outcomes, add a ``deleted`` version of every
+    stored post of that account created inside it that did not come again and is not already marked
+    deleted; stamp ``posts.deleted_seen_at``. Returns how many were added.
 
-    Call only with the windows of accounts whose read completed: a failed read proves nothing."""
+    Give only the outcomes of accounts read completely (status ``ok``): a failed read proves nothing."""
+    windows = pd.DataFrame([(w.account_id, w.start, w.end) for o in complete for w in o.records
+                            if isinstance(w, ReadWindow) and w.account_id == o.account_id],
+                           columns=["account_id", "start", "end"])
+    seen = pd.DataFrame([(r.account_id, r.post_id) for o in complete for r in o.records if isinstance(r, Post)],
+                        columns=["account_id", "post_id"], dtype=str)
     if windows.empty:
         return 0
     con.register("read_windows", windows)
-    con.register("seen_posts", seen if not seen.empty else pd.DataFrame(columns=["account_id", "post_id"], dtype=str))
+    con.register("seen_posts", seen)
     gone = con.execute(f"""
         SELECT DISTINCT p.account_id, p.post_id FROM posts p
         JOIN read_windows w ON w.account_id = p.account_id AND p.created_at > w.start AND p.created_at <= w."end"
