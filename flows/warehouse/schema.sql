@@ -153,7 +153,8 @@ ALTER TABLE posts ADD COLUMN IF NOT EXISTS deleted_seen_at TIMESTAMPTZ;
 -- A post missing from a later COMPLETE read of the window it was published in (the platform's
 -- ReadWindow: the WordPress posts read, a feed's entries) adds a version with deleted = true and
 -- the last content seen; a failed or partial read never does. Seen again later, it gets a new
--- version with deleted = false. Platforms that read only forward (Mastodon, X…) record no deletions.
+-- version with deleted = false. Platforms whose reads yield no ReadWindow (all but WordPress and feeds
+-- today: they read forward from a cursor) never record a deletion.
 -- Example: SELECT account_id, post_id, seen_at AS deleted_seen FROM post_versions WHERE deleted ORDER BY seen_at;
 CREATE TABLE IF NOT EXISTS post_versions (
     account_id     VARCHAR NOT NULL,
