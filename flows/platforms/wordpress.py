@@ -4,8 +4,8 @@ Streams and their cursors (UTC ``YYYY-MM-DDTHH:MM:SS``, "" before anything was s
 
 - ``profile``: the site index ``GET /wp-json/``; 404/410 there is ``gone`` and ends the fetch.
 - ``posts``: the newest ``date_gmt`` read. Later runs ask for posts ``after`` it minus
-  an overlap and de-duplicate by id. A completed read yields a ReadWindow (``after`` to now),
-  so a post deleted inside the overlap is recorded as deleted.
+  an overlap and de-duplicate by id. A completed read yields a ReadWindow (from ``after`` plus
+  the widest zone offset, to now), so a post deleted inside it is recorded as deleted.
 - ``comments``: the newest comment ``date_gmt`` read; later runs go back 24 h, because
   a comment approved late keeps its original date.
 
@@ -41,6 +41,9 @@ MAX_USER_PAGES = 5
 POSTS_OVERLAP = timedelta(hours=15)
 """WordPress reads a zone-less ``after`` in the site's own time zone (UTC-12 … UTC+14), so
 an overlap of 15 h keeps a UTC watermark from skipping posts on any site; ids de-duplicate."""
+ZONE_MARGIN = timedelta(hours=12)
+"""A zone-less ``after`` read in a site's own zone as far west as UTC-12 reaches posts only from
+``after`` + 12 h UTC: the posts read are complete from there (the ReadWindow's start)."""
 COMMENTS_OVERLAP = timedelta(hours=24)
 WP_TIME = "%Y-%m-%dT%H:%M:%S"
 
@@ -136,8 +139,8 @@ def _read_posts(target: Target, state: FetchState, session: requests.Session, ba
     except PlatformError as err:
         yield err.as_record(target.account_id, STREAM_POSTS)
         return author_ids
-    # Read to the end: every published post dated after ``after`` came (a deleted one did not).
-    yield ReadWindow(target.account_id, STREAM_POSTS, after, state.now)
+    # Read to the end: every published post dated after the window's start came (a deleted one did not).
+    yield ReadWindow(target.account_id, STREAM_POSTS, after + ZONE_MARGIN, state.now)
     yield Cursor(target.account_id, STREAM_POSTS, _wp_time(newest) if newest else "")
     return author_ids
 

@@ -91,3 +91,21 @@ def test_flickr_keeps_the_photo_file_built_from_server_and_secret():
     post = reader(flickr, "123@N01").photo_post(photo)
     assert post.media_urls == ("https://live.staticflickr.com/65535/53412345678_a1b2c3d4e5_b.jpg",)
     assert reader(flickr).photo_post({**photo, "secret": "../x"}).media_urls == ()
+
+
+def test_wordpress_promises_only_the_part_of_its_read_every_site_zone_covers(monkeypatch):
+    from flows.records import ReadWindow
+
+    sent = {}
+
+    def no_posts(session, url, params, paginator, max_pages):  # the site lists nothing new
+        sent.update(params)
+        return iter(())
+
+    monkeypatch.setattr(wordpress, "paginate", no_posts)
+    state = FetchState(now=NOW, since=NOW, cursors={wordpress.STREAM_POSTS: "2026-11-24T10:00:00"})
+    records = list(wordpress._read_posts(Target("blog", "wordpress", "http://127.0.0.1:9"), state, None,
+                                         "http://127.0.0.1:9"))
+    [window] = [r for r in records if isinstance(r, ReadWindow)]
+    assert sent["after"] == "2026-11-23T19:00:00"  # the watermark less the 15 h overlap
+    assert window.start == datetime(2026, 11, 24, 7, 0, tzinfo=UTC) and window.end == NOW  # … plus 12 h (UTC-12 sites)
