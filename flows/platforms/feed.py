@@ -93,13 +93,22 @@ def _read_feed(
     yield _profile(target, parsed.feed)
     posts = [post for post in (_post(target.account_id, entry) for entry in parsed.entries) if post is not None]
     yield from posts
-    if posts:  # a feed lists its newest entries: one older than the oldest listed fell off, it was not deleted
-        yield ReadWindow(target.account_id, STREAM_FEED, min(post.created_at for post in posts), state.now)
+    if window := _listed_window(posts):
+        yield ReadWindow(target.account_id, STREAM_FEED, window, state.now)
     authors = _authors([parsed.feed, *parsed.entries])
     validators = FeedCursor(response.headers.get("ETag"), response.headers.get("Last-Modified"), tuple(sorted(authors)))
     yield Cursor(target.account_id, STREAM_FEED, validators.dump())
     post_ids = {ref for entry in parsed.entries for ref in (entry.get("id"), entry.get("link")) if ref}
     return authors, post_ids
+
+
+def _listed_window(posts: list[Post]) -> datetime | None:
+    """From when the feed lists every entry: its oldest entry's date, when the entries come in date
+    order (a feed lists its newest; one older than the oldest listed fell off, it was not deleted).
+    None for an empty feed or one in another order (by update, say), which promises nothing."""
+    dates = [post.created_at for post in posts]
+    ordered = dates == sorted(dates) or dates == sorted(dates, reverse=True)
+    return min(dates) if dates and ordered else None
 
 
 def _get_feed(

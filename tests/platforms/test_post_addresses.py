@@ -109,3 +109,15 @@ def test_wordpress_promises_only_the_part_of_its_read_every_site_zone_covers(mon
     [window] = [r for r in records if isinstance(r, ReadWindow)]
     assert sent["after"] == "2026-11-23T19:00:00"  # the watermark less the 15 h overlap
     assert window.start == datetime(2026, 11, 24, 7, 0, tzinfo=UTC) and window.end == NOW  # … plus 12 h (UTC-12 sites)
+
+
+def test_a_feed_promises_its_window_only_when_its_entries_come_in_date_order():
+    from flows.platforms import feed
+
+    def post(day: int) -> Post:
+        return Post("news", f"p{day}", datetime(2026, 11, day, tzinfo=UTC))
+
+    assert feed._listed_window([post(20), post(12), post(3)]) == datetime(2026, 11, 3, tzinfo=UTC)
+    assert feed._listed_window([post(3), post(12), post(20)]) == datetime(2026, 11, 3, tzinfo=UTC)
+    assert feed._listed_window([post(1), post(20), post(12)]) is None  # sorted by update: a gap may be no deletion
+    assert feed._listed_window([]) is None
