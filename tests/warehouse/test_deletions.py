@@ -16,7 +16,7 @@ from flows.monitor import collect_account, target_of
 from flows.outcome import AccountOutcome
 from flows.platforms.http import make_session
 from flows.records import Post, ReadWindow
-from flows.simulator import Simulator, generate
+from flows.simulator import Simulator, generate, showcase_size
 from flows.warehouse import store
 from tests.conftest import NOW, account_entry, ago
 
@@ -118,3 +118,30 @@ def test_a_partial_read_proves_nothing_and_a_post_seen_again_is_a_new_live_versi
     assert warehouse.rows("SELECT post_id, version, deleted FROM post_versions ORDER BY post_id, version") == [
         ("p1", 1, False), ("p2", 1, False), ("p2", 2, True), ("p2", 3, False)]
     assert warehouse.rows("SELECT deleted_seen_at FROM posts WHERE post_id = 'p2'") == [(None,)]
+
+
+def test_media_addresses_reach_the_records_from_the_simulated_youtube_and_flickr(tmp_path, monkeypatch):
+    """Read over the simulator: the platforms' own fields become each version's media addresses."""
+    government = generate(accounts=showcase_size("all"), seed=7, platforms="all")
+    wanted = {a.id: a.platform for a in government.accounts
+              if a.platform in ("youtube", "flickr") and a.behaviour == "healthy"}
+    assert set(wanted.values()) == {"youtube", "flickr"}
+    with Simulator(government) as sim:
+        config = load_config(write_demo_config(tmp_path / "config", sim.registry(), sim.apprise_config()))
+        for name, token in government.tokens().items():
+            monkeypatch.setenv(name, token)
+        con = store.connect(tmp_path / "custodian.duckdb")
+        now = government.now
+        store.load_registry(con, config.registry, now)
+        states = store.fetch_states(con, list(wanted), now, now - timedelta(days=config.policy.window_days))
+        outcomes = [collect_account(target_of(a), states[a.id], make_session())
+                    for a in config.registry.accounts if a.id in wanted]
+        assert {o.account_id: o.status for o in outcomes} == dict.fromkeys(wanted, "ok")
+        store.merge_batch(con, "run-1", outcomes, now)
+    rows = con.execute("SELECT account_id, media_urls FROM post_versions").fetchall()
+    con.close()
+    by_platform = {wanted[a]: media for a, media in rows}
+    assert by_platform["youtube"][0].startswith("https://www.youtube.com/watch?v=")
+    assert by_platform["youtube"][1].startswith("https://i.ytimg.com/vi/") and by_platform["youtube"][1].endswith("/hqdefault.jpg")
+    assert by_platform["flickr"][0].startswith("https://live.staticflickr.com/") and by_platform["flickr"][0].endswith("_b.jpg")
+    assert all(media for _, media in rows)

@@ -147,6 +147,7 @@ class FakeYouTube(FakePlatform):
         items = [{"kind": "youtube#playlistItem", "etag": opaque(v.id, 27), "id": opaque(channel.uploads + v.id, 40),
                   "snippet": {"publishedAt": stamp(v.at), "channelId": channel.id, "title": v.title,
                               "playlistId": channel.uploads, "position": n,
+                              "thumbnails": _thumbnails(v.id),
                               "resourceId": {"kind": "youtube#video", "videoId": v.id}},
                   "contentDetails": {"videoId": v.id, "videoPublishedAt": stamp(v.at)}}
                  for n, v in enumerate(channel.videos)]
@@ -217,3 +218,10 @@ class FakeYouTube(FakePlatform):
         video = self.videos[self.store.video_of(inbound_id)][1]
         top = next(t for t, _ in video.threads if t.id == inbound_id)
         return self.store.add_comment(channel, video, created_at, text, None, top).id
+
+
+def _thumbnails(video_id: str) -> dict:
+    """The ``snippet.thumbnails`` YouTube gives every upload (never fetched by anyone here)."""
+    sizes = (("default", "default", 120, 90), ("medium", "mqdefault", 320, 180), ("high", "hqdefault", 480, 360))
+    return {key: {"url": f"https://i.ytimg.com/vi/{video_id}/{name}.jpg", "width": width, "height": height}
+            for key, name, width, height in sizes}
