@@ -26,7 +26,7 @@ from flows import secrets
 from flows.config import ACCOUNTS_FILE, Config, ConfigError, load_config
 from flows.platforms.http import make_session
 from flows.profile_url import fold_url, parse_profile_url
-from flows.registry_add.entry import appended, entry_text, new_entry, unique_id
+from flows.registry_add.entry import appended, new_entry, render, unique_id
 from flows.registry_add.resolve import NotResolved, resolve_url
 from flows.verify import find_official
 
@@ -94,7 +94,7 @@ def add_account(config_dir: Path, wanted: Wanted, dry_run: bool = False,
     _validate_with(config_dir, text)
     if not dry_run:
         _replace(accounts_path, text)
-    return Added(ident, platform.name, profile.title, entry_text(copy.deepcopy(entry), notes, profile.title, today), not dry_run)
+    return Added(ident, platform.name, profile.title, render(copy.deepcopy(entry), notes, profile.title, today), not dry_run)
 
 
 def _valid(config_dir: Path) -> Config:

@@ -3,8 +3,8 @@
 Contract: :func:`new_entry` builds the complete, commented entry (fields in the registry's
 usual order, a comment above it saying what it is and when it was added); :func:`appended`
 returns the file's text with the entry at the end of ``accounts:``, through ruamel.yaml's
-round trip, so every existing line, comment, quote and indentation survives (the
-indentation of the new entry follows the file's). Nothing here writes a file.
+round trip, placed after the last account so every existing line, comment, quote and
+indentation survives (the new entry's indentation follows the file's). Nothing here writes a file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.util import load_yaml_guess_indent
 
 MARK = "added by custodian registry add"
 FIELD_ORDER = ("handle", "api_base", "auth_base", "url", "comments_url", "staff_ids")
@@ -63,63 +62,59 @@ def _comment_fields(entry: CommentedMap, notes: dict[str, str], indent: int) -> 
 
 def appended(text: str, entry: CommentedMap, notes: dict[str, str], title: str, today: date) -> str:
     """``text`` (an accounts.yaml) with ``entry`` last under ``accounts:``, ``title`` and the date in
-    a comment above it and each of ``notes`` beside its field."""
-    yaml = _round_trip(text)
-    data = yaml.load(text) if text.strip() else CommentedMap()
+    a comment above it and each of ``notes`` beside its field.
+
+    ruamel.yaml reads the file (where ``accounts:`` ends, how its items are indented) and writes
+    the entry; the entry's lines are then placed after the last account, so every byte of the
+    file before stays as it was (a whole-file dump would re-indent nested lists to one style)."""
+    data = _round_trip(2).load(text) if text.strip() else None
+    data = data if isinstance(data, CommentedMap) else CommentedMap()
+    lines = text.splitlines()
     accounts = data.get("accounts")
-    if not isinstance(accounts, CommentedSeq):
-        accounts = data["accounts"] = CommentedSeq()
-    accounts.fa.set_block_style()  # "accounts: []" becomes a list of entries
-    accounts.append(entry)
-    _comment_fields(entry, notes, _offset(text) + 2)
+    if "accounts" not in data:
+        lines.append("accounts:")
+        key_line = len(lines) - 1
+    else:
+        key_line = data.lc.key("accounts")[0]
+    if not accounts:  # "accounts:" or "accounts: []": the key alone, its comment kept
+        lines[key_line] = re.sub(r"^(accounts:)\s*(\[\s*\]|null|~)?", r"\1", lines[key_line])
+    offset = accounts.lc.item(0)[1] - 2 if isinstance(accounts, CommentedSeq) and accounts else 2
+    block = render(entry, notes, title, today, offset).splitlines()
+    at = _end_of_accounts(data, lines, key_line)
+    if at > key_line + 1 and lines[at - 1].strip():
+        block.insert(0, "")  # a blank line between the previous entry and the new one
+    return "\n".join(lines[:at] + block + lines[at:]) + "\n"
+
+
+def render(entry: CommentedMap, notes: dict[str, str], title: str, today: date, offset: int = 2) -> str:
+    """The entry as a list item whose dash stands at column ``offset``, its comment above it."""
+    yaml = _round_trip(offset)
+    items = CommentedSeq([entry])
     heading = f"{_one_line(title)} — {MARK} on {today.isoformat()}"
-    accounts.yaml_set_comment_before_after_key(len(accounts) - 1, before=heading, indent=_offset(text))
-    return _blank_line_before(_dump(yaml, data), f"# {heading}")
+    items.yaml_set_comment_before_after_key(0, before=heading, indent=offset)
+    _comment_fields(entry, notes, offset + 2)
+    out = io.StringIO()
+    yaml.dump(CommentedMap([("accounts", items)]), out)
+    return out.getvalue().split("\n", 1)[1]
 
 
-def entry_text(entry: CommentedMap, notes: dict[str, str], title: str, today: date) -> str:
-    """The entry alone, as ``--dry-run`` prints it (the list item it becomes under ``accounts:``)."""
-    return appended("accounts: []\n", entry, notes, title, today).split("\n", 1)[1]
+def _end_of_accounts(data: CommentedMap, lines: list[str], key_line: int) -> int:
+    """The line before which the new entry goes: the next top-level key (without the comments and
+    blank lines leading up to it, which are that key's), or the end of the file."""
+    keys = list(data)
+    following = keys[keys.index("accounts") + 1:] if "accounts" in keys else []
+    at = data.lc.key(following[0])[0] if following else len(lines)
+    while at > key_line + 1 and (not lines[at - 1].strip() or (following and lines[at - 1].startswith("#"))):
+        at -= 1
+    return at
 
 
-def _round_trip(text: str) -> YAML:
+def _round_trip(offset: int) -> YAML:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold a long URL onto a second line
-    indent, offset = _indents(text)
-    yaml.indent(mapping=indent - offset if offset else indent, sequence=indent, offset=offset)
+    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
     return yaml
-
-
-def _indents(text: str) -> tuple[int, int]:
-    """(sequence indent, dash offset) of the file; the house style (4, 2) for an empty one."""
-    if "\n  - " not in text and "\n- " not in text:
-        return 4, 2
-    _, indent, offset = load_yaml_guess_indent(text)
-    return indent or 2, offset or 0
-
-
-def _offset(text: str) -> int:
-    return _indents(text)[1]
-
-
-def _dump(yaml: YAML, data: Any) -> str:
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
-
-
-def _blank_line_before(text: str, heading: str) -> str:
-    """One blank line between the previous entry and the new entry's comment (ruamel keeps the
-    blank lines it read, but attaches them unevenly)."""
-    lines = text.split("\n")
-    at = next(i for i, line in enumerate(lines) if line.strip() == heading)
-    while at > 1 and not lines[at - 1].strip() and not lines[at - 2].strip():
-        del lines[at - 1]
-        at -= 1
-    if at > 0 and lines[at - 1].strip() and not lines[at - 1].rstrip().endswith("accounts:"):
-        lines.insert(at, "")
-    return "\n".join(lines)
 
 
 def _flow(items: list[Any]) -> CommentedSeq:
