@@ -237,7 +237,8 @@ def test_a_remote_mastodon_profile_is_looked_up_at_its_home_instance():
 
 
 @pytest.mark.parametrize("text", [
-    "# hand-written\nagencies:\n  - id: moh\n    notify:\n    - a   # mixed list styles\naccounts:\n  - id: one\n    custodians: [a]\n",
+    "# hand-written\nagencies:\n  - id: moh\n    notify:\n    - a   # mixed list styles\n"
+    "accounts:\n  - id: one\n    custodians: [a]\n",
     "agencies:\n- id: moh\naccounts: []   # none yet\n",
     "accounts:\n- id: one\n  custodians: [a]\n\n# the agencies come last here\nagencies:\n- id: moh\n",
 ])

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from html import escape
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from html import escape
 from typing import Any
 
-from flows.simulator.platforms.feed_xml import CONTENT_TYPES, RENDERERS, Feed, FeedComment, FeedItem, render_rss_comments
 from flows.simulator.government import Account, Agency, Government
 from flows.simulator.platforms.base import FakePlatform, Namer, SimEnv
+from flows.simulator.platforms.feed_xml import CONTENT_TYPES, RENDERERS, Feed, FeedComment, FeedItem, render_rss_comments
 from flows.simulator.timelines import Wanted, healthy_messages, regular_posts, stale_messages, stale_posts
 from flows.simulator.wire import Request, Response, as_utc, http_date
 

@@ -15,8 +15,18 @@ from typing import Any
 
 from flows.simulator.government import Account, Agency
 from flows.simulator.platforms.base import Namer, token_for
-from flows.simulator.platforms.graph_api import (API_VERSION, GONE_BEHAVIOURS, INVALID, REVOKED, GraphFake, Item, Owner,
-                                                 digits, graph_time, missing)
+from flows.simulator.platforms.graph_api import (
+    API_VERSION,
+    GONE_BEHAVIOURS,
+    INVALID,
+    REVOKED,
+    GraphFake,
+    Item,
+    Owner,
+    digits,
+    graph_time,
+    missing,
+)
 from flows.simulator.wire import Request, Response, json_response
 
 SCOPES = ("instagram_basic", "instagram_manage_comments", "pages_show_list", "pages_read_engagement")
