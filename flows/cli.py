@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import runlock, secrets
-from flows.config import ConfigError, load_config
+from flows.config import ConfigError, Engagement, load_config
 from flows.silence_cli import silence_app
 from flows.warehouse import store
 
@@ -391,17 +391,11 @@ def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder fo
     print(f"{len(rows)} accounts written to {out / 'registry.json'} and {out / 'registry.csv'}")
 
 
-class Engagement(str, Enum):
-    passive = "passive"
-    active = "active"
-    engaged = "engaged"
-
-
 @registry_app.command("add")
 def registry_add(url: str = typer.Argument(..., help="The account's profile URL, in any spelling `verify` accepts."),
                  agency: str = typer.Option(..., "--agency", help="The registered agency the account belongs to."),
                  custodians: str = typer.Option(..., "--custodians", help="Apprise tags of its custodians, comma-separated."),
-                 engagement: Engagement = typer.Option(Engagement.active, "--engagement"),
+                 engagement: Engagement = typer.Option("active", "--engagement"),
                  token_env: str | None = typer.Option(None, "--token-env", help="Variable holding the platform's "
                                                       "token (needed by X, YouTube, Flickr, Facebook, Instagram)."),
                  api_base: str | None = typer.Option(None, "--api-base", help="Ask this API instead of the platform's "
@@ -415,7 +409,7 @@ def registry_add(url: str = typer.Argument(..., help="The account's profile URL,
     secrets.install_log_scrubber()
     tags = [tag.strip() for tag in custodians.split(",") if tag.strip()]
     try:
-        added = add_account(config, Wanted(url, agency, tags, engagement.value, token_env, api_base), dry_run)
+        added = add_account(config, Wanted(url, agency, tags, engagement, token_env, api_base), dry_run)
     except Refused as exc:
         err.print(f"refused: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.code) from None
