@@ -41,6 +41,12 @@ def public_url(entry: dict) -> str:
     return url
 
 
+def a_post_of(sim: Simulator, entry: dict) -> str:
+    """The address of one of a WordPress site's posts: its page names the site's REST API root."""
+    site = next(s for s in sim.platforms["wordpress"].sites.values() if s.registry_id == entry["id"])
+    return site.link(site.posts[-1])
+
+
 def add_args(entry: dict, url: str, config_dir: Path, base_url: str) -> list[str]:
     args = ["registry", "add", url, "--agency", entry["agency"], "--custodians", ",".join(entry["custodians"]),
             "--engagement", entry["engagement"], "--config", str(config_dir)]
@@ -81,7 +87,9 @@ def registered(prefect_harness, tmp_path_factory):
                                   sim.apprise_config(), [kept])
         original = (config_dir / "accounts.yaml").read_text(encoding="utf-8")
         os.environ.update(government.tokens())
-        results = {name: runner.invoke(app, add_args(entry, public_url(entry), config_dir, sim.base_url))
+        pasted = {name: a_post_of(sim, entry) if name == "wordpress" else public_url(entry)
+                  for name, entry in chosen.items()}
+        results = {name: runner.invoke(app, add_args(entry, pasted[name], config_dir, sim.base_url))
                    for name, entry in chosen.items()}
         db = config_dir.parent / "custodian.duckdb"
         summary = run_monitor(config_dir=str(config_dir), db=str(db), batch_size=6)
@@ -111,6 +119,7 @@ def test_an_account_of_every_simulated_platform_is_added_with_what_its_platform_
         assert entry["api_base"] == expected["api_base"], platform
     assert added["feed"]["comments_url"] == registered["chosen"]["feed"]["comments_url"]  # from the page's <link>
     assert added["wordpress"]["staff_ids"]  # the site's users with published posts
+    assert added["wordpress"]["url"] == registered["chosen"]["wordpress"]["url"]  # the site, found from a post
 
 
 def test_the_file_keeps_its_comments_and_order_and_validates(registered):
@@ -200,7 +209,7 @@ def test_a_platform_that_needs_a_token_says_so_before_asking(registered):
     args = add_args(entry, entry["url"].replace(entry["handle"], "someone_new"), registered["config"],
                     registered["sim"].base_url)
     result = runner.invoke(app, args[:args.index("--token-env")])
-    assert result.exit_code == 1 and "--token-env" in result.output, result.output
+    assert result.exit_code == 2 and "--token-env" in result.output, result.output
 
 
 def test_an_unknown_agency_or_a_non_url_is_a_usage_error(registered):

@@ -7,7 +7,7 @@ account registered under another spelling, then builds a complete, commented ent
 the registry with it exactly as ``custodian validate`` does. Only then, unless ``dry_run``,
 ``accounts.yaml`` is replaced (atomically) by the same file with the entry appended. Every
 refusal is :class:`Refused` with a one-line message and the exit code: 1 for the account (not
-found, unreachable, already there), 2 for the configuration or the options.
+found, unreachable, already there), 2 for the configuration or the options (a token missing).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def add_account(config_dir: Path, wanted: Wanted, dry_run: bool = False,
     try:
         platform, ref, profile = resolve_url(address, wanted.api_base, token, session or make_session(retries=1))
     except NotResolved as exc:
-        raise Refused(str(exc)) from None
+        raise Refused(str(exc), EXIT_USAGE if exc.usage else EXIT_ACCOUNT) from None
     fields = dict(profile.fields)
     if fields.get("api_base") == platform.default_api_base:
         fields.pop("api_base")  # the platform's own default: nothing to say

@@ -25,7 +25,12 @@ CLAIM_ORDER = ("host", "path", "any")
 
 
 class NotResolved(Exception):
-    """The URL names no account Custodian can register; ``str()`` is one line for the operator."""
+    """The URL names no account Custodian can register; ``str()`` is one line for the operator.
+    ``usage``: the command lacked something (the token the platform's look-up needs)."""
+
+    def __init__(self, message: str, usage: bool = False):
+        super().__init__(message)
+        self.usage = usage
 
 
 def claims(address: ProfileAddress) -> list[tuple[Platform, ProfileRef]]:
@@ -43,6 +48,10 @@ def resolve_url(address: ProfileAddress, api_base: str | None, token: str | None
         raise NotResolved(f"{address.raw}: no supported platform recognises this address")
     specific = [pair for pair in found if pair[0].url_claim != "any"]
     tried = specific[:1] or found
+    credential = tried[0][0].credential
+    if len(tried) == 1 and credential is not None and credential.required and not token:
+        raise NotResolved(f"{address.raw}: looking up a {tried[0][0].name} account needs --token-env naming a "
+                          f"variable that holds {credential.holds}", usage=True)
     failures = []
     for platform, ref in tried:
         ref = replace(ref, api_base=(api_base or ref.api_base or platform.default_api_base or "").rstrip("/"))
