@@ -12,6 +12,11 @@ and nothing else. A ``Cursor`` for a stream comes only after that stream was rea
 end. Every failure is a ``FetchError`` (account, URL without secrets, status, message,
 ``kind``), never an exception that stops the run. The module never touches DuckDB,
 Prefect or apprise.
+
+``custodian registry add`` asks a platform two more things, through the module its
+``profile_lookup`` names (``flows/platforms/lookup/<name>.py``): which pasted URLs are its
+profiles (:meth:`Platform.profile_ref`, no request; ``url_claim`` says by host, path or any
+site) and what its API says of the account (:meth:`Platform.resolve_profile`).
 """
 
 from __future__ import annotations
