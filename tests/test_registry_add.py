@@ -268,3 +268,12 @@ def test_the_entry_goes_last_under_accounts_and_every_other_line_stays(text):
     without_entry = [line for line in lines[:start] + lines[end:] if line.strip()]
     assert without_entry == [line for line in text.replace("accounts: []", "accounts:").splitlines() if line.strip()]
     assert "# وزارة الصحة — added by custodian registry add on 2026-11-29" in result
+
+
+def test_a_token_for_a_platform_that_takes_none_is_a_usage_error(registered, monkeypatch):
+    entry = next(e for e in registered["registry"]["accounts"] if e["platform"] == "feed"
+                 and e is not registered["chosen"]["feed"] and registered["behaviours"][e["id"]] in READABLE)
+    monkeypatch.setenv("SOME_FEED_TOKEN", "sim-feed-token-0123")
+    args = add_args(entry, entry["url"], registered["config"], registered["sim"].base_url)
+    result = runner.invoke(app, [*args, "--token-env", "SOME_FEED_TOKEN"])
+    assert result.exit_code == 2 and "takes no token" in result.output, result.output

@@ -77,24 +77,27 @@ def add_account(config_dir: Path, wanted: Wanted, dry_run: bool = False,
                       + ", ".join(a.id for a in config.registry.agencies), EXIT_USAGE)
     token = _token(wanted.token_env)
     try:
-        platform, ref, profile = resolve_url(address, wanted.api_base, token, session or make_session(retries=1))
+        platform, _, profile = resolve_url(address, wanted.api_base, token, session or make_session(retries=1))
     except NotResolved as exc:
         raise Refused(str(exc), EXIT_USAGE if exc.usage else EXIT_ACCOUNT) from None
+    if wanted.token_env and platform.credential is None:
+        raise Refused(f"--token-env {wanted.token_env}: a {platform.name} account takes no token", EXIT_USAGE)
     fields = dict(profile.fields)
     if fields.get("api_base") == platform.default_api_base:
         fields.pop("api_base")  # the platform's own default: nothing to say
     _refuse_same_account(config, platform.name, fields, profile.fields)
     today = today or date.today()
     ident = unique_id({a.id for a in config.registry.accounts}, wanted.agency, platform.name, fields.get("handle"))
+    named_token = (wanted.token_env, platform.credential.holds) if wanted.token_env and platform.credential else None
     entry, notes = new_entry(ident, wanted.agency, platform.name, fields, profile.notes, wanted.custodians,
-                      wanted.engagement, (wanted.token_env, platform.credential.holds) if wanted.token_env
-                      and platform.credential else None, today)
+                             wanted.engagement, named_token, today)
     accounts_path = config_dir / ACCOUNTS_FILE
     text = appended(accounts_path.read_text(encoding="utf-8"), entry, notes, profile.title, today)
     _validate_with(config_dir, text)
     if not dry_run:
         _replace(accounts_path, text)
-    return Added(ident, platform.name, profile.title, render(copy.deepcopy(entry), notes, profile.title, today), not dry_run)
+    shown = render(copy.deepcopy(entry), notes, profile.title, today)
+    return Added(ident, platform.name, profile.title, shown, not dry_run)
 
 
 def _valid(config_dir: Path) -> Config:
