@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows import runlock, secrets
-from flows.config import ConfigError, load_config
+from flows.config import ConfigError, Engagement, load_config
 from flows.silence_cli import silence_app
 from flows.warehouse import store
 
@@ -389,6 +389,34 @@ def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder fo
         writer.writeheader()
         writer.writerows(rows)
     print(f"{len(rows)} accounts written to {out / 'registry.json'} and {out / 'registry.csv'}")
+
+
+@registry_app.command("add")
+def registry_add(url: str = typer.Argument(..., help="The account's profile URL, in any spelling `verify` accepts."),
+                 agency: str = typer.Option(..., "--agency", help="The registered agency the account belongs to."),
+                 custodians: str = typer.Option(..., "--custodians", help="Apprise tags of its custodians, comma-separated."),
+                 engagement: Engagement = typer.Option("active", "--engagement"),
+                 token_env: str | None = typer.Option(None, "--token-env", help="Variable holding the platform's "
+                                                      "token (needed by X, YouTube, Flickr, Facebook, Instagram)."),
+                 api_base: str | None = typer.Option(None, "--api-base", help="Ask this API instead of the platform's "
+                                                     "(the simulator, a proxy)."),
+                 config: Path = ConfigOpt,
+                 dry_run: bool = typer.Option(False, "--dry-run", help="Print the entry; write nothing.")) -> None:
+    """Register an account from its profile URL: look it up through its platform, append a commented
+    entry to accounts.yaml (exit 1: not found, unreachable or already registered; 2: bad options or config)."""
+    from flows.registry_add import Refused, Wanted, add_account
+
+    secrets.install_log_scrubber()
+    tags = [tag.strip() for tag in custodians.split(",") if tag.strip()]
+    try:
+        added = add_account(config, Wanted(url, agency, tags, engagement, token_env, api_base), dry_run)
+    except Refused as exc:
+        err.print(f"refused: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.code) from None
+    print(added.text, end="" if added.text.endswith("\n") else "\n")
+    where = config / "accounts.yaml"
+    print(f"{'added' if added.written else 'dry run, not written:'} {added.account_id} ({added.platform}: "
+          f"{added.title}) {'to' if added.written else 'for'} {where}")
 
 
 @app.command()

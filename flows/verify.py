@@ -1,7 +1,8 @@
 """Is this URL an official account? The registry as open data, and the public verify question.
 
 Contract: :func:`find_official` folds a pasted profile URL (scheme, ``www.``/``m.``/
-``mobile.`` hosts, letter case, trailing slash, query and fragment do not matter) and looks
+``mobile.`` hosts, letter case, trailing slash, query and fragment do not matter; the one
+reading of a pasted URL, :mod:`flows.profile_url`, is shared with ``registry add``) and looks
 it up among every registered account's addresses (each platform says which, through
 ``Platform.profile_urls``). :func:`public_registry` is the registry without anything private:
 no custodian tags, no token variables, no agency notification tags.
@@ -10,34 +11,12 @@ no custodian tags, no token variables, no agency notification tags.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from flows.config import Config
 from flows.platforms import get_platform
+from flows.profile_url import fold_url
 
-MOBILE_PREFIXES = ("www.", "m.", "mobile.")
-
-
-def fold_url(raw: str) -> str | None:
-    """``host[:port]/path`` folded for comparison; None when it is not an http(s) address."""
-    text = raw.strip()
-    if "://" not in text:
-        text = "https://" + text
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None
-    for prefix in MOBILE_PREFIXES:
-        if host.startswith(prefix) and host.count(".") >= 2:
-            host = host[len(prefix):]
-            break
-    shown_port = f":{port}" if port and port not in (80, 443) else ""
-    path = unquote(parts.path).rstrip("/").lower()
-    return f"{host}{shown_port}{path}"
+__all__ = ["PUBLIC_FIELDS", "Verdict", "find_official", "fold_url", "public_registry"]
 
 
 @dataclass(frozen=True)

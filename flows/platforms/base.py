@@ -12,6 +12,11 @@ and nothing else. A ``Cursor`` for a stream comes only after that stream was rea
 end. Every failure is a ``FetchError`` (account, URL without secrets, status, message,
 ``kind``), never an exception that stops the run. The module never touches DuckDB,
 Prefect or apprise.
+
+``custodian registry add`` asks a platform two more things, through the module its
+``profile_lookup`` names (``flows/platforms/lookup/<name>.py``): which pasted URLs are its
+profiles (:meth:`Platform.profile_ref`, no request; ``url_claim`` says by host, path or any
+site) and what its API says of the account (:meth:`Platform.resolve_profile`).
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from itertools import islice
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import requests
 
 from flows.platforms import http
+from flows.platforms.profiles import ProfileRef, ResolvedProfile
+from flows.profile_url import ProfileAddress
 from flows.records import FetchError, FetchState, Record, Target
 
 
@@ -94,6 +102,28 @@ class Platform:
         one profile (``/@name`` and ``/users/name``) overrides this to list them.
         """
         return [u for u in (url, api_base) if u]
+
+    profile_lookup: ClassVar[str | None] = None
+    """The module (``flows.platforms.lookup.<name>``) whose ``profile_ref(address)`` and
+    ``resolve(ref, session, token)`` serve ``custodian registry add``; None: not from a URL."""
+    url_claim: ClassVar[Literal["host", "path", "any"]] = "host"
+    """How this platform knows its profile URLs: by its own ``host`` (x.com), by a ``path`` shape
+    on any host (``/@name`` on a Mastodon instance), or on ``any`` site (WordPress, a feed).
+    ``registry add`` believes a host over a path, and asks ``any`` only when neither spoke."""
+
+    def profile_ref(self, address: ProfileAddress) -> ProfileRef | None:
+        """What a pasted profile URL names on this platform, with no request made; None when the
+        address is not one of this platform's profile URLs."""
+        return import_module(self.profile_lookup).profile_ref(address) if self.profile_lookup else None
+
+    def resolve_profile(self, ref: ProfileRef, session: requests.Session, token: str | None) -> ResolvedProfile:
+        """Ask the platform for what a registry entry needs (its stable handle, ``api_base``, extras).
+
+        The look-up doubles as the reachability check: an account not found, gone or suspended
+        raises :class:`~flows.platforms.http.PlatformError` naming the URL asked (never a token)."""
+        if not self.profile_lookup:
+            raise http.PlatformError(ref.url, None, f"{self.name} accounts cannot be registered from a URL yet")
+        return import_module(self.profile_lookup).resolve(ref, session, token)
 
     def check_token(self, target: Target, session: requests.Session) -> str | None:
         """None when the platform accepts ``target.token``, else why not (never the token itself).

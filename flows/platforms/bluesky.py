@@ -290,6 +290,7 @@ class Bluesky(Platform):
     """Bluesky's public AppView; an app password adds notifications through the account's PDS."""
 
     name = "bluesky"
+    profile_lookup = "flows.platforms.lookup.bluesky"
     default_api_base = "https://public.api.bsky.app"
     handle_required = True
     handle_hint = "the handle (moh.example.gov) or the DID"

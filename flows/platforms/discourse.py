@@ -258,6 +258,8 @@ class Discourse(Platform):
     """A Discourse forum's public JSON; an API key of the account adds what its user may see."""
 
     name = "discourse"
+    profile_lookup = "flows.platforms.lookup.discourse"
+    url_claim = "path"
     handle_required = True
     handle_hint = "the account's username on the forum"
     credential = Credential("a Discourse API key for the account's username (sent as Api-Key / Api-Username)",

@@ -259,6 +259,7 @@ class Facebook(Platform):
     """Facebook Pages through Meta's Graph API; the Page access token opens everything."""
 
     name = "facebook"
+    profile_lookup = "flows.platforms.lookup.facebook"
     default_api_base = "https://graph.facebook.com/v26.0"
     handle_required = True
     handle_hint = "the Page id (digits)"

@@ -238,6 +238,8 @@ class Feed(Platform):
     """An RSS 2.0 or Atom feed (any blog, Blogger, a YouTube channel feed), with an optional comment feed."""
 
     name = "feed"
+    profile_lookup = "flows.platforms.lookup.feed"
+    url_claim = "any"
 
     def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
         return fetch(target, state, session)

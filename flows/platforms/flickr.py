@@ -210,6 +210,7 @@ class Flickr(Platform):
     """Flickr with an API key: the member's profile, public photos and their comments."""
 
     name = "flickr"
+    profile_lookup = "flows.platforms.lookup.flickr"
     default_api_base = "https://api.flickr.com/services/rest"
     handle_required = True
     handle_hint = "the member's NSID (e.g. 12345678@N01)"

@@ -204,6 +204,7 @@ class Instagram(Platform):
     """Instagram professional accounts through Meta's Graph API; the owner's token opens everything."""
 
     name = "instagram"
+    profile_lookup = "flows.platforms.lookup.instagram"
     default_api_base = "https://graph.facebook.com/v26.0"
     handle_required = True
     handle_hint = "the Instagram professional account id (digits)"

@@ -420,6 +420,8 @@ class Mastodon(Platform):
     """Any Mastodon instance's REST API v1; public reads, the owner's token for mentions and DMs."""
 
     name = "mastodon"
+    profile_lookup = "flows.platforms.lookup.mastodon"
+    url_claim = "path"
     handle_required = True
     handle_hint = "the username, without the instance"
     credential = Credential("an access token of the account's owner (scope read)", required=False,

@@ -274,6 +274,8 @@ class MediaWiki(Platform):
     """Any MediaWiki wiki's Action API (Wikipedia and every other)."""
 
     name = "mediawiki"
+    profile_lookup = "flows.platforms.lookup.mediawiki"
+    url_claim = "path"
     default_api_base = None
     credential = None
     handle_required = True

@@ -240,6 +240,8 @@ class WordPress(Platform):
     """A WordPress site's REST API (``/wp-json/wp/v2``); everything read is public."""
 
     name = "wordpress"
+    profile_lookup = "flows.platforms.lookup.wordpress"
+    url_claim = "any"
 
     def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
         return fetch(target, state, session)

@@ -267,6 +267,7 @@ class X(Platform):
     """X API v2 with an OAuth 2.0 Bearer token: profile, own posts, mentions (no DMs)."""
 
     name = "x"
+    profile_lookup = "flows.platforms.lookup.x"
     default_api_base = "https://api.x.com"
     handle_required = True
     handle_hint = "the username, without @"

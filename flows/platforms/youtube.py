@@ -260,6 +260,7 @@ class YouTube(Platform):
     """YouTube Data API v3 with an API key: channel, uploads, public comments and replies."""
 
     name = "youtube"
+    profile_lookup = "flows.platforms.lookup.youtube"
     default_api_base = "https://www.googleapis.com/youtube/v3"
     handle_required = True
     handle_hint = "the channel id (UC…) or the @handle"

@@ -88,6 +88,8 @@ class FakeBluesky(FakePlatform):
         match parts:
             case ["appview", "xrpc", "app.bsky.actor.getProfile"]:
                 return self._profile(req)
+            case [("appview" | "pds"), "xrpc", "com.atproto.identity.resolveHandle"]:
+                return self._resolve_handle(req)
             case ["appview", "xrpc", "app.bsky.feed.getAuthorFeed"]:
                 return self._author_feed(req)
             case ["appview", "xrpc", "app.bsky.feed.getPosts"]:
@@ -116,6 +118,13 @@ class FakeBluesky(FakePlatform):
         if actor.behaviour == "suspended":
             return None, _error("AccountTakedown", "Account has been suspended")
         return actor, None
+
+    def _resolve_handle(self, req: Request) -> Response:
+        """``{"did"}`` for a known handle (a suspended account's too: its DID still resolves)."""
+        actor = self.store.actors.get((req.arg("handle") or "").lower())
+        if actor is None or actor.behaviour == "deleted" or actor.did == (req.arg("handle") or "").lower():
+            return _error("InvalidRequest", "Unable to resolve handle")
+        return json_response({"did": actor.did})
 
     def _profile(self, req: Request) -> Response:
         actor, error = self._actor(req)

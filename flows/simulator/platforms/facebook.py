@@ -98,7 +98,7 @@ class FakeFacebook(GraphFake):
 
     def route(self, owner: Owner, parts: list[str], req: Request, token_in_query: bool) -> Response:
         match parts:
-            case [node] if node == owner.node_id:
+            case [node] if node in (owner.node_id, page_username(owner)):  # Graph reads a Page by either
                 return json_response(self._page(owner))
             case [node, edge] if node == owner.node_id and edge in POST_EDGES:
                 posts = _between(owner.posts, req)
@@ -113,9 +113,13 @@ class FakeFacebook(GraphFake):
                                                    token_in_query))
         return json_response(missing("/".join(parts)), 400)
 
+    def index(self, owner: Owner) -> None:
+        super().index(owner)
+        self.by_node[page_username(owner)] = owner
+
     def _page(self, owner: Owner) -> dict[str, Any]:
         followers = 1000 + int(digits(owner.node_id, 5))
-        return {"id": owner.node_id, "name": owner.name, "username": f"page{owner.node_id[-6:]}",
+        return {"id": owner.node_id, "name": owner.name, "username": page_username(owner),
                 "about": f"The official Page of {owner.name}.", "link": f"{self.root}/{owner.node_id}",
                 "fan_count": followers - 37, "followers_count": followers, "verification_status": "blue_verified",
                 "website": "https://www.oman.om"}
@@ -134,6 +138,11 @@ class FakeFacebook(GraphFake):
                 "messages": {"data": [{"id": m.id, "created_time": graph_time(m.created_at),
                                        "from": {"id": m.author_id, "name": m.author_name}, "message": m.text}
                                       for m in newest_first[:25]]}}
+
+
+def page_username(owner: Owner) -> str:
+    """The Page's username (``facebook.com/<username>``), which Graph accepts in place of its id."""
+    return f"page{owner.node_id[-6:]}"
 
 
 def _between(posts: list[Item], req: Request) -> list[Item]:

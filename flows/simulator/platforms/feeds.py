@@ -13,11 +13,12 @@ import hashlib
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from html import escape
 from typing import Any
 
-from flows.simulator.platforms.feed_xml import CONTENT_TYPES, RENDERERS, Feed, FeedComment, FeedItem, render_rss_comments
 from flows.simulator.government import Account, Agency, Government
 from flows.simulator.platforms.base import FakePlatform, Namer, SimEnv
+from flows.simulator.platforms.feed_xml import CONTENT_TYPES, RENDERERS, Feed, FeedComment, FeedItem, render_rss_comments
 from flows.simulator.timelines import Wanted, healthy_messages, regular_posts, stale_messages, stale_posts
 from flows.simulator.wire import Request, Response, as_utc, http_date
 
@@ -132,6 +133,8 @@ class FakeFeeds(FakePlatform):
     def handle(self, path: str, req: Request) -> Response:
         """Answer ``GET BASE/feeds/<name>``; ``name`` ends in ``.xml``."""
         name = path
+        if name.endswith(".html") and req.method in ("GET", "HEAD"):
+            return self._home_page(name.removesuffix(".html"))
         stem = name.removesuffix(".xml")
         if not name.endswith(".xml") or req.method not in ("GET", "HEAD"):
             return NOT_FOUND
@@ -150,6 +153,21 @@ class FakeFeeds(FakePlatform):
             return Response(304, b"", "", headers)
         content_type = CONTENT_TYPES["rss" if kind == "comments" else feed.style]
         return Response(200, body, content_type, headers)
+
+    def _home_page(self, stem: str) -> Response:
+        """The site's home page, announcing its feeds as blogs do (``<link rel="alternate">``)."""
+        feed = self.feeds.get(stem)
+        if feed is None:
+            return NOT_FOUND
+        kind = "atom" if feed.style in ("atom", "youtube") else "rss"
+        links = [f'<link rel="alternate" type="application/{kind}+xml" title="{escape(feed.title)} &raquo; Feed" '
+                 f'href="{self.root}/{stem}.xml">']
+        if feed.comments is not None:
+            links.append(f'<link rel="alternate" type="application/rss+xml" title="{escape(feed.title)} &raquo; '
+                         f'Comments Feed" href="{self.root}/{stem}-comments.xml">')
+        body = (f'<!DOCTYPE html>\n<html lang="{feed.language}"><head><meta charset="utf-8">'
+                f"<title>{escape(feed.title)}</title>\n" + "\n".join(links) + "\n</head><body></body></html>\n")
+        return Response(200, body.encode(), "text/html; charset=utf-8")
 
     @staticmethod
     def _document(feed: Feed, kind: str) -> tuple[bytes, str, str]:

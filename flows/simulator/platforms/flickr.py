@@ -25,7 +25,7 @@ from flows.simulator.wire import Request, Response, as_utc, dumps, failure, json
 
 STALE_SHIFT = timedelta(days=45)
 """A stale gallery's uploads move this much further back: its latest is 110–135 days old, past Flickr's 90."""
-METHODS = ("flickr.people.getInfo", "flickr.people.getPublicPhotos", "flickr.photos.comments.getList")
+METHODS = ("flickr.urls.lookupUser", "flickr.people.getInfo", "flickr.people.getPublicPhotos", "flickr.photos.comments.getList")
 
 
 def _digits(seed: str, count: int) -> str:
@@ -145,6 +145,16 @@ class FakeFlickr(FakePlatform):
         if member is None or member.deleted:
             return None
         return self.env.failed(member.registry_id) or member
+
+    def _lookupUser(self, req: Request) -> dict[str, Any]:
+        """The member a ``/photos/<alias or NSID>/`` or ``/people/…`` URL names, as Flickr answers it."""
+        parts = [p for p in (req.arg("url") or "").split("?")[0].split("/") if p]
+        named = parts[parts.index(next(p for p in parts if p in ("photos", "people"))) + 1] \
+            if any(p in ("photos", "people") for p in parts[:-1]) else ""
+        member = self.members.get(named) or next((m for m in self.members.values() if m.alias == named), None)
+        if member is None or member.deleted:
+            return fail(1, "User not found")
+        return {"user": {"id": member.nsid, "username": {"_content": member.alias}}, "stat": "ok"}
 
     def _getInfo(self, req: Request) -> dict[str, Any] | Response:
         member = self._member(req)

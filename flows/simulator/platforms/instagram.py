@@ -15,7 +15,18 @@ from typing import Any
 
 from flows.simulator.government import Account, Agency
 from flows.simulator.platforms.base import Namer, token_for
-from flows.simulator.platforms.graph_api import GraphFake, Item, Owner, digits, graph_time, missing
+from flows.simulator.platforms.graph_api import (
+    API_VERSION,
+    GONE_BEHAVIOURS,
+    INVALID,
+    REVOKED,
+    GraphFake,
+    Item,
+    Owner,
+    digits,
+    graph_time,
+    missing,
+)
 from flows.simulator.wire import Request, Response, json_response
 
 SCOPES = ("instagram_basic", "instagram_manage_comments", "pages_show_list", "pages_read_engagement")
@@ -74,6 +85,22 @@ class FakeInstagram(GraphFake):
         return reply.id
 
     # --- HTTP ------------------------------------------------------------------------------
+
+    def handle(self, path: str, req: Request) -> Response:
+        """``/me/accounts`` (the Pages the token manages and their linked Instagram accounts), then the rest."""
+        if path.strip("/") == f"{API_VERSION}/me/accounts":
+            return self._my_pages(req.bearer() or req.arg("access_token") or "")
+        return super().handle(path, req)
+
+    def _my_pages(self, token: str) -> Response:
+        owners = [owner for owner in self.owners.values() if owner.token == token]
+        if not owners or any(owner.behaviour == "revoked" for owner in owners):
+            return json_response(REVOKED if owners else INVALID, 400)
+        pages = [{"id": "1000" + digits(owner.node_id, 11), "name": f"{owner.name} Page",
+                  "instagram_business_account": {"id": owner.node_id, "username": owner.name,
+                                                 "name": owner.name.replace("_", " ").title()}}
+                 for owner in owners if owner.behaviour not in GONE_BEHAVIOURS]
+        return json_response({"data": pages, "paging": {"cursors": {"before": "MA==", "after": "MA=="}}})
 
     def route(self, owner: Owner, parts: list[str], req: Request, token_in_query: bool) -> Response:
         match parts:

@@ -174,6 +174,8 @@ class FakeWordPress(FakePlatform):
         match parts:
             case [""]:
                 return self._home(site)
+            case [year, month, _] if year.isdigit() and month.isdigit():  # a post's page: the same headers
+                return self._home(site)
             case ["wp-json"] | ["wp-json", ""]:
                 return json_response(site.index())
             case ["wp-json", "wp", "v2", "posts"]:
@@ -195,7 +197,9 @@ class FakeWordPress(FakePlatform):
         items = "".join(f'<li><a href="{site.link(p)}">{p.title}</a></li>' for p in reversed(site.posts[-10:]))
         page = f"<!doctype html><html><head><title>{site.title}</title></head><body><h1>{site.title}</h1>" \
                f"<ul>{items}</ul></body></html>"
-        return Response(200, page.encode(), "text/html; charset=UTF-8")
+        # Every WordPress page names its REST API root, as WordPress's rest_output_link_header() does.
+        return Response(200, page.encode(), "text/html; charset=UTF-8",
+                        [("Link", f'<{site.root}/wp-json/>; rel="https://api.w.org/"')])
 
     def _posts(self, site: Site, req: Request) -> Response:
         after, before = _date(req, "after"), _date(req, "before")
