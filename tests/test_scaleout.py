@@ -3,29 +3,22 @@ deployment from prefect.yaml, and a sharded monitor run whose findings equal a s
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 from typer.testing import CliRunner
 
 from flows import shards
 from flows.cli import app, write_demo_config
+from flows.local_pool import LocalPool
 from flows.records import Cursor, Post
 from flows.shard_files import DONE, ShardStore
 from flows.simulator import Simulator, generate, showcase_size
 from tests.conftest import NOW, account_entry, run_monitor, write_config
 
-ROOT = Path(__file__).resolve().parents[1]
-POOL, WORKERS = "custodian-collect", ("worker-a", "worker-b")
+WORKERS = ("worker-a", "worker-b")
 
 
 def test_a_shards_batch_comes_back_from_parquet_exactly_and_a_missing_one_is_recorded_failed(warehouse, tmp_path):
@@ -70,31 +63,6 @@ def test_a_sharded_run_without_a_store_or_a_server_is_refused(tmp_path, monkeypa
     assert not (tmp_path / "c.duckdb").exists()  # refused before anything was written
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _prefect(env: dict, *args: str, cwd: Path = ROOT) -> None:
-    subprocess.run([sys.executable, "-m", "prefect", *args], env=env, cwd=cwd, check=True, timeout=300,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a process started in its own session, and everything it started (flow-run processes, uvicorn)."""
-    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def every_platform():
     """One account of each behaviour on every fake platform, as of a fixed moment."""
@@ -104,43 +72,11 @@ def every_platform():
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, every_platform):
-    """A Prefect server on a free port, the process pool ``custodian-collect``, the ``collect/shard``
-    deployment from prefect.yaml, and two process workers (one flow run at a time each) holding
-    the government's tokens: a shard reads them from its worker's environment."""
-    home = tmp_path_factory.mktemp("prefect")
-    url = f"http://127.0.0.1:{_free_port()}/api"
-    env = {**os.environ, **every_platform[1].tokens(), "PREFECT_HOME": str(home), "PREFECT_API_URL": url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "1", "CUSTODIAN_HOME": str(ROOT)}
-    started = []
-    try:
-        started.append(subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                                         "--port", url.split(":")[2].split("/")[0], "--analytics-off"], env=env,
-                                        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        _wait_for(f"{url}/health")
-        _prefect(env, "work-pool", "create", "--type", "process", POOL)
-        _prefect(env, "deploy", "--name", "shard", "--no-prompt")
-        for name in WORKERS:
-            log = (home / f"{name}.log").open("wb")  # kept for a failing test's reader
-            started.append(subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
-                                             "--type", "process", "--limit", "1", "--name", name], env=env,
-                                            start_new_session=True, stdout=log, stderr=subprocess.STDOUT))
-            log.close()
-        yield {"url": url, "env": env}
-    finally:
-        for process in reversed(started):
-            _stop(process)
-
-
-def _wait_for(health: str, seconds: float = 240) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(health, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"the Prefect server did not answer at {health}")
+    """A Prefect server on a free port, the process pool of prefect.yaml's ``collect/shard``
+    deployment, and two process workers holding the government's tokens (a shard reads them
+    from its worker's environment). Logs: the fixture's temporary folder, ``<worker>.log``."""
+    with LocalPool(tmp_path_factory.mktemp("prefect"), WORKERS, env=every_platform[1].tokens()) as pool:
+        yield pool
 
 
 def _rows(db: Path, sql: str) -> list[tuple]:
@@ -163,6 +99,7 @@ SAME_IN_BOTH = {
 }
 
 
+@pytest.mark.slow  # a server, two workers, a deploy and two runs: 1-2 min on an idle 2-core machine, 4+ under load
 def test_a_sharded_run_on_two_workers_finds_what_a_single_process_run_finds(cluster, every_platform, tmp_path,
                                                                              monkeypatch):
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -174,7 +111,7 @@ def test_a_sharded_run_on_two_workers_finds_what_a_single_process_run_finds(clus
         for name, token in government.tokens().items():
             monkeypatch.setenv(name, token)  # for the single-process run
         store_dir = tmp_path / "shards"
-        with temporary_settings(updates={PREFECT_API_URL: cluster["url"]}):
+        with temporary_settings(updates={PREFECT_API_URL: cluster.url}):
             single = run_monitor(config_dir=str(config), db=str(tmp_path / "single.duckdb"), now=now.isoformat())
             sharded = run_monitor(config_dir=str(config), db=str(tmp_path / "sharded.duckdb"), now=now.isoformat(),
                                   shards=4, shard_store=str(store_dir))
