@@ -16,6 +16,7 @@ of their token variable, never the token.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -29,6 +30,8 @@ RECORD_TABLES = {"profiles": Profile, "posts": Post, "inbound": Inbound, "replie
 """One Parquet file per record type; ``_n`` keeps each record's place in its account's records."""
 TABLE_OF = {kind: name for name, kind in RECORD_TABLES.items()}
 DONE, MANIFEST = "done.json", "manifest.json"
+RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""The monitor's run ids (uuid4): the only folders a sharded run ever removes from the store."""
 
 
 class ShardStore:
@@ -63,10 +66,12 @@ class ShardStore:
             self.fs.rm(path, recursive=True)
 
     def leftover_runs(self, keep: str) -> list[str]:
-        """Run folders other than ``keep``: runs that crashed before their merge finished."""
+        """Run folders other than ``keep`` (named by a run id, nothing else in the store is touched):
+        runs that crashed before their merge finished."""
         if not self.fs.exists(self.root):
             return []
-        return [p for p in self.fs.ls(self.root, detail=False) if p.rstrip("/").rsplit("/", 1)[-1] != keep]
+        names = {p: p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.root, detail=False)}
+        return [p for p, name in names.items() if RUN_ID.fullmatch(name) and name != keep]
 
     def write_outcomes(self, directory: str, outcomes: list[AccountOutcome]) -> None:
         """The shard's validated batch: ``outcomes.parquet`` plus one file per record type present."""

@@ -41,6 +41,13 @@ def test_a_shards_batch_comes_back_from_parquet_exactly_and_a_missing_one_is_rec
     assert warehouse.rows("SELECT post_id, likes FROM posts JOIN post_metrics USING (account_id, post_id)") == [("p1", 3)]
 
 
+def test_a_sharded_run_removes_only_the_unmerged_runs_it_left_in_the_store(tmp_path):
+    crashed, current = "0b3c2a4e-1d2f-4a5b-8c6d-7e8f9a0b1c2d", "9f8e7d6c-5b4a-4321-8fed-cba987654321"
+    for name in (crashed, current, "analysts-notes"):
+        (tmp_path / name / "shard-000").mkdir(parents=True)
+    assert ShardStore(str(tmp_path)).leftover_runs(keep=current) == [str(tmp_path / crashed)]
+
+
 def test_shards_are_deterministic_and_a_platform_wide_budget_or_a_token_stays_in_one_shard(warehouse):
     accounts = [account_entry(f"m{i}", token_env="SHARED_TOKEN" if i < 6 else None) for i in range(30)]
     accounts += [account_entry(f"x{i}", platform="x", handle=f"x{i}", token_env=f"X_{i}") for i in range(10)]
