@@ -126,3 +126,8 @@ def admitter(run_id: str, platform: str):
     """The gate for ``platform`` in ``run_id`` (``SpendMeter``'s ``admit``), or None when unbudgeted."""
     allowance = _ALLOWANCES.get((run_id, platform))
     return allowance.admit if allowance else None
+
+
+def allowance_of(run_id: str, platform: str) -> Allowance | None:
+    """The gate itself (what is left, per key): the monitor shares it out among shards (flows/shards.py)."""
+    return _ALLOWANCES.get((run_id, platform))

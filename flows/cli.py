@@ -103,24 +103,43 @@ def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
         batch_size: int | None = typer.Option(None, min=1, help="Accounts per collection task (default: 2 per worker)."),
         report: Path | None = typer.Option(None, help="Also write the oversight report (HTML) here after the run."),
-        wait: float = typer.Option(0, min=0, help="Seconds to wait for another run holding the database, then exit 75.")) -> None:
+        wait: float = typer.Option(0, min=0, help="Seconds to wait for another run holding the database, then exit 75."),
+        shards: int = typer.Option(0, min=0, help="Fan collection out to this many runs of the collect deployment (0: here)."),
+        shard_store: str | None = typer.Option(None, help="Where shards hand back their batches: a folder or fsspec URL."),
+        collect_deployment: str = typer.Option("collect/shard", help="The deployment each shard runs (its work pool).")) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
     try:
         runlock.ensure_free(store.db_path(db), wait)  # a held database is refused before anything else
     except runlock.DatabaseHeld as exc:
         _refuse_held(exc)
     _config_or_exit(config)
-    summary = _run_locked(config, store.db_path(db), now, batch_size, wait, report)
+    scale = _scale_or_exit(shards, shard_store, collect_deployment)
+    summary = _run_locked(config, store.db_path(db), now, batch_size, wait, report, scale)
     _print_summary(summary)
     _exit_for(summary)
 
 
+def _scale_or_exit(shards: int, shard_store: str | None, deployment: str) -> dict:
+    """The monitor's fan-out parameters; a sharded run needs a store and a Prefect server the workers share (exit 2)."""
+    if not shards:
+        return {}
+    from prefect.settings import PREFECT_API_URL  # an environment variable or the active Prefect profile
+
+    problems = ([] if shard_store else ["--shards needs --shard-store (a folder or fsspec URL every worker can reach)"]) + (
+        [] if PREFECT_API_URL.value() else
+        ["--shards needs a Prefect server the workers poll: set PREFECT_API_URL (see README, Scale-out)"])
+    if problems:
+        err.print("\n".join(problems), markup=False)
+        raise typer.Exit(EXIT_CONFIG)
+    return {"shards": shards, "shard_store": shard_store, "collect_deployment": deployment}
+
+
 def _run_locked(config: Path, db: Path, now: str | None, batch_size: int | None, wait: float = 0,
-                report: Path | None = None) -> dict:
+                report: Path | None = None, scale: dict | None = None) -> dict:
     """Take the run lock before Prefect starts (a held database is decided in well under a second)."""
     try:
         with runlock.hold(db, wait):
-            return _run_flow(config, db, now, batch_size, report)
+            return _run_flow(config, db, now, batch_size, report, scale)
     except runlock.DatabaseHeld as exc:
         _refuse_held(exc)
     except OSError as exc:  # the lock file cannot be made: the database's folder is unusable
@@ -135,7 +154,7 @@ def _refuse_held(exc: Exception) -> None:
 
 
 def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None,
-              report: Path | None = None) -> dict:
+              report: Path | None = None, scale: dict | None = None) -> dict:
     """The run's summary: complete, or incomplete (RunIncomplete carries it; the flow ended Failed)."""
     _quiet_prefect()
     from flows.monitor import RunIncomplete, monitor
@@ -144,7 +163,7 @@ def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | 
     try:
         ensure_api()
         return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
-                       report=str(report) if report else None)
+                       report=str(report) if report else None, **(scale or {}))
     except RunIncomplete as exc:
         return exc.summary
     except ConfigError as exc:  # the config changed under us between the check and the run
@@ -177,6 +196,9 @@ def _print_summary(summary: dict) -> None:
     out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved, "
               f"{f.get('withdrawn', 0)} withdrawn); notifications: {n['messages_sent']} sent, {n['messages_failed']} failed "
               f"(kept for retry), {n.get('items_held', 0)} items held by a mute window")
+    for s in summary.get("shards", []):
+        out.print(f"  shard {s['shard']}: {s['returned']} of {s['accounts']} accounts handed back by {s['worker']} "
+                  f"in {s['seconds']} s ({s['state']})", markup=False, highlight=False)
     for q in summary.get("quarantined", []):
         out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
     if summary.get("report"):

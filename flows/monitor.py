@@ -139,9 +139,13 @@ def incomplete_reason(summary: dict) -> str:
 @flow(name="monitor", log_prints=True,
       task_runner=ThreadPoolTaskRunner(max_workers=COLLECT_WORKERS))
 def monitor(config_dir: str = "config", db: str | None = None, now: str | None = None,
-            batch_size: int | None = None, report: str | None = None) -> dict:
+            batch_size: int | None = None, report: str | None = None, shards: int = 0,
+            shard_store: str | None = None, collect_deployment: str = "collect/shard") -> dict:
     """One monitoring run over every registered, unpaused account; returns the run summary
     (and writes the oversight report to ``report`` when given).
+
+    ``shards`` > 0 fans collection out to that many runs of ``collect_deployment`` on its work
+    pool, handing batches over through ``shard_store`` (flows/shards.py); 0 collects here.
 
     Holds the database's run lock (flows.runlock) throughout; raises :class:`RunIncomplete`
     after recording everything when an account was not read or a message not delivered."""
@@ -153,8 +157,9 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     postman = ApprisePostman(config.apprise_path)  # before anything is written: a missing ${SECRET} stops here
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
     db_file = store.db_path(db)
+    scale = _scale_out(shards, shard_store, collect_deployment)
     with runlock.hold(db_file):
-        summary = _run(config, postman, db_file, moment, batch_size, report)
+        summary = _run(config, postman, db_file, moment, batch_size, report, scale)
     logger.info("run %s: %s of %s accounts read; %s findings open (%s new, %s resolved); %s messages sent, %s failed",
                 summary["run_id"], summary["accounts"]["total"] - summary["accounts"]["unread"],
                 summary["accounts"]["total"], summary["findings"]["open_total"], summary["findings"]["opened"],
@@ -165,8 +170,19 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     return summary
 
 
+def _scale_out(shards: int, shard_store: str | None, deployment: str):
+    """The fan-out of a sharded run, or None for the single-process path (the default)."""
+    if not shards:
+        return None
+    from flows.shards import ScaleOut
+
+    if shards < 0 or not shard_store:
+        raise ValueError("a sharded run needs shards > 0 and a shard store (a folder or fsspec URL)")
+    return ScaleOut(shards, shard_store, deployment)
+
+
 def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, batch_size: int | None,
-         report: str | None = None) -> dict:
+         report: str | None = None, scale=None) -> dict:
     """Collect, check and notify inside the run lock; the run row says how it ended."""
     run_id = str(uuid.uuid4())
     con = store.connect(db_file)
@@ -175,7 +191,7 @@ def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, bat
             progress.warning("run %s was left unfinished (killed?); marked crashed", crashed)
         store.load_registry(con, config.registry, moment)
         store.start_run(con, run_id, moment)
-        _collect_all(con, config, run_id, moment, batch_size)
+        shard_reports = _collect_all(con, config, run_id, moment, batch_size, scale)
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
         counts["by_status"] = _status_counts(con, run_id)
         counts["unread"] = sum(counts["by_status"].get(s, 0) for s in UNREAD_STATUSES)
@@ -187,6 +203,8 @@ def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, bat
                    "findings": asdict(checks), "digests": asdict(digests),
                    "notifications": asdict(delivery), "errors": _errors(con, run_id),
                    "quarantined": _quarantined(con, run_id)}
+        if shard_reports is not None:
+            summary["shards"] = shard_reports
         store.close_run(con, run_id, datetime.now(UTC), "failed" if incomplete_reason(summary) else "succeeded")
         publish_run_artifacts(con, summary)
         if report:
@@ -233,13 +251,21 @@ def _status_counts(con, run_id: str) -> dict[str, int]:
     return dict(rows)
 
 
-def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int | None) -> None:
+def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: int | None,
+                 scale=None) -> list[dict] | None:
+    """Collect every unpaused account, here or (``scale``) on the work pool; a sharded run returns its shards' reports."""
     accounts = [a for a in config.registry.accounts if not a.paused]
     since = now - timedelta(days=config.policy.window_days)
     states = store.fetch_states(con, [a.id for a in accounts], now, since)
     batch_size = batch_size or auto_batch_size(len(accounts))
     try:
-        _collect_batches(con, config, run_id, now, _budgeted(con, config, run_id, now, accounts), states, batch_size)
+        to_read = _budgeted(con, config, run_id, now, accounts)
+        if scale is not None:
+            from flows.shards import collect_sharded
+
+            return collect_sharded(con, config, run_id, now, to_read, states, batch_size, scale)
+        _collect_batches(con, config, run_id, now, to_read, states, batch_size)
+        return None
     finally:
         budget.close_allowances(run_id)
 
@@ -256,15 +282,20 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
     done = read = 0
     for future in as_completed(futures):
         outcomes = future.result()
-        wanted = {(r.account_id, r.in_reply_to_id) for o in outcomes for r in o.records if isinstance(r, Reply)}
-        in_batch = {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
-        known = store.inbound_times(con, wanted - in_batch)
+        known = store.inbound_times(con, replied_outside(outcomes))
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
         store.merge_batch(con, run_id, outcomes, now, detector)
         done += len(outcomes)
         read += sum(1 for o in outcomes if o.status not in UNREAD_STATUSES)
         progress.info("merged %d/%d accounts, %d of them read (%d batches of %d)",
                       done, len(accounts), read, len(batches), batch_size)
+
+
+def replied_outside(outcomes: list[AccountOutcome]) -> set[tuple[str, str]]:
+    """(account_id, message_id) of the messages the batch's replies answer that the batch does not
+    hold: validation compares those replies' times with the warehouse's memory of the messages."""
+    wanted = {(r.account_id, r.in_reply_to_id) for o in outcomes for r in o.records if isinstance(r, Reply)}
+    return wanted - {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
 
 
 @task(cache_policy=NO_CACHE)
