@@ -9,12 +9,16 @@ Streams and their cursors (JSON ``{"etag", "last_modified", "authors"}``):
   of those authors is the account's own: a Reply when its ``thr:in-reply-to`` names a
   comment, nothing when it names a post; any other comment is Inbound.
 
-Entries without any date cannot be placed in time and are skipped (they are no error).
+Entries without any date cannot be placed in time and are skipped (they are no error);
+a feed none of whose entries has a date has drifted from RSS/Atom and is a failed fetch.
+A body that is not well-formed XML (cut short, broken) is a failed fetch too, even when
+feedparser's lenient parser recovered some entries from it: never a short feed.
 """
 
 from __future__ import annotations
 
 import json
+import xml.sax
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,6 +119,13 @@ def _get_feed(
     if not parsed.entries and (parsed.bozo or not parsed.version):
         reason = parsed.get("bozo_exception") or "not an RSS or Atom document"
         raise PlatformError(response.url, response.status_code, cap_text(f"malformed feed: {reason}", 300))
+    if isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
+        # feedparser's loose parser still returns the entries before the break: a short feed, never a complete one.
+        reason = f"incomplete feed (not well-formed XML: {parsed.bozo_exception})"
+        raise PlatformError(response.url, response.status_code, cap_text(reason, 300))
+    if parsed.entries and not any(_entry_time(entry) for entry in parsed.entries):
+        reason = "unexpected feed shape: no entry has a date (pubDate, published or updated)"
+        raise PlatformError(response.url, response.status_code, reason)
     return parsed, response
 
 
