@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -116,17 +116,18 @@ def _drifted_feed(text: str, kind: str) -> str:
 
 
 def _commonest_timestamp_field(data: Any) -> str | None:
-    """The key that most often holds a timestamp string in the body (first seen wins a tie)."""
+    """The key that most often holds a timestamp string in the body (the first in document order wins a tie)."""
     seen: Counter = Counter()
     _walk(data, lambda obj: seen.update(k for k, v in obj.items() if isinstance(v, str) and TIMESTAMP.match(v)))
     return seen.most_common(1)[0][0] if seen else None
 
 
 def _walk(data: Any, visit) -> None:
-    """Call ``visit`` on every dict in ``data`` (found first, so what a visit adds is not walked)."""
-    found, pending = [], [data]
+    """Call ``visit`` on every dict in ``data``, outer ones first and in document order (all are
+    found before the first visit, so what a visit adds is not walked)."""
+    found, pending = [], deque([data])
     while pending:
-        item = pending.pop()
+        item = pending.popleft()
         if isinstance(item, dict):
             found.append(item)
             pending.extend(item.values())

@@ -102,6 +102,8 @@ class Simulator:
     def __init__(self, gov: Government, host: str = "127.0.0.1", port: int = 0, rate_limit: int = 300,
                  rate_window_s: float = 300, inbox_file: str | Path | None = None, faults: str | None = None):
         self.gov = gov
+        names = list(fake_platforms())  # a bad SPEC is refused before a port is taken
+        plan = FaultPlan.build(faults, {a.id: a.platform for a in gov.accounts}, gov.seed, names) if faults else None
         self._server = _Server((host, port), _Handler)
         self._server.simulator = self
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
@@ -114,8 +116,7 @@ class Simulator:
         self.platforms: dict[str, FakePlatform] = {name: cls(gov, self.base_url, env)
                                                    for name, cls in fake_platforms().items()}
         self._by_prefix = {platform.prefix: platform for platform in self.platforms.values()}
-        self.faults = FaultPlan.build(faults, {a.id: a.platform for a in gov.accounts}, gov.seed,
-                                      list(self.platforms)) if faults else None
+        self.faults = plan
         self._inbox = Inbox(inbox_file)
         self._thread: threading.Thread | None = None
 
