@@ -1,6 +1,6 @@
 """Fault cases handled right: every fault kind on one account of each platform, read by its module.
 
-    .venv/bin/python bench/fault_cases.py [--platforms mastodon,wordpress,feed] [--kinds 5xx,hang]
+    .venv/bin/python bench/fault_cases.py [--platforms mastodon,wordpress,feed | all] [--kinds 5xx,hang]
 
 For each platform one healthy account of the default government is read by its platform
 module (no Prefect, no GX) from a clean simulator, then once per fault kind from a simulator
@@ -24,7 +24,7 @@ from flows.config import Account
 from flows.monitor import collect_account, target_of
 from flows.platforms.http import make_session
 from flows.records import FetchError, FetchState, Inbound, Post, Reply
-from flows.simulator import Simulator, generate
+from flows.simulator import Simulator, generate, showcase_size
 from flows.simulator.faults import FAULT_KINDS
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -65,10 +65,11 @@ def main() -> None:
     parser.add_argument("--platforms", default="mastodon,wordpress,feed")
     parser.add_argument("--kinds", default=",".join(FAULT_KINDS))
     args = parser.parse_args()
-    gov = generate(accounts=12, seed=7, now=NOW)
+    every = args.platforms == "all"
+    gov = generate(accounts=showcase_size("all") if every else 12, seed=7, now=NOW, platforms="all" if every else None)
     os.environ.update(gov.tokens())
-    chosen = {p: next(a.id for a in gov.accounts if a.platform == p and a.behaviour == "healthy")
-              for p in args.platforms.split(",")}
+    names = sorted({a.platform for a in gov.accounts}) if every else args.platforms.split(",")
+    chosen = {p: next(a.id for a in gov.accounts if a.platform == p and a.behaviour == "healthy") for p in names}
     with Simulator(gov) as sim:
         clean = {p: read(sim, a) for p, a in chosen.items()}
     right = total = 0

@@ -5,11 +5,12 @@ What must hold: the run completes and says it is incomplete (RunIncomplete: exit
 unfaulted account is judged exactly as in the clean run; every fault that breaks a read is
 recorded against its account (status, URL, reason), and every fault the reader absorbs (a burst
 retried, a slow body, a harmless new field, a big body) leaves the account judged as in the
-clean run; and no staleness, response-time or unanswered finding exists that the clean run lacks.
+clean run; and no staleness, response-time or unanswered finding exists that the clean run lacks. And once the faults clear, the next run judges every account as the clean run did.
 """
 
 from __future__ import annotations
 
+import shutil
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from functools import partial
@@ -88,7 +89,11 @@ def matrix(prefect_harness, tmp_path_factory):
             patch.setenv(name, token)
         clean = run_once(tmp_path_factory.mktemp("clean"), None)
         broken = run_once(tmp_path_factory.mktemp("faulted"), spec)
-    return {"gov": gov, "faulted": faulted, "clean": clean, "broken": broken}
+        # The faults clear: the next run (a copy of the faulted database) must judge as the clean one did.
+        healed_dir = tmp_path_factory.mktemp("healed")
+        shutil.copy(broken[2], healed_dir / "custodian.duckdb")
+        healed = run_once(healed_dir, None)
+    return {"gov": gov, "faulted": faulted, "clean": clean, "broken": broken, "healed": healed}
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -167,3 +172,14 @@ def test_no_fault_makes_a_staleness_response_time_or_unanswered_finding(matrix) 
     assert false == set()
     gone = {a for a, kind in matrix["faulted"].items() if kind in ("404", "410")}
     assert {f[0] for f in broken - clean} <= {"unreachable"} and {f[1] for f in broken - clean} <= gone
+
+
+def test_once_the_faults_clear_the_next_run_judges_as_the_clean_run(matrix) -> None:
+    """Nothing a faulted run stored (a staff answer taken for a citizen's question, a short feed)
+    lingers into a false finding once the platforms answer again."""
+    def judged(db: Path) -> set[tuple]:
+        return set(rows(db, "SELECT check_name, account_id, severity FROM findings WHERE state IN ('pending', 'open') "
+                            f"AND check_name IN {JUDGEMENTS}"))
+    summary, incomplete, db = matrix["healed"]
+    assert not incomplete and summary["accounts"]["unread"] == 0
+    assert judged(db) == judged(matrix["clean"][2])

@@ -15,7 +15,7 @@ from werkzeug import Request, Response
 from flows.platforms import feed
 from flows.platforms.http import PlatformError, ShapeError, expected_shape, get_json, timestamp
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Record, Reply, Target
-from tests.platforms.test_feed import RSS
+from tests.platforms.test_feed import COMMENTS, RSS
 from tests.platforms import test_wordpress
 from tests.platforms.test_wordpress import STAFF_AUTHOR, FakeWordPress, comment, post, run
 
@@ -194,3 +194,17 @@ def test_a_feed_whose_entries_lost_their_dates_has_drifted(httpserver: HTTPServe
         "<pubDate>Sun, 01 Mar 2026 08:00:00 GMT</pubDate>", "")
     [error] = of_type(read_feed(serve_feed(httpserver, undated), session), FetchError)
     assert "no entry has a date" in error.message and error.status == 200
+
+
+def test_a_failed_feed_with_no_known_authors_leaves_its_comments_unread(httpserver: HTTPServer,
+                                                                          session: requests.Session) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("busy", status=503)
+    httpserver.expect_request("/comments.xml").respond_with_data(COMMENTS, content_type="application/atom+xml")
+    target = Target("moh-blog", "feed", httpserver.url_for("/feed.xml"), comments_url=httpserver.url_for("/comments.xml"))
+    records = list(feed.fetch(target, FetchState(now=NOW, since=SINCE), session))
+    [error] = of_type(records, FetchError)
+    assert (error.stream, error.status) == ("feed", 503)
+    assert of_type(records, Inbound) == []  # "Monday at 7am." by the account's own author is no citizen's question
+    known = FetchState(now=NOW, since=SINCE, cursors={"feed": json.dumps({"authors": ["https://blog.example.gov/profile/web"]})})
+    records = list(feed.fetch(target, known, session))
+    assert [r.reply_id for r in of_type(records, Reply)] == ["tag:blog.example.gov,2026:comment-2"]
