@@ -292,6 +292,18 @@ def timestamp(item: Mapping[str, Any], name: str) -> datetime:
         raise ShapeError(f"field {name!r} is {cap_text(repr(value), 40)}, not an ISO 8601 timestamp") from None
 
 
+def ident(item: Mapping[str, Any], name: str = "id") -> str:
+    """``item[name]``, an id sent as a string or an integer, as a string; :class:`ShapeError`
+    naming the field when it is missing or of another type (a list or an object would otherwise
+    be stored as its ``repr``, one bogus id for what may be many)."""
+    if name not in item:
+        raise ShapeError(f"field {name!r} missing")
+    value = item[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise ShapeError(f"field {name!r} is {type(value).__name__} {cap_text(repr(value), 40)}, not an id")
+    return str(value)
+
+
 @contextmanager
 def expected_shape(response: requests.Response) -> Iterator[None]:
     """Turns a missing key or a wrong type met while reading ``response``'s body into PlatformError;

@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from flows.platforms.base import Platform
-from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json, timestamp
+from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json, ident, timestamp
 from flows.platforms.paging import PageNumberPaginator, paginate, unique_records
 from flows.records import Cursor, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
 
@@ -111,7 +111,7 @@ def _public_author_ids(session: requests.Session, base: str) -> set[str] | Platf
     try:
         for response, users in pages:
             with expected_shape(response):
-                author_ids.update(str(user["id"]) for user in users)
+                author_ids.update(ident(user) for user in users)
     except PlatformError as err:
         if err.status not in USERS_CLOSED:
             return err
@@ -164,7 +164,7 @@ def _newest_post(target: Target, session: requests.Session, base: str, fields: s
 
 def _post(account_id: str, post: Mapping[str, Any]) -> Post:
     title = post.get("title") or {}
-    return Post(account_id, str(post["id"]), timestamp(post, "date_gmt"), post.get("link"), cap_text(title.get("rendered")))
+    return Post(account_id, ident(post), timestamp(post, "date_gmt"), post.get("link"), cap_text(title.get("rendered")))
 
 
 def _read_comments(
@@ -191,7 +191,7 @@ def _read_comments(
 
 def _comment_record(account_id: str, comment: Mapping[str, Any], staff_ids: set[str]) -> Record | None:
     """A staff answer to a comment as Reply, a citizen's comment as Inbound, else None."""
-    comment_id = str(comment["id"])
+    comment_id = ident(comment)
     created_at = timestamp(comment, "date_gmt")
     author_id = int(comment.get("author") or 0)
     parent_id = int(comment.get("parent") or 0)
@@ -207,7 +207,7 @@ def _comment_record(account_id: str, comment: Mapping[str, Any], staff_ids: set[
         author=cap_text(comment.get("author_name"), 200),
         url=comment.get("link"),
         text=cap_text(content.get("rendered")),
-        post_id=str(comment["post"]),
+        post_id=ident(comment, "post"),
     )
 
 

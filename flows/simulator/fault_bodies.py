@@ -11,13 +11,14 @@ import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO
 
 ONE_MB = 1_100_000
 """Padding that takes a body past 1 MB (10^6 bytes and 2^20 bytes)."""
 NEW_FIELD = "sim_added_field"
 DRIFTED_NUMBER = 1_700_000_000
-"""What ``drift-type`` puts in place of a field's value: a number where a string was (an epoch)."""
+"""What ``drift-type`` puts in a feed's dates (and in a JSON timestamp it cannot read): an epoch."""
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 FEED_DATES = re.compile(r"<(pubDate|published|updated|dc:date)>[^<]*</\1>")
 FEED_ITEM_END = re.compile(r"</(item|entry)>")
@@ -104,7 +105,22 @@ def _drift(obj: dict, kind: str, name: str) -> None:
     elif name in obj and kind == "drift-missing":
         del obj[name]
     elif name in obj and kind == "drift-type":
-        obj[name] = DRIFTED_NUMBER
+        obj[name] = _retyped(obj[name])
+
+
+def _retyped(value: Any) -> Any:
+    """The same information in another JSON type, as an API that changed its schema sends it:
+    a timestamp as epoch seconds, digits as a number, a number as a string, other text in a list."""
+    if isinstance(value, str) and TIMESTAMP.match(value):
+        try:
+            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            return DRIFTED_NUMBER
+    if isinstance(value, str):
+        return int(value) if value.isdigit() else [value]
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
 
 
 def _drifted_feed(text: str, kind: str) -> str:

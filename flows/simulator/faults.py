@@ -42,7 +42,8 @@ FAULT_KINDS: dict[str, str] = {
     "401": "every request answers 401", "403": "every request answers 403",
     "404": "every request answers 404", "410": "every request answers 410",
     "drift-missing": "a field (=FIELD, default the body's commonest timestamp field) removed everywhere",
-    "drift-type": "a field (=FIELD, default as drift-missing) given a number instead of its value",
+    "drift-type": "a field (=FIELD, default as drift-missing) in another JSON type: a timestamp as epoch "
+                  "seconds, digits as a number, a number as a string",
     "drift-new": "a new field added to every object (every feed entry)",
     "1mb": "the body padded beyond 1 MB, still valid",
     "users-500": "WordPress's /wp-json/wp/v2/users answers 500, everything else is well",

@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from flows.platforms import feed
-from flows.platforms.http import PlatformError, ShapeError, expected_shape, get_json, timestamp
+from flows.platforms.http import PlatformError, ShapeError, expected_shape, get_json, ident, timestamp
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Record, Reply, Target
 from tests.platforms.test_feed import COMMENTS, RSS
 from tests.platforms import test_wordpress
@@ -208,3 +208,27 @@ def test_a_failed_feed_with_no_known_authors_leaves_its_comments_unread(httpserv
     known = FetchState(now=NOW, since=SINCE, cursors={"feed": json.dumps({"authors": ["https://blog.example.gov/profile/web"]})})
     records = list(feed.fetch(target, known, session))
     assert [r.reply_id for r in of_type(records, Reply)] == ["tag:blog.example.gov,2026:comment-2"]
+
+
+def test_ident_takes_strings_and_integers_and_names_any_other_type() -> None:
+    assert (ident({"id": 42}), ident({"id": "a-1"}), ident({"post": 7}, "post")) == ("42", "a-1", "7")
+    for item, text in (({}, "'id' missing"), ({"id": ["42"]}, "'id' is list"), ({"id": {"v": 1}}, "'id' is dict"),
+                       ({"id": True}, "'id' is bool"), ({"id": None}, "'id' is NoneType"), ({"id": ""}, "'id' is str")):
+        with pytest.raises(ShapeError, match=text):
+            ident(item)
+
+
+def test_a_wordpress_comment_id_of_another_type_fails_the_stream_naming_it(
+        site: UsersFailing, session: requests.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = test_wordpress.wp_collection
+
+    def listed_ids(request: Request, items: list[dict], key: str, descending: bool, code: str) -> Response:
+        response = whole(request, items, key, descending, code)
+        if code.startswith("rest_comment") and response.status_code == 200:
+            response.set_data(json.dumps([{**item, "id": [item["id"]]} for item in json.loads(response.get_data())]))
+        return response
+    monkeypatch.setattr(test_wordpress, "wp_collection", listed_ids)
+    records = run(site, session)
+    [error] = of_type(records, FetchError)
+    assert error.stream == "comments" and "field 'id' is list" in error.message
+    assert of_type(records, Inbound) == [] and "comments" not in {c.stream for c in of_type(records, Cursor)}
