@@ -65,10 +65,10 @@ def main() -> None:
     parser.add_argument("--platforms", default="mastodon,wordpress,feed")
     parser.add_argument("--kinds", default=",".join(FAULT_KINDS))
     args = parser.parse_args()
-    every = args.platforms == "all"
+    every = args.platforms == "all" or bool(set(args.platforms.split(",")) - {"mastodon", "wordpress", "feed"})
     gov = generate(accounts=showcase_size("all") if every else 12, seed=7, now=NOW, platforms="all" if every else None)
     os.environ.update(gov.tokens())
-    names = sorted({a.platform for a in gov.accounts}) if every else args.platforms.split(",")
+    names = sorted({a.platform for a in gov.accounts}) if args.platforms == "all" else args.platforms.split(",")
     chosen = {p: next(a.id for a in gov.accounts if a.platform == p and a.behaviour == "healthy") for p in names}
     with Simulator(gov) as sim:
         clean = {p: read(sim, a) for p, a in chosen.items()}

@@ -76,6 +76,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if response.status != 304:
             self.send_header("Content-Length", str(len(response.body)))
+        if response.transport is not None:
+            self.send_header("Connection", "close")  # a dripped or cut body ends its connection, as said here
         self.end_headers()
         if self.command != "HEAD" and response.status != 304:
             if response.transport is None:
