@@ -11,26 +11,30 @@ findings the faulted run has that the clean one lacks (there must be none).
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
-import pytest
-from prefect.testing.utilities import prefect_test_harness
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.test_fault_matrix
 
-import flows.monitor
-from flows.platforms.http import make_session
-from flows.prefect_api import startup_timeout
-from flows.simulator import generate
-from tests.test_fault_matrix import ACCOUNTS, CLIENT_TIMEOUT, JUDGEMENTS, NOW, fault_spec, findings, rows, run_once
+import pytest  # noqa: E402
+from prefect.testing.utilities import prefect_test_harness  # noqa: E402
+
+import flows.monitor  # noqa: E402
+from flows.platforms.http import make_session  # noqa: E402
+from flows.prefect_api import startup_timeout  # noqa: E402
+from flows.simulator import generate  # noqa: E402
+from tests.test_fault_matrix import (  # noqa: E402
+    ACCOUNTS, CLIENT_TIMEOUT, JUDGEMENTS, NOW, fault_spec, findings, rows, run_once)
 
 
 def timed(label: str, workdir: Path, spec: str | None) -> tuple:
     started = time.monotonic()
     result = run_once(workdir, spec)
     summary, incomplete, db = result
-    errors = rows(db, "SELECT count(DISTINCT account_id) FROM fetch_errors")[0][0]
+    errors = rows(db, f"SELECT count(DISTINCT account_id) FROM fetch_errors WHERE run_id = '{summary['run_id']}'")[0][0]
     print(f"{label:8} {time.monotonic() - started:6.1f} s  {summary['accounts']['total'] - summary['accounts']['unread']}"
           f"/{summary['accounts']['total']} accounts read, {errors} with a recorded error, "
           f"{'incomplete (exit 1)' if incomplete else 'complete (exit 0)'}", flush=True)
