@@ -487,9 +487,13 @@ def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1 (0 picks a 
               platforms: str | None = typer.Option(None, help='"all", or comma-separated fake platforms '
                                                              "(default: mastodon,wordpress,feed)."),
               write_config: Path | None = typer.Option(None, help="Also write accounts.yaml and apprise.yaml matching "
-                                                                  "the simulator into this folder.")) -> None:
+                                                                  "the simulator into this folder."),
+              faults: str | None = typer.Option(None, metavar="SPEC", help="Break chosen accounts' responses: "
+                                                "SCOPE:KIND[=ARG][@RATE%],… e.g. mastodon:5xx-burst@10%,"
+                                                "wordpress:users-500 (README: Fault injection).")) -> None:
     """Serve the bundled simulator (every registered fake platform API, an apprise inbox) until Ctrl-C."""
     from flows.simulator import serve
+    from flows.simulator.faults import FaultSpecError
 
     def written(sim) -> None:
         if write_config is not None:
@@ -500,7 +504,12 @@ def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1 (0 picks a 
             print(f"configuration written to {folder}; in another shell: . {env_file} && custodian run --config {folder}",
                   flush=True)
 
-    serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, platforms=platforms, on_start=written)
+    try:
+        serve(port=port, accounts=accounts, seed=seed, rate_limit=rate_limit, platforms=platforms, on_start=written,
+              faults=faults)
+    except FaultSpecError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(2) from None
 
 
 @app.command()

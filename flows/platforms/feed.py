@@ -7,14 +7,19 @@ Streams and their cursors (JSON ``{"etag", "last_modified", "authors"}``):
   entries, so its comments can be told from citizens' even when the feed is unchanged.
 - ``comments``: ``target.comments_url``, fetched the same way. A comment signed by one
   of those authors is the account's own: a Reply when its ``thr:in-reply-to`` names a
-  comment, nothing when it names a post; any other comment is Inbound.
+  comment, nothing when it names a post; any other comment is Inbound. When the feed
+  fails and no earlier cursor names the authors, the comments are not read this run.
 
-Entries without any date cannot be placed in time and are skipped (they are no error).
+Entries without any date cannot be placed in time and are skipped (they are no error);
+a feed none of whose entries has a date has drifted from RSS/Atom and is a failed fetch.
+A body that is not well-formed XML (cut short, broken) is a failed fetch too, even when
+feedparser's lenient parser recovered some entries from it: never a short feed.
 """
 
 from __future__ import annotations
 
 import json
+import xml.sax
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,9 +76,11 @@ def fetch(target: Target, state: FetchState, session: requests.Session) -> Itera
 def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
     stored = FeedCursor.parse(state.cursors.get(STREAM_FEED))
     read = yield from _read_feed(target, state, session, stored)
-    if target.comments_url:
+    if target.comments_url and (read or stored.authors):
         authors, post_ids = read if read else (set(stored.authors), set())
         yield from _read_comments(target, state, session, authors, post_ids)
+    # Else the feed failed and no earlier read named its own authors: every own answer would read as a
+    # citizen's comment and stay unanswered for ever, so the comments wait for a run that reads the feed.
 
 
 def _read_feed(
@@ -126,6 +133,13 @@ def _get_feed(
     if not parsed.entries and (parsed.bozo or not parsed.version):
         reason = parsed.get("bozo_exception") or "not an RSS or Atom document"
         raise PlatformError(response.url, response.status_code, cap_text(f"malformed feed: {reason}", 300))
+    if isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
+        # feedparser's loose parser still returns the entries before the break: a short feed, never a complete one.
+        reason = f"incomplete feed (not well-formed XML: {parsed.bozo_exception})"
+        raise PlatformError(response.url, response.status_code, cap_text(reason, 300))
+    if parsed.entries and not any(_entry_time(entry) for entry in parsed.entries):
+        reason = "unexpected feed shape: no entry has a date (pubDate, published or updated)"
+        raise PlatformError(response.url, response.status_code, reason)
     return parsed, response
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import requests
 
 from flows.platforms.base import Credential, Platform
-from flows.platforms.http import PlatformError, expected_shape, get_response, json_body
+from flows.platforms.http import PlatformError, expected_shape, get_response, ident, json_body
 from flows.platforms.paging import PageCapReached, PageNumberPaginator, paginate, unique_records
 from flows.platforms.query_keys import QueryKey
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, web_addresses
@@ -148,7 +148,7 @@ class _Reader:
 
     def photo_post(self, photo: Mapping[str, Any]) -> Post:
         owner = str(photo.get("owner") or self.nsid)
-        return Post(self.target.account_id, str(photo["id"]), _time(photo["dateupload"]),
+        return Post(self.target.account_id, ident(photo), _time(photo["dateupload"]),
                     f"https://www.flickr.com/photos/{owner}/{photo['id']}/", cap_text(str(photo.get("title") or "")),
                     media_urls=_photo_file(photo))
 
@@ -172,7 +172,7 @@ class _Reader:
         records: list[Record] = []
         waiting: list[str] = []  # citizens' comments no owner comment has answered yet, oldest first
         for comment in sorted(comments, key=lambda c: int(c["datecreate"])):
-            comment_id, at = str(comment["id"]), _time(comment["datecreate"])
+            comment_id, at = ident(comment), _time(comment["datecreate"])
             url = str(comment.get("permalink") or "") or None
             if str(comment.get("author")) == self.nsid:
                 if waiting:

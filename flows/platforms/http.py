@@ -274,12 +274,48 @@ def json_body(response: requests.Response) -> Any:
         raise PlatformError(response.url, response.status_code, f"malformed JSON: {exc}") from exc
 
 
+class ShapeError(ValueError):
+    """A field of a platform's body is missing or not of the type its API documents (schema drift)."""
+
+
+def timestamp(item: Mapping[str, Any], name: str) -> datetime:
+    """``item[name]``, an ISO 8601 timestamp, as aware UTC; :class:`ShapeError` naming the field
+    when it is missing, not a string, or not a timestamp (a zone-less one is taken as UTC)."""
+    if name not in item:
+        raise ShapeError(f"field {name!r} missing")
+    value = item[name]
+    if not isinstance(value, str):
+        raise ShapeError(f"field {name!r} is {type(value).__name__} {cap_text(repr(value), 40)}, not a timestamp string")
+    try:
+        return utc(datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value))
+    except ValueError:
+        raise ShapeError(f"field {name!r} is {cap_text(repr(value), 40)}, not an ISO 8601 timestamp") from None
+
+
+def ident(item: Mapping[str, Any], name: str = "id") -> str:
+    """``item[name]``, an id sent as a string or an integer, as a string; :class:`ShapeError`
+    naming the field when it is missing or of another type (a list or an object would otherwise
+    be stored as its ``repr``, one bogus id for what may be many)."""
+    if name not in item:
+        raise ShapeError(f"field {name!r} missing")
+    value = item[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise ShapeError(f"field {name!r} is {type(value).__name__} {cap_text(repr(value), 40)}, not an id")
+    return str(value)
+
+
 @contextmanager
 def expected_shape(response: requests.Response) -> Iterator[None]:
-    """Turns a missing key or a wrong type met while reading ``response``'s body into PlatformError."""
+    """Turns a missing key or a wrong type met while reading ``response``'s body into PlatformError;
+    the message names the field where it is known (``unexpected response shape: field 'created_at' missing``)."""
     try:
         yield
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+    except ShapeError as exc:
+        raise PlatformError(response.url, response.status_code, cap_text(f"unexpected response shape: {exc}", 300)) from exc
+    except KeyError as exc:
+        message = f"unexpected response shape: field {cap_text(repr(exc.args[0] if exc.args else ''), 60)} missing"
+        raise PlatformError(response.url, response.status_code, message) from exc
+    except (IndexError, TypeError, ValueError, AttributeError) as exc:
         message = f"unexpected response shape: {type(exc).__name__}: {exc}"
         raise PlatformError(response.url, response.status_code, cap_text(message, 300)) from exc
 

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from flows.platforms.base import Credential, Platform
-from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
+from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json, timestamp
 from flows.platforms.paging import LinkHeaderPaginator, PageCapReached, json_cursor, paginate, unique_records
 from flows.records import (
     Cursor,
@@ -38,7 +38,6 @@ from flows.records import (
     Reply,
     Target,
     cap_text,
-    utc,
     web_addresses,
 )
 
@@ -164,7 +163,7 @@ def _status_records(account_id: str, own_id: str, status: Mapping[str, Any]) -> 
     if status.get("reblog"):
         return []
     status_id = str(status["id"])
-    created_at = _time(status["created_at"])
+    created_at = _time(status)
     url = status.get("url") or status.get("uri")
     reply_to = _optional_id(status.get("in_reply_to_id"))
     # A reply to the account's own status continues a thread: it answers nobody.
@@ -287,7 +286,7 @@ def _thread_records(account_id: str, own_id: str, post_id: str, descendants: lis
             account_id,
             str(status["id"]),
             str(status["in_reply_to_id"]),
-            _time(status["created_at"]),
+            _time(status),
             status.get("url"),
         )
         for status in descendants
@@ -326,7 +325,7 @@ def _inbound(account_id: str, status: Mapping[str, Any], kind: str, post_id: str
     return Inbound(
         account_id=account_id,
         message_id=str(status["id"]),
-        created_at=_time(status["created_at"]),
+        created_at=_time(status),
         kind="direct" if status.get("visibility") == "direct" else kind,
         author=str(author.get("acct") or author.get("username") or ""),
         url=status.get("url") or status.get("uri"),
@@ -396,12 +395,13 @@ def _read_page(
         timeline.newest_id = str(page[0]["id"])
     for item in page:
         timeline.records.extend(convert(item))
-    return not forward and any(_time(item["created_at"]) < since for item in page)
+    return not forward and any(_time(item) < since for item in page)
 
 
-def _time(value: str) -> datetime:
-    """An RFC 3339 timestamp (``2026-03-02T09:41:12.345Z``) as an aware UTC datetime."""
-    return utc(datetime.fromisoformat(value))
+def _time(item: Mapping[str, Any]) -> datetime:
+    """An item's RFC 3339 ``created_at`` (``2026-03-02T09:41:12.345Z``) as an aware UTC datetime;
+    ShapeError naming the field when it is missing or no timestamp (schema drift)."""
+    return timestamp(item, "created_at")
 
 
 def _optional_id(value: Any) -> str | None:

@@ -11,6 +11,11 @@ Streams and their cursors (UTC ``YYYY-MM-DDTHH:MM:SS``, "" before anything was s
 
 A comment by staff (a registered author in the staff set) that answers another comment
 is a Reply; staff comments on the post itself are neither; every other comment is Inbound.
+The staff set is the users ``/wp/v2/users`` lists, the posts' authors and the registry's
+``staff_ids``. When ``/users`` fails for another reason than being closed (401/403/404:
+security plugins do that for good) — a 5xx, a timeout, a cut or malformed body, paging that
+stops — who is staff is unknown: the comments are not read this run (a staff answer would
+read as a citizen's question) and a ``staff`` FetchError says why; the posts still are.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 import requests
 
 from flows.platforms.base import Platform
-from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json
+from flows.platforms.http import GONE_STATUSES, PlatformError, expected_shape, get_json, ident, timestamp
 from flows.platforms.paging import PageNumberPaginator, paginate, unique_records
 from flows.records import (Cursor, FetchState, Inbound, Post, Profile, ReadWindow, Record, Reply, Target, cap_text, utc,
                            web_addresses)
@@ -33,6 +38,10 @@ log = logging.getLogger(__name__)
 STREAM_PROFILE = "profile"
 STREAM_POSTS = "posts"
 STREAM_COMMENTS = "comments"
+STREAM_STAFF = "staff"
+"""The ``/wp/v2/users`` read that tells staff from citizens (no cursor of its own)."""
+USERS_CLOSED = (401, 403, *GONE_STATUSES)
+"""Answers of a ``/users`` endpoint a site closed on purpose: staff are then the posts' authors."""
 
 PER_PAGE = 100
 """The most WordPress returns per page."""
@@ -62,9 +71,13 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     unreadable = yield from _read_profile(target, session, base)
     if unreadable:
         return
-    staff_ids = _public_author_ids(session, base) | set(target.staff_ids)
+    listed = _public_author_ids(session, base)
     post_author_ids = yield from _read_posts(target, state, session, base)
-    yield from _read_comments(target, state, session, base, staff_ids | post_author_ids)
+    if isinstance(listed, PlatformError):
+        message = f"staff list unreadable ({listed.message}): comments not judged this run"
+        yield listed.as_record(target.account_id, STREAM_STAFF, message=cap_text(message, 300))
+        return
+    yield from _read_comments(target, state, session, base, listed | set(target.staff_ids) | post_author_ids)
 
 
 def _read_profile(target: Target, session: requests.Session, base: str) -> Generator[Record, None, bool]:
@@ -92,19 +105,22 @@ def _read_profile(target: Target, session: requests.Session, base: str) -> Gener
     return False
 
 
-def _public_author_ids(session: requests.Session, base: str) -> set[str]:
-    """Ids of the users WordPress lists publicly (those with published posts); empty if hidden.
+def _public_author_ids(session: requests.Session, base: str) -> set[str] | PlatformError:
+    """Ids of the users WordPress lists publicly (those with published posts); empty if closed;
+    the error when the list could not be read completely (then nobody knows who is staff).
 
-    Security plugins often close ``/users`` (401/404); that only makes the staff set smaller.
+    Security plugins often close ``/users`` (401/403/404); that only makes the staff set smaller.
     """
     author_ids: set[str] = set()
     pages = paginate(session, f"{base}/wp-json/wp/v2/users", {"per_page": PER_PAGE}, PageNumberPaginator(), MAX_USER_PAGES)
     try:
         for response, users in pages:
             with expected_shape(response):
-                author_ids.update(str(user["id"]) for user in users)
+                author_ids.update(ident(user) for user in users)
     except PlatformError as err:
-        log.info("WordPress users list unavailable at %s: %s", err.url, err.message)
+        if err.status not in USERS_CLOSED:
+            return err
+        log.info("WordPress users list closed at %s: %s", err.url, err.message)
     return author_ids
 
 
@@ -156,7 +172,7 @@ def _newest_post(target: Target, session: requests.Session, base: str, fields: s
 
 def _post(account_id: str, post: Mapping[str, Any]) -> Post:
     title = post.get("title") or {}
-    return Post(account_id, str(post["id"]), _gmt(post["date_gmt"]), post.get("link"), cap_text(title.get("rendered")),
+    return Post(account_id, ident(post), timestamp(post, "date_gmt"), post.get("link"), cap_text(title.get("rendered")),
                 media_urls=_featured_media(post))
 
 
@@ -179,7 +195,7 @@ def _read_comments(
         for response, comments in paginate(session, f"{base}/wp-json/wp/v2/comments", params, PageNumberPaginator(), MAX_PAGES):
             with expected_shape(response):
                 records = [_comment_record(target.account_id, comment, staff_ids) for comment in comments]
-                times = [_gmt(comment["date_gmt"]) for comment in comments]
+                times = [timestamp(comment, "date_gmt") for comment in comments]
             yield from (record for record in records if record is not None)
             newest = _latest(newest, times)
     except PlatformError as err:
@@ -190,8 +206,8 @@ def _read_comments(
 
 def _comment_record(account_id: str, comment: Mapping[str, Any], staff_ids: set[str]) -> Record | None:
     """A staff answer to a comment as Reply, a citizen's comment as Inbound, else None."""
-    comment_id = str(comment["id"])
-    created_at = _gmt(comment["date_gmt"])
+    comment_id = ident(comment)
+    created_at = timestamp(comment, "date_gmt")
     author_id = int(comment.get("author") or 0)
     parent_id = int(comment.get("parent") or 0)
     # author 0 is a guest; a registered author id only counts as staff when it is in the staff set.
@@ -206,7 +222,7 @@ def _comment_record(account_id: str, comment: Mapping[str, Any], staff_ids: set[
         author=cap_text(comment.get("author_name"), 200),
         url=comment.get("link"),
         text=cap_text(content.get("rendered")),
-        post_id=str(comment["post"]),
+        post_id=ident(comment, "post"),
     )
 
 

@@ -20,9 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platforms", default=None,
                         help='"all", or comma-separated fake platforms (default: mastodon,wordpress,feed)')
     parser.add_argument("--inbox-file", default=None, help="also append each apprise delivery to this JSONL file")
+    parser.add_argument("--faults", default=None, metavar="SPEC",
+                        help="break chosen accounts' responses, e.g. mastodon:5xx-burst@10%%,account=ID:truncated "
+                             "(flows/simulator/faults.py)")
     args = parser.parse_args(argv)
     serve(port=args.port, accounts=args.accounts, seed=args.seed, rate_limit=args.rate_limit,
-          inbox_file=args.inbox_file, platforms=args.platforms)
+          inbox_file=args.inbox_file, platforms=args.platforms, faults=args.faults)
     return 0
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from flows.simulator.faults import FaultPlan
 from flows.simulator.generator import generate
 from flows.simulator.government import Government
 from flows.simulator.inbox import Inbox
@@ -64,6 +65,10 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a simulator bug must answer 500, not drop the connection
             traceback.print_exc(file=sys.stderr)
             response = json_response({"error": "simulator error"}, 500)
+        if response.transport is not None and response.transport.hang_s:
+            time.sleep(response.transport.hang_s)  # a fault: a read that hangs, then a closed connection
+            self.close_connection = True
+            return
         self.send_response(response.status)
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
@@ -71,9 +76,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if response.status != 304:
             self.send_header("Content-Length", str(len(response.body)))
+        if response.transport is not None:
+            self.send_header("Connection", "close")  # a dripped or cut body ends its connection, as said here
         self.end_headers()
         if self.command != "HEAD" and response.status != 304:
-            self.wfile.write(response.body)
+            if response.transport is None:
+                self.wfile.write(response.body)
+            else:
+                response.transport.write(self.wfile, response.body)
+                self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Silent: a benchmark's thousands of requests would flood the terminal."""
@@ -86,11 +97,15 @@ class Simulator:
     ``rate_window_s`` is the shared limiter (:attr:`limiter`) the fake platforms key as
     they need (Mastodon: per instance and client, IP or token). Every registered fake
     platform is served, under its own prefix; :attr:`platforms` maps name → instance.
+    ``faults`` is a fault SPEC (``flows/simulator/faults.py``; FaultSpecError when bad):
+    :attr:`faults` then says which account got which fault (``faults.by_account``).
     """
 
     def __init__(self, gov: Government, host: str = "127.0.0.1", port: int = 0, rate_limit: int = 300,
-                 rate_window_s: float = 300, inbox_file: str | Path | None = None):
+                 rate_window_s: float = 300, inbox_file: str | Path | None = None, faults: str | None = None):
         self.gov = gov
+        names = list(fake_platforms())  # a bad SPEC is refused before a port is taken
+        plan = FaultPlan.build(faults, {a.id: a.platform for a in gov.accounts}, gov.seed, names) if faults else None
         self._server = _Server((host, port), _Handler)
         self._server.simulator = self
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
@@ -99,10 +114,11 @@ class Simulator:
         self.lock = threading.RLock()
         self.failures: dict[str, Response] = {}
         self.limiter = RateLimiter(rate_limit, rate_window_s)
-        env = SimEnv(gov.now, self.failures, self.limiter)
+        env = self.env = SimEnv(gov.now, self.failures, self.limiter)
         self.platforms: dict[str, FakePlatform] = {name: cls(gov, self.base_url, env)
                                                    for name, cls in fake_platforms().items()}
         self._by_prefix = {platform.prefix: platform for platform in self.platforms.values()}
+        self.faults = plan
         self._inbox = Inbox(inbox_file)
         self._thread: threading.Thread | None = None
 
@@ -151,7 +167,10 @@ class Simulator:
             return self._inbox.handle(rest.strip("/"), req)
         if platform := self._by_prefix.get(head):
             with self.lock:
-                return platform.handle(rest, req)
+                self.env.begin_request()
+                response = platform.handle(rest, req)
+            # The one fault hook: what the platform answered, broken as the account's fault says.
+            return self.faults.apply(req, response, self.env.accounts_asked()) if self.faults else response
         if req.path == "/registry.json":
             return json_response(self.registry())
         if req.path == "/":
@@ -219,16 +238,20 @@ def summary(gov: Government) -> str:
 
 def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int = 300,
           inbox_file: str | Path | None = None, host: str = "127.0.0.1", platforms: str | None = None,
-          on_start=None) -> None:
+          on_start=None, faults: str | None = None) -> None:
     """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C).
 
     ``platforms``: None for the core three, ``"all"``, or comma-separated names (see ``generate``).
     ``on_start(simulator)`` is called once the server answers (the CLI writes a config there).
+    ``faults``: a fault SPEC (see ``flows/simulator/faults.py``).
     """
     chosen = platforms if platforms in (None, "all") else [p.strip() for p in platforms.split(",")]
     gov = generate(accounts=accounts, seed=seed, platforms=chosen)
-    sim = Simulator(gov, host=host, port=port, rate_limit=rate_limit, inbox_file=inbox_file).start()
+    sim = Simulator(gov, host=host, port=port, rate_limit=rate_limit, inbox_file=inbox_file, faults=faults).start()
     print(f"Custodian simulator at {sim.base_url}  (registry: {sim.base_url}/registry.json)")
+    if sim.faults:
+        print(f"faults on {len(sim.faults.by_account)} accounts: " + ", ".join(
+            f"{account} {fault.kind}" for account, fault in sorted(sim.faults.by_account.items())))
     print(f"{len(gov.accounts)} accounts, seed {seed}, rate limit {rate_limit} per 300 s per instance and client:")
     print(summary(gov), flush=True)
     if on_start is not None:

@@ -40,6 +40,8 @@ class Response:
     body: bytes = b""
     content_type: str = JSON
     headers: list[tuple[str, str]] = field(default_factory=list)
+    transport: Any = None
+    """How to send it when not at once (a fault's hang, drip or cut: ``fault_bodies.Transport``)."""
 
 
 def dumps(value: Any) -> bytes:

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -61,13 +62,27 @@ class SimEnv:
     now: datetime
     failures: dict[str, Response]
     limiter: RateLimiter
+    asked: threading.local = field(default_factory=threading.local)
+    """Per request thread: the accounts :meth:`failed` was asked about (what faults act on)."""
+
+    def begin_request(self) -> None:
+        """Forget the accounts the previous request on this thread was about."""
+        self.asked.ids = []
+
+    def accounts_asked(self) -> list[str]:
+        """The registry ids :meth:`failed` was asked about since :meth:`begin_request`."""
+        return list(getattr(self.asked, "ids", []))
 
     def rate_limiter(self, limit: int, window_s: float) -> RateLimiter:
         """A limiter of ``limit`` requests per ``window_s`` seconds on the simulator's clock."""
         return RateLimiter(limit, window_s, clock=lambda: self.limiter.clock())
 
     def failed(self, registry_id: str | None) -> Response | None:
-        """A copy of the response :meth:`Simulator.fail` set for the account, or None."""
+        """A copy of the response :meth:`Simulator.fail` set for the account, or None.
+
+        Every request about an account asks this, so it also notes the account (see ``asked``)."""
+        if registry_id and hasattr(self.asked, "ids"):
+            self.asked.ids.append(registry_id)
         failed = self.failures.get(registry_id) if registry_id else None
         return Response(failed.status, failed.body, failed.content_type, list(failed.headers)) if failed else None
 
