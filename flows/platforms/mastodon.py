@@ -78,6 +78,17 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
         yield from _read_notifications(target, state, session, base, own_id, auth)
 
 
+def _failure(err: PlatformError, account_id: str, stream: str, *, gone: bool = False, message: str = "") -> FetchError:
+    """``err`` as the stream's FetchError. HTTP 401 is a ``credentials`` failure: the owner's token
+    (sent on every call once configured) was rejected or revoked, or, without one, the instance
+    admits only signed-in readers; 403 from notifications means the token lacks ``read:notifications``."""
+    rejected = err.status == 401 or (err.status == 403 and stream == STREAM_NOTIFICATIONS)
+    if not rejected:
+        return err.as_record(account_id, stream, gone=gone, message=message)
+    why = "access token rejected or revoked" if err.status == 401 else "access token lacks read:notifications"
+    return FetchError(account_id, err.url, err.status, f"{why}: {err.message}", stream, kind="credentials")
+
+
 def _owner_headers(target: Target) -> dict[str, str] | None:
     """The owner's token on every call once we have it: only the author sees its own direct
     messages in its timeline (so its answers to DMs), and threads are capped lower anonymously."""
@@ -98,7 +109,7 @@ def _read_profile(target: Target, session: requests.Session, base: str) -> Gener
     except PlatformError as err:
         gone = err.status in GONE_STATUSES
         message = f"account not found (HTTP {err.status})" if gone else ""
-        yield err.as_record(target.account_id, STREAM_PROFILE, gone=gone, message=message)
+        yield _failure(err, target.account_id, STREAM_PROFILE, gone=gone, message=message)
         return None
     yield profile
     if profile.suspended:
@@ -245,7 +256,7 @@ def _read_thread(
     except PlatformError as err:
         if err.status in GONE_STATUSES:
             return [], None  # the post was deleted: nothing hangs under it any more, and that is no failure
-        error = err.as_record(target.account_id, STREAM_CONTEXT)
+        error = _failure(err, target.account_id, STREAM_CONTEXT)
         return [error], error
 
 
@@ -321,7 +332,7 @@ class _Timeline:
     def end_record(self, account_id: str, stream: str) -> Record:
         """The Cursor when the read completed, else the FetchError that stopped it."""
         if self.error is not None:
-            return self.error.as_record(account_id, stream)
+            return _failure(self.error, account_id, stream)
         return Cursor(account_id, stream, self.newest_id or "")
 
 

@@ -376,10 +376,11 @@ def test_a_rejected_token_fails_only_the_notifications(fake: FakeMastodon, sessi
     fake.statuses = [status(10, 1)]
     records = run(fake, session, token="revoked-token")
     [error] = of_type(records, FetchError)
-    assert (error.stream, error.status, error.message) == (
+    assert (error.stream, error.status, error.kind, error.message) == (
         "notifications",
         401,
-        "HTTP 401: The access token is invalid",
+        "credentials",
+        "access token rejected or revoked: HTTP 401: The access token is invalid",
     )
     assert "revoked-token" not in error.url + error.message
     assert [cursor.stream for cursor in of_type(records, Cursor)] == ["statuses", "context"]
@@ -479,3 +480,27 @@ def test_an_account_with_no_recent_post_costs_no_reply_count_request(fake: FakeM
     run(fake, session, cursors={"statuses": "500"})
     assert all("min_id" in request.args for request in fake.requests_to("/statuses"))
     assert fake.requests_to("/context") == []
+
+
+def test_a_token_rejected_on_every_call_is_a_credentials_failure(fake: FakeMastodon, session: requests.Session) -> None:
+    """A revoked token is sent on every call, and Mastodon refuses each with 401: the account
+    is a ``credentials`` failure (its custodian must renew the token), never a plain ``failed``."""
+    fake.server.clear_all_handlers()
+    fake.server.expect_request(PREFIX + "/api/v1/accounts/lookup").respond_with_json(
+        {"error": "The access token was revoked"}, status=401)
+    [error] = run(fake, session, token="revoked-token")
+    assert isinstance(error, FetchError)
+    assert (error.stream, error.status, error.kind) == ("profile", 401, "credentials")
+    assert "The access token was revoked" in error.message
+
+
+def test_a_token_without_the_notifications_scope_is_a_credentials_failure(
+    fake: FakeMastodon, session: requests.Session
+) -> None:
+    fake.server.clear_all_handlers()
+    fake.server.expect_request(PREFIX + "/api/v1/notifications").respond_with_json(
+        {"error": "This action is outside the authorized scopes"}, status=403)
+    scoped = FakeMastodon(fake.server)  # the other routes again, registered after the 403 handler
+    scoped.statuses = [status(10, 1)]
+    errors = of_type(run(scoped, session, token=TOKEN), FetchError)
+    assert [(e.stream, e.status, e.kind) for e in errors] == [("notifications", 403, "credentials")]
