@@ -277,6 +277,15 @@ def json_body(response: requests.Response) -> Any:
     return parse_json(response)
 
 
+def json_or_none(response: requests.Response) -> Any:
+    """``response``'s body as JSON (see :func:`parse_json`), or None when it is not JSON: for
+    reading error bodies, where any body at all must still give an error, never an exception."""
+    try:
+        return parse_json(response)
+    except PlatformError:
+        return None
+
+
 def parse_json(response: requests.Response) -> Any:
     """``response``'s body as JSON, whatever its status; :class:`PlatformError` when it is not JSON.
 
@@ -341,10 +350,7 @@ def expected_shape(response: requests.Response) -> Iterator[None]:
 def http_error_message(response: requests.Response) -> str:
     """``HTTP <status>`` plus the platform's own short error text when the body carries one."""
     message = f"HTTP {response.status_code}"
-    try:
-        body = response.json()
-    except ValueError:
-        return message
+    body = json_or_none(response)
     # Mastodon/Bluesky say {"error", "message"}; X's problem bodies say {"title", "detail"}.
     keys = ("error", "message", "title", "detail")
     detail = next((body[key] for key in keys if body.get(key)), None) if isinstance(body, dict) else None

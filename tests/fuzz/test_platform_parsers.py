@@ -12,6 +12,7 @@ hang, and every text it stores must be valid UTF-8 within the body cap.
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 from collections.abc import Iterator
@@ -27,8 +28,9 @@ from flows.records import BODY_CAP, FETCH_ERROR_KINDS, Cursor, FetchError, Fetch
 from flows.simulator import Simulator, generate, showcase_size
 from flows.simulator.wire import Response
 
-EXAMPLES = 60
-"""Examples per platform: 11 platforms x 60 stay well under a minute on a loaded 2-core machine."""
+EXAMPLES = int(os.environ.get("CUSTODIAN_FUZZ_EXAMPLES", "60"))
+"""Examples per platform: 11 platforms x 60 stay under a minute on a loaded 2-core machine
+(``CUSTODIAN_FUZZ_EXAMPLES=500`` for a deeper search; each run is derandomized, so repeatable)."""
 HANG_SECONDS = 60
 """A fetch still running after this long is hung (the session's own timeouts are 1 s and 2 s)."""
 RECORD_TYPES = (Profile, Post, Inbound, Reply, Cursor, FetchError, TokenInfo)
