@@ -61,6 +61,12 @@ def cap_text(raw: str | bytes | None, limit: int | None = None) -> PlatformText:
     return capped
 
 
+def fit_body(text: str) -> str:
+    """``text`` (already made safe by :func:`cap_text`) cut to :data:`BODY_CAP` bytes, for a body
+    joined from several capped parts."""
+    return _cut(text, None)[0]
+
+
 def _cut(text: str, limit: int | None) -> tuple[str, bool]:
     """``text`` within ``limit`` characters (or BODY_CAP bytes), and whether it had to be cut."""
     if limit is not None:

@@ -69,7 +69,7 @@ def _checked(response: requests.Response) -> tuple[requests.Response, Any]:
     body = json_or_none(response)
     if 200 <= response.status_code < 300 and isinstance(body, dict):
         return response, body
-    code = str(body.get("error") or "") if isinstance(body, dict) else ""
+    code = cap_text(str(body.get("error") or ""), 100) if isinstance(body, dict) else ""
     detail = cap_text(str(body.get("message") or ""), 200) if isinstance(body, dict) else ""
     message = f"HTTP {response.status_code}" + (f": {code}" if code else "") + (f" ({detail})" if detail else "")
     raise XrpcError(response.url, response.status_code, message, code)

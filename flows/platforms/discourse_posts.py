@@ -15,7 +15,7 @@ import requests
 
 from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError, json_or_none
 from flows.platforms.paging import PageRequest, Paginator
-from flows.records import Inbound, Post, Profile, Record, Reply, cap_text
+from flows.records import Inbound, Post, Profile, Record, Reply, cap_text, fit_body
 
 
 def parse_time(value: str) -> datetime:
@@ -82,7 +82,7 @@ def profile_of(account_id: str, base: str, user: Mapping[str, Any]) -> Profile:
     website = user.get("website")
     return Profile(account_id=account_id, platform_id=str(user["id"]),
                    display_name=cap_text(user.get("name") or username, 200),
-                   bio=" — ".join(part for part in (title, bio) if part), url=f"{base}/u/{quote(username, safe='')}",
+                   bio=fit_body(" — ".join(part for part in (title, bio) if part)), url=f"{base}/u/{quote(username, safe='')}",
                    links=(str(website),) if isinstance(website, str) and website else ())
 
 

@@ -240,6 +240,10 @@ def get_response(
     except requests.RequestException as exc:
         full_url = requests.Request("GET", url, params=params).prepare().url or url
         raise PlatformError(full_url, None, _transport_message(exc)) from exc
+    except (UnicodeError, ValueError) as exc:
+        # A header or URL built from platform data (a token a server handed out, an id) that
+        # HTTP cannot carry: http.client refuses it before sending. That read fails, nothing else.
+        raise PlatformError(url, None, f"request could not be sent: {type(exc).__name__}") from exc
 
 
 def _read_capped(response: requests.Response) -> None:

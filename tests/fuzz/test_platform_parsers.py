@@ -33,6 +33,8 @@ EXAMPLES = int(os.environ.get("CUSTODIAN_FUZZ_EXAMPLES", "60"))
 (``CUSTODIAN_FUZZ_EXAMPLES=500`` for a deeper search; each run is derandomized, so repeatable)."""
 HANG_SECONDS = 60
 """A fetch still running after this long is hung (the session's own timeouts are 1 s and 2 s)."""
+MESSAGE_CAP = 8 * 1024
+"""An error message quotes at most short parts of a body (the warehouse stores 2 KB of it, after scrubbing)."""
 RECORD_TYPES = (Profile, Post, Inbound, Reply, Cursor, FetchError, TokenInfo)
 
 JSON_OPS = ("drop", "null", "retype", "huge", "deep", "bad_utf8", "surrogate", "truncate", "garbage", "empty")
@@ -181,9 +183,10 @@ def assert_inside_the_boundary(target: Target, records: list) -> None:
         assert record.account_id == target.account_id
         if isinstance(record, FetchError):
             assert record.kind in FETCH_ERROR_KINDS
-        for text in (getattr(record, name, None) for name in ("text", "bio", "display_name", "message")):
+        for name, cap in (("text", BODY_CAP), ("bio", BODY_CAP), ("display_name", BODY_CAP), ("message", MESSAGE_CAP)):
+            text = getattr(record, name, None)
             if isinstance(text, str):
-                assert len(text.encode("utf-8")) <= BODY_CAP  # encodes: no lone surrogate either
+                assert len(text.encode("utf-8")) <= cap, name  # it encodes: no lone surrogate either
 
 
 plans = st.lists(st.tuples(st.sampled_from(sorted(set(JSON_OPS) | set(XML_OPS))), st.integers(0, 2**31)),
