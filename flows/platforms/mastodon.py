@@ -226,7 +226,8 @@ def _read_changed_threads(
     for post_id in post_ids:
         known = counts.get(post_id) if counts is not None else None
         unchanged = known is not None and known == seen.get(post_id)
-        if counts is not None and (unchanged or (known is None and post_id in seen)) or reads >= CONTEXT_READS:
+        skip = counts is not None and (unchanged or (known is None and post_id in seen))
+        if skip or reads >= CONTEXT_READS:
             if post_id in seen:
                 now_seen[post_id] = seen[post_id]
             continue
