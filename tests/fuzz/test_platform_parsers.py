@@ -136,14 +136,14 @@ def mutate_bytes(body: bytes, op: str, rnd: random.Random) -> bytes:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[MutatingSimulator, dict[str, Target], FetchState]]:
-    """One healthy account per platform on a simulator that never rate-limits."""
+    """One healthy account per platform on a simulator that never rate-limits, and the state of
+    a first run (a short window: fewer pages per example, the same parsers)."""
     government = generate(accounts=showcase_size("all"), seed=7, platforms="all")
     with MutatingSimulator(government, rate_limit=10**9) as sim:
         targets: dict[str, Target] = {}
         for entry, account in zip(sim.registry()["accounts"], government.accounts):
             if account.behaviour == "healthy" and entry["platform"] not in targets:
                 targets[entry["platform"]] = target_of(entry, account.token)
-        # A short window: fewer pages per example, the same parsers.
         state = FetchState(now=government.now, since=government.now - timedelta(days=3))
         yield sim, targets, state
 
@@ -192,14 +192,22 @@ def assert_inside_the_boundary(target: Target, records: list) -> None:
 
 @pytest.mark.parametrize("platform", sorted(BUILT_IN))
 def test_the_unmutated_world_reads_cleanly(world, platform):
-    """The baseline the fuzzing departs from: without mutation each reader gets real data. (Runs
-    first: Bluesky's simulated PDS limits sessions as the real one does, and the fuzzing spends them.)"""
+    """The baseline the fuzzing departs from: without mutation each reader gets real data, and
+    leaves the state a later run starts from (cursors, recent posts), fuzzed too. (Runs first:
+    Bluesky's simulated PDS limits sessions as the real one does, and the fuzzing spends them.)"""
     sim, targets, state = world
     with sim.lock:
         sim.plan, sim.first, sim.every, sim.served = [], 0, 1, 0
     records = fetch_all(targets[platform], state)
     assert [(r.stream, r.status, r.message) for r in records if isinstance(r, FetchError)] == []
     assert any(isinstance(r, Profile | Post) for r in records)
+    LATER[platform] = FetchState(now=state.now, since=state.since,
+                                 cursors={r.stream: r.value for r in records if isinstance(r, Cursor)},
+                                 recent_post_ids=tuple(r.post_id for r in records if isinstance(r, Post) and not r.is_reply))
+
+
+LATER: dict[str, FetchState] = {}
+"""Per platform, the state after the clean read: a later run's starting point."""
 
 
 plans = st.lists(st.tuples(st.sampled_from(sorted(set(JSON_OPS) | set(XML_OPS))), st.integers(0, 2**31)),
@@ -209,10 +217,10 @@ plans = st.lists(st.tuples(st.sampled_from(sorted(set(JSON_OPS) | set(XML_OPS)))
 @pytest.mark.parametrize("platform", sorted(BUILT_IN))
 @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(plan=plans, start=st.integers(0, 8), every=st.integers(1, 3))
-def test_no_mutated_body_escapes_the_accounts_error_boundary(world, platform, plan, start, every):
+@given(plan=plans, start=st.integers(0, 8), every=st.integers(1, 3), later=st.booleans())
+def test_no_mutated_body_escapes_the_accounts_error_boundary(world, platform, plan, start, every, later):
     sim, targets, state = world
-    target = targets[platform]
+    target, state = targets[platform], LATER.get(platform, state) if later else state
     with sim.lock:
         sim.plan, sim.first, sim.every, sim.served = plan, start, every, 0
     records = fetch_all(target, state)
