@@ -9,15 +9,11 @@ server's rate-limit headers say the budget is almost spent. :func:`get_response`
 
 from __future__ import annotations
 
-import codecs
-import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,12 +27,11 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     ResponseError,
 )
-from requests.utils import guess_json_utf
 from urllib3.util.retry import Retry
 
 from flows.platforms.spend import BudgetSpent, SpendMeter
+from flows.platforms.json_text import decode_json
 from flows.records import FetchError, cap_text, utc
-from flows.sanitize import decode_text
 
 log = logging.getLogger(__name__)
 
@@ -291,54 +286,13 @@ def json_or_none(response: requests.Response) -> Any:
 
 
 def parse_json(response: requests.Response) -> Any:
-    """``response``'s body as JSON, whatever its status; :class:`PlatformError` when it is not JSON.
-
-    JSON is UTF-8 (RFC 8259) whatever the ``Content-Type`` claims (``requests`` would read a
-    body without a charset as Latin-1: mojibake), UTF-16/32 only where the bytes show it.
-    Invalid UTF-8 becomes U+FFFD, which :func:`flows.records.cap_text` flags; a lone
-    surrogate escape (``"\\ud800"``, which no UTF-8 store accepts) becomes U+FFFD too;
-    nesting too deep to parse is malformed JSON, not a ``RecursionError``.
-    """
-    content = response.content or b""
-    encoding = guess_json_utf(content) if len(content) >= 4 else None
-    if encoding in (None, "utf-8", "utf-8-sig"):
-        text = decode_text(content.removeprefix(codecs.BOM_UTF8))[0]
-    else:
-        text = content.decode(encoding, errors="replace")
+    """``response``'s body as JSON, whatever its status (:func:`flows.platforms.json_text.decode_json`:
+    UTF-8 whatever the ``Content-Type`` claims, invalid bytes and lone surrogates as U+FFFD);
+    :class:`PlatformError` when it is not JSON or nested too deeply to parse."""
     try:
-        data = json.loads(text)
-    except RecursionError as exc:
-        raise PlatformError(response.url, response.status_code, "malformed JSON: nested too deeply") from exc
+        return decode_json(response.content or b"")
     except ValueError as exc:
         raise PlatformError(response.url, response.status_code, f"malformed JSON: {exc}") from exc
-    return _without_lone_surrogates(data) if _SURROGATE_ESCAPE.search(text) else data
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _without_lone_surrogates(data: Any) -> Any:
-    """``data`` with every lone surrogate in its strings (keys too) replaced by U+FFFD (iterative:
-    a deep body must not exhaust the stack here either)."""
-    fix = partial(_SURROGATE.sub, "\ufffd")
-    root: list[Any] = [data]
-    stack: list[tuple[Any, Any]] = [(root, 0)]
-    while stack:
-        holder, key = stack.pop()
-        value = holder[key]
-        if isinstance(value, str):
-            holder[key] = fix(value)
-        elif isinstance(value, list):
-            stack.extend((value, index) for index in range(len(value)))
-        elif isinstance(value, dict):
-            fixed = {fix(k): v for k, v in value.items()}
-            value.clear()
-            value.update(fixed)
-            stack.extend((value, k) for k in value)
-    return root[0]
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @contextmanager
