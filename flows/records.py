@@ -14,29 +14,68 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flows.sanitize import decode_text, strip_controls
+from flows.sanitize import decode_text, escape_controls, strip_controls
 
 TEXT_CAP = 2000
-"""Most characters of platform text kept per record: enough to read, too little to abuse."""
+"""Characters kept of a short platform field given its own limit (names, titles in messages)."""
+BODY_CAP = 64 * 1024
+"""Most UTF-8 bytes kept of one body (a post, a message, a bio): the rest is cut, and the record
+says so (``truncated``)."""
 
 _BLOCK_TAG = re.compile(r"<\s*/?\s*(?:p|br|div|li|ul|ol|h[1-6]|blockquote|tr|td|th)\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
+_TRUNCATION_MARK = "…"
 
 
-def cap_text(raw: str | bytes | None, limit: int = TEXT_CAP) -> str:
-    """Plain text from platform HTML: tags dropped, entities decoded, NUL and bidi controls
-    removed (flows.sanitize), spaces folded, capped; a capped text ends with "…" (the truncation
-    flag). Bytes are decoded as UTF-8 with U+FFFD for invalid sequences, never as mojibake."""
-    if not raw:
-        return ""
-    if isinstance(raw, bytes):
+class PlatformText(str):
+    """Platform text made safe to store, saying what was done to it: ``truncated`` (cut at its
+    cap) and ``invalid_utf8`` (it held bytes that were not UTF-8, now U+FFFD)."""
+
+    truncated: bool = False
+    invalid_utf8: bool = False
+
+
+def cap_text(raw: str | bytes | None, limit: int | None = None) -> PlatformText:
+    """Plain text from platform HTML: tags dropped, entities decoded, spaces folded, every NUL
+    and bidi control kept only as a visible escape (flows.sanitize.escape_controls), capped at
+    ``limit`` characters or, without one, at :data:`BODY_CAP` bytes; a capped text ends with
+    "…" and is flagged ``truncated``. Bytes are decoded as UTF-8 with U+FFFD for invalid
+    sequences, never as mojibake, and the text is flagged ``invalid_utf8`` when it holds U+FFFD.
+    A number becomes its digits; any other value (a list, an object) is a TypeError: the
+    platform's shape changed, which the reader reports as a failed fetch, never as empty text."""
+    if raw is None or raw == "" or raw == b"" or isinstance(raw, bool):
+        return PlatformText("")
+    if isinstance(raw, int | float):
+        raw = str(raw)
+    elif isinstance(raw, bytes):
         raw = decode_text(raw)[0]
+    elif not isinstance(raw, str):
+        raise TypeError(f"expected text, got {type(raw).__name__}")
     # Block tags separate words; inline ones (a mention's <a>@<span>name</span></a>) must not.
     text = _TAG.sub("", _BLOCK_TAG.sub(" ", raw))
-    # Controls are removed after unescaping: "&#x202E;" and "&#0;" must not survive as characters.
-    text = _SPACE.sub(" ", strip_controls(html.unescape(text))).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    # Escaped after unescaping: "&#x202E;" and "&#0;" must not survive as characters either.
+    text = escape_controls(_SPACE.sub(" ", html.unescape(text))).strip()
+    text, cut = _cut(text, limit)
+    capped = PlatformText(text)
+    capped.truncated, capped.invalid_utf8 = cut, "\ufffd" in text
+    return capped
+
+
+def fit_body(text: str) -> str:
+    """``text`` (already made safe by :func:`cap_text`) cut to :data:`BODY_CAP` bytes, for a body
+    joined from several capped parts."""
+    return _cut(text, None)[0]
+
+
+def _cut(text: str, limit: int | None) -> tuple[str, bool]:
+    """``text`` within ``limit`` characters (or BODY_CAP bytes), and whether it had to be cut."""
+    if limit is not None:
+        return (text, False) if len(text) <= limit else (text[: limit - 1] + _TRUNCATION_MARK, True)
+    data = text.encode("utf-8")
+    if len(data) <= BODY_CAP:
+        return text, False
+    return data[: BODY_CAP - 3].decode("utf-8", errors="ignore") + _TRUNCATION_MARK, True
 
 
 ADDRESS_CAP = 2000
@@ -158,6 +197,21 @@ class Post:
     """Web addresses the post links to (X ``entities.urls``, a Mastodon card, a blog post's own link)."""
     media_urls: tuple[str, ...] = ()
     """Where the post's pictures or video are (Mastodon ``media_attachments``, a Flickr photo file…)."""
+    truncated: bool = False
+    """The text was cut at :data:`BODY_CAP` (taken from the :class:`PlatformText` when not given)."""
+    invalid_utf8: bool = False
+    """The text held bytes that were not UTF-8, kept as U+FFFD (likewise)."""
+
+    def __post_init__(self) -> None:
+        _flag_text(self)
+
+
+def _flag_text(record: Post | Inbound) -> None:
+    """Carry the :class:`PlatformText` flags of ``record.text`` onto the record itself, so they
+    reach the warehouse however the record travels (a plain ``str`` text keeps what was given)."""
+    for flag in ("truncated", "invalid_utf8"):
+        if getattr(record.text, flag, False):
+            object.__setattr__(record, flag, True)
 
 
 INBOUND_KINDS = ("reply", "comment", "mention", "direct")
@@ -176,6 +230,13 @@ class Inbound:
     text: str = ""
     post_id: str | None = None
     """The account's own post this message hangs under, when there is one."""
+    truncated: bool = False
+    """As :attr:`Post.truncated`."""
+    invalid_utf8: bool = False
+    """As :attr:`Post.invalid_utf8`."""
+
+    def __post_init__(self) -> None:
+        _flag_text(self)
 
 
 @dataclass(frozen=True, slots=True)

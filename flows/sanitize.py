@@ -7,7 +7,10 @@ Contract:
 - :func:`safe_link` returns the URL only if it is ``https://`` to exactly the platform's own
   host, with no credentials, spaces or controls; otherwise None — the link is omitted, never
   "cleaned" (a ``javascript:`` link, a look-alike host or a line break all give None).
-- :func:`strip_controls` is the storage-time part: NUL and bidi controls removed, newlines kept.
+- :func:`strip_controls` removes NUL and bidi controls, newlines kept.
+- :func:`escape_controls` is the storage-time part: the original is kept, but each NUL, other
+  invisible control and bidi control becomes a visible escape (``\\u202e``), so a records
+  officer still sees that it was there while no reader's screen ever obeys it.
 - :func:`decode_text` decodes bytes as UTF-8 with replacement and says whether it had to replace.
 """
 
@@ -24,8 +27,22 @@ _SPACES = re.compile(r" {2,}")
 
 
 def strip_controls(text: str) -> str:
-    """Without NUL, other invisible controls and bidi overrides; line breaks and tabs kept."""
-    return _INVISIBLE.sub("", text) if text else text
+    """Without NUL, other invisible controls and bidi overrides (lone surrogates become U+FFFD);
+    line breaks and tabs kept."""
+    return _INVISIBLE.sub("", _SURROGATE.sub("\ufffd", text)) if text else text
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each NUL, C0/C1 control (other than line breaks and tabs) and bidi control
+    written as a visible ``\\uXXXX`` escape; lone surrogates (from JSON ``\\ud800`` escapes, which no
+    UTF-8 store accepts) become U+FFFD."""
+    if not text:
+        return text
+    text = _SURROGATE.sub("\ufffd", text)
+    return _INVISIBLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def inert_line(text: str | None, cap: int = LINE_CAP) -> str:

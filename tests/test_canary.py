@@ -1,5 +1,6 @@
-"""Canaries: a simulated post publishes a phone number, an e-mail and a civil ID. After real runs
-none of them is in any database row (nor the file's bytes), log line, alert, or command output;
+"""Canaries: a simulated post publishes a phone number, an e-mail and a civil ID, and the accounts'
+owner tokens are secrets. After real runs none of them is in any database row (nor the file's
+bytes), log line, Prefect flow-run log (read back from the Prefect API), alert, or command output;
 and the purge at the end of a run leaves no citizen text older than the retention period."""
 
 from __future__ import annotations
@@ -36,8 +37,23 @@ def every_row(db) -> str:
         con.close()
 
 
-def leaks(text: str) -> list[str]:
-    return [c for c in CANARIES if c in text]
+def leaks(text: str, canaries: tuple[str, ...] = CANARIES) -> list[str]:
+    return [c for c in canaries if c in text]
+
+
+def prefect_logs() -> str:
+    """Every log line Prefect stored (the module's harness is a fresh server: this module's flow
+    and task runs only), read back through the Prefect client after the log worker has sent what
+    it still held."""
+    from prefect.client.orchestration import get_client
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)
+    lines: list[str] = []
+    with get_client(sync_client=True) as client:
+        while page := client.read_logs(limit=200, offset=len(lines)):
+            lines += [log.message for log in page]
+    return "\n".join(lines)
 
 
 def test_planted_personal_data_reaches_no_output(prefect_harness, tmp_path, monkeypatch, caplog):
@@ -46,6 +62,8 @@ def test_planted_personal_data_reaches_no_output(prefect_harness, tmp_path, monk
     assert leaky and all(a.posts[-1].text == LEAKY_POST[a.language] for a in leaky)
     for name, token in government.tokens().items():
         monkeypatch.setenv(name, token)
+    secrets = tuple(government.tokens().values())
+    assert secrets  # the canary tokens exist: every other account of the simulator's Mastodon has one
     from flows.monitor import monitor
 
     db, runner = tmp_path / "custodian.duckdb", CliRunner()
@@ -70,12 +88,14 @@ def test_planted_personal_data_reaches_no_output(prefect_harness, tmp_path, monk
     assert all("personal_data" in outputs[3] and a.id in outputs[3] for a in leaky)
     assert "email" in outputs[3] and "civil_id" in outputs[3] and "phone" in outputs[3]
     assert "[phone]" in exported and "[email]" in exported and "[civil_id]" in exported
+    flow_logs = prefect_logs()
+    assert "accounts read" in flow_logs  # the runs' own log lines were read back, so the scan can fail
     for where, text in (("database rows", every_row(db)), ("alerts", alerts), ("command output", "\n".join(outputs)),
                         ("logs", caplog.text), ("alerts file", (tmp_path / "alerts.jsonl").read_text(encoding="utf-8")),
-                        ("export", exported)):
-        assert leaks(text) == [], where
+                        ("export", exported), ("Prefect flow-run logs", flow_logs)):
+        assert leaks(text, CANARIES + secrets) == [], where
     raw = db.read_bytes()
-    assert [c for c in CANARIES if c.encode() in raw] == []
+    assert [c for c in CANARIES + secrets if c.encode() in raw] == []
 
     con = duckdb.connect(str(db), read_only=True)
     try:

@@ -1,6 +1,6 @@
 """Platform text is untrusted: reduced to plain text, capped; questions recognised in Arabic and English."""
 
-from flows.records import TEXT_CAP, cap_text, looks_like_question
+from flows.records import BODY_CAP, cap_text, looks_like_question
 
 
 def test_inline_markup_disappears_without_splitting_words():
@@ -17,8 +17,11 @@ def test_scripts_do_not_survive_as_markup():
 
 
 def test_text_is_capped():
-    capped = cap_text("ب" * (TEXT_CAP + 50))
-    assert len(capped) == TEXT_CAP and capped.endswith("…")
+    capped = cap_text("ب" * BODY_CAP)  # two bytes each: twice the cap
+    assert len(capped.encode("utf-8")) <= BODY_CAP and capped.endswith("…") and capped.truncated
+    assert len(capped) == (BODY_CAP - 3) // 2 + 1  # cut on a character boundary, then the mark
+    whole = cap_text("ب" * (BODY_CAP // 2))
+    assert not whole.truncated and len(whole) == BODY_CAP // 2
 
 
 def test_questions_in_both_languages():

@@ -99,18 +99,35 @@ def test_safe_link_only_https_to_the_platforms_own_host(url, host, expected):
     assert (safe_link(url, host) == url) is expected
 
 
-def test_stored_text_loses_nul_and_bidi_controls_but_keeps_its_words():
-    assert cap_text("<p>Hello\x00 \u202eworld</p> &#x202E;x") == "Hello world x"
+def test_stored_text_keeps_nul_and_bidi_controls_only_as_visible_escapes():
+    stored = cap_text("<p>Hello\x00 \u202eworld</p> &#x202E;x")
+    assert stored == "Hello\\u0000 \\u202eworld \\u202ex"
+    assert "\x00" not in stored and "\u202e" not in stored
+    assert inert_line(stored) == stored  # nothing left for a reader's screen to obey
     assert strip_controls("keep\nnewlines\u202e") == "keep\nnewlines"
+
+
+def test_lone_surrogates_from_json_escapes_become_replacement_characters():
+    stored = cap_text("half \ud800 pair")
+    assert stored == "half \ufffd pair" and stored.invalid_utf8
+    assert stored.encode("utf-8")
 
 
 def test_stored_text_is_capped_with_a_visible_flag():
     capped = cap_text("word " * 1000, limit=100)
-    assert len(capped) == 100 and capped.endswith("…")
+    assert len(capped) == 100 and capped.endswith("…") and capped.truncated
 
 
 def test_invalid_utf8_is_decoded_with_replacement_not_mojibake():
-    assert cap_text(b"caf\xc3\xa9 \xff end") == "café \ufffd end"
+    text = cap_text(b"caf\xc3\xa9 \xff end")
+    assert text == "café \ufffd end" and text.invalid_utf8 and not text.truncated
+    assert not cap_text("café").invalid_utf8
+
+
+def test_non_text_values_are_a_shape_error_not_empty_text():
+    assert cap_text(2026) == "2026"
+    with pytest.raises(TypeError):
+        cap_text({"rendered": "x"})
 
 
 def test_a_stored_fetch_error_never_holds_a_secret_nor_more_than_2_kb(warehouse):

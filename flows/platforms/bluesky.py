@@ -32,7 +32,7 @@ import requests
 from flows.platforms import http
 from flows.platforms.base import Credential, Platform
 from flows.platforms.bluesky_posts import did_of, notification_records, parse_time, post_records, thread_records
-from flows.platforms.http import PlatformError, expected_shape, get_response
+from flows.platforms.http import PlatformError, expected_shape, get_response, json_or_none
 from flows.platforms.paging import BodyTokenPaginator, PageCapReached, json_cursor, paginate, unique_records
 from flows.records import Cursor, FetchError, FetchState, Post, Profile, Record, Target, cap_text
 
@@ -66,13 +66,10 @@ def _call(session: requests.Session, url: str, params: Any, headers: Mapping[str
 
 
 def _checked(response: requests.Response) -> tuple[requests.Response, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     if 200 <= response.status_code < 300 and isinstance(body, dict):
         return response, body
-    code = str(body.get("error") or "") if isinstance(body, dict) else ""
+    code = cap_text(str(body.get("error") or ""), 100) if isinstance(body, dict) else ""
     detail = cap_text(str(body.get("message") or ""), 200) if isinstance(body, dict) else ""
     message = f"HTTP {response.status_code}" + (f": {code}" if code else "") + (f" ({detail})" if detail else "")
     raise XrpcError(response.url, response.status_code, message, code)

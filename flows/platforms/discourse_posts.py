@@ -13,9 +13,9 @@ from urllib.parse import quote, urljoin
 
 import requests
 
-from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError
+from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError, json_or_none
 from flows.platforms.paging import PageRequest, Paginator
-from flows.records import Inbound, Post, Profile, Record, Reply, cap_text
+from flows.records import Inbound, Post, Profile, Record, Reply, cap_text, fit_body
 
 
 def parse_time(value: str) -> datetime:
@@ -58,10 +58,7 @@ class MoreTopicsPaginator(Paginator):
 
 def error_of(response: requests.Response) -> PlatformError:
     """A failed response as PlatformError in Discourse's own words (``errors``, ``error_type``)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     body = body if isinstance(body, dict) else {}
     words = "; ".join(str(e) for e in body.get("errors") or [] if e) or str(body.get("error_type") or "")
     return PlatformError(response.url, response.status_code,
@@ -71,7 +68,7 @@ def error_of(response: requests.Response) -> PlatformError:
 def wait_seconds(response: requests.Response) -> float | None:
     """A 429's ``extras.wait_seconds`` when it is a wait worth making (at most ``MAX_WAIT_SECONDS``)."""
     try:
-        wait = float(response.json()["extras"]["wait_seconds"])
+        wait = float(json_or_none(response)["extras"]["wait_seconds"])
     except (ValueError, KeyError, TypeError):
         return None
     return wait if 0 <= wait <= MAX_WAIT_SECONDS else None
@@ -85,7 +82,7 @@ def profile_of(account_id: str, base: str, user: Mapping[str, Any]) -> Profile:
     website = user.get("website")
     return Profile(account_id=account_id, platform_id=str(user["id"]),
                    display_name=cap_text(user.get("name") or username, 200),
-                   bio=" — ".join(part for part in (title, bio) if part), url=f"{base}/u/{quote(username, safe='')}",
+                   bio=fit_body(" — ".join(part for part in (title, bio) if part)), url=f"{base}/u/{quote(username, safe='')}",
                    links=(str(website),) if isinstance(website, str) and website else ())
 
 

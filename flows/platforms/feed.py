@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import xml.sax
+import re
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from flows.platforms.base import Platform
 from flows.platforms.http import GONE_STATUSES, PlatformError, get_response, http_error_message
 from flows.platforms.paging import unique_records
 from flows.records import Cursor, FetchState, Inbound, Post, Profile, ReadWindow, Record, Reply, Target, cap_text
+from flows.sanitize import decode_text
 
 STREAM_FEED = "feed"
 STREAM_COMMENTS = "comments"
@@ -129,8 +131,8 @@ def _get_feed(
         raise PlatformError(response.url, response.status_code, http_error_message(response))
     headers = {name.lower(): value for name, value in response.headers.items()}
     # Bytes, never a str: feedparser would fetch a str that looks like a URL by itself.
-    parsed = feedparser.parse(response.content, response_headers=headers)
-    if not parsed.entries and (parsed.bozo or not parsed.version):
+    parsed = feedparser.parse(_invalid_utf8_replaced(response.content, headers), response_headers=headers)
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "not an RSS or Atom document"
         raise PlatformError(response.url, response.status_code, cap_text(f"malformed feed: {reason}", 300))
     if isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
@@ -141,6 +143,23 @@ def _get_feed(
         reason = "unexpected feed shape: no entry has a date (pubDate, published or updated)"
         raise PlatformError(response.url, response.status_code, reason)
     return parsed, response
+
+
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)""", re.IGNORECASE)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
+
+
+def _invalid_utf8_replaced(content: bytes, headers: Mapping[str, str]) -> bytes:
+    """A feed that is UTF-8 by its header, its XML declaration or by default, with each invalid
+    byte sequence as U+FFFD: feedparser would otherwise read the whole feed again as
+    windows-1252, turning every Arabic word into mojibake. Other declared encodings pass as sent."""
+    declared = _CHARSET.search(headers.get("content-type", "")) or _XML_ENCODING.match(content)
+    encoding = declared.group(1) if declared else "utf-8"
+    encoding = encoding.decode("ascii") if isinstance(encoding, bytes) else encoding
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return content
+    text, replaced = decode_text(content)
+    return text.encode("utf-8") if replaced else content
 
 
 def _profile(target: Target, feed: Mapping[str, Any]) -> Profile:

@@ -32,7 +32,7 @@ from typing import Any
 import requests
 
 from flows.platforms.base import Credential, Platform
-from flows.platforms.http import PlatformError, expected_shape, get_response, ident, json_body
+from flows.platforms.http import PlatformError, expected_shape, get_response, ident, json_body, parse_json
 from flows.platforms.paging import PageCapReached, PageNumberPaginator, paginate, unique_records
 from flows.platforms.query_keys import QueryKey
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, web_addresses
@@ -107,7 +107,7 @@ class _Reader:
 
     def call(self, method: str, **params: Any) -> tuple[requests.Response, Any]:
         response = self.send(method, params)
-        return response, response.json()
+        return response, parse_json(response)
 
     def profile(self) -> Iterator[Record]:
         response, body = self.call("flickr.people.getInfo", user_id=self.nsid)

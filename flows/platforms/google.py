@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from flows.platforms.http import PlatformError
+from flows.platforms.http import PlatformError, json_or_none
 from flows.platforms.query_keys import QueryKey
 from flows.records import FetchError, cap_text
 
@@ -51,7 +51,7 @@ class GoogleApiError(PlatformError):
 def api_error(response: requests.Response) -> GoogleApiError:
     """The GoogleApiError a non-2xx response stands for, read from Google's error body."""
     try:
-        error = response.json().get("error") or {}
+        error = json_or_none(response).get("error") or {}
         reasons = {str(item.get("reason")) for key in ("errors", "details") for item in error.get(key) or []}
         text = str(error.get("message") or "").rstrip(". ")  # messages are quoted inside sentences
     except (ValueError, AttributeError, TypeError):

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError, RateLimitWait, get_response, json_body
+from flows.platforms.http import MAX_WAIT_SECONDS, PlatformError, RateLimitWait, get_response, json_body, json_or_none
 from flows.platforms.paging import NextUrlPaginator, PageCapReached, paginate, without_params
 from flows.records import Cursor, FetchError, FetchState, Record, Target, TokenInfo, cap_text, utc
 
@@ -71,10 +71,7 @@ def safe_url(url: str) -> str:
 
 def graph_error(response: requests.Response) -> GraphError | None:
     """The error a response carries (Graph's ``error`` object, or a bare 4xx/5xx); None for success."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         if response.status_code == 401:

@@ -30,6 +30,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from flows.platforms.spend import BudgetSpent, SpendMeter
+from flows.platforms.json_text import decode_json
 from flows.records import FetchError, cap_text, utc
 
 log = logging.getLogger(__name__)
@@ -234,6 +235,10 @@ def get_response(
     except requests.RequestException as exc:
         full_url = requests.Request("GET", url, params=params).prepare().url or url
         raise PlatformError(full_url, None, _transport_message(exc)) from exc
+    except (UnicodeError, ValueError) as exc:
+        # A header or URL built from platform data (a token a server handed out, an id) that
+        # HTTP cannot carry: http.client refuses it before sending. That read fails, nothing else.
+        raise PlatformError(url, None, f"request could not be sent: {type(exc).__name__}") from exc
 
 
 def _read_capped(response: requests.Response) -> None:
@@ -268,8 +273,24 @@ def json_body(response: requests.Response) -> Any:
     """The parsed JSON of a 2xx response; :class:`PlatformError` for other statuses or bad JSON."""
     if not 200 <= response.status_code < 300:
         raise PlatformError(response.url, response.status_code, http_error_message(response))
+    return parse_json(response)
+
+
+def json_or_none(response: requests.Response) -> Any:
+    """``response``'s body as JSON (see :func:`parse_json`), or None when it is not JSON: for
+    reading error bodies, where any body at all must still give an error, never an exception."""
     try:
-        return response.json()
+        return parse_json(response)
+    except PlatformError:
+        return None
+
+
+def parse_json(response: requests.Response) -> Any:
+    """``response``'s body as JSON, whatever its status (:func:`flows.platforms.json_text.decode_json`:
+    UTF-8 whatever the ``Content-Type`` claims, invalid bytes and lone surrogates as U+FFFD);
+    :class:`PlatformError` when it is not JSON or nested too deeply to parse."""
+    try:
+        return decode_json(response.content or b"")
     except ValueError as exc:
         raise PlatformError(response.url, response.status_code, f"malformed JSON: {exc}") from exc
 
@@ -323,10 +344,7 @@ def expected_shape(response: requests.Response) -> Iterator[None]:
 def http_error_message(response: requests.Response) -> str:
     """``HTTP <status>`` plus the platform's own short error text when the body carries one."""
     message = f"HTTP {response.status_code}"
-    try:
-        body = response.json()
-    except ValueError:
-        return message
+    body = json_or_none(response)
     # Mastodon/Bluesky say {"error", "message"}; X's problem bodies say {"title", "detail"}.
     keys = ("error", "message", "title", "detail")
     detail = next((body[key] for key in keys if body.get(key)), None) if isinstance(body, dict) else None

@@ -163,7 +163,7 @@ def _read_thread(client: GraphClient, target: Target, base: str, profile: Profil
         if err.kind == "gone":
             return [], True  # the media was deleted: nothing hangs under it any more
         return [err.as_record(target.account_id, STREAM_COMMENTS)], False
-    except (PlatformError, KeyError, TypeError, ValueError) as err:
+    except (PlatformError, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
         error = err if isinstance(err, PlatformError) else PlatformError(url, None, f"unexpected comment shape: {err}")
         return [error.as_record(target.account_id, STREAM_COMMENTS)], False
     return [*records, *graph_threads.answers(target.account_id, messages)], True

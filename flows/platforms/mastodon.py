@@ -3,10 +3,13 @@
 Streams and their cursors (plain status/notification id strings, "" before anything was seen):
 
 - ``profile``: ``GET /api/v1/accounts/lookup``; 404/410 or ``suspended`` is ``gone`` and ends the fetch.
+  HTTP 401 anywhere (a rejected or revoked token) is a ``credentials`` failure.
 - ``statuses``: the account's timeline. A first run pages back (``rel="next"``) until
   ``state.since``; later runs read forward from the stored newest id (``min_id``,
   ``rel="prev"``) to an empty page. Boosts are skipped.
-- ``context``: citizens' replies under recent own posts, re-read every run (no cursor).
+- ``context``: citizens' replies under every own post of the statistics window, a thread read
+  again whenever its ``replies_count`` moved (late replies under old posts included); the
+  cursor is ``{post id: replies_count when last read}``.
 - ``notifications``: only with ``target.token``; mentions and DMs, paged like ``statuses``.
 """
 
@@ -49,8 +52,8 @@ STREAM_NOTIFICATIONS = "notifications"
 PAGE_LIMIT = 40
 """Items per page: the most ``/accounts/:id/statuses`` allows."""
 MAX_PAGES = 25
-CONTEXT_POSTS = 40
-"""Most own posts whose reply threads are read per run (the newest ones)."""
+CONTEXT_READS = 100
+"""Most reply threads read per run (those whose reply count moved); the rest come next run."""
 
 _HREF = re.compile(r'href="([^"]+)"')
 _WEB_ADDRESS = re.compile(r"^(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
@@ -79,6 +82,17 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
         yield from _read_notifications(target, state, session, base, own_id, auth)
 
 
+def _failure(err: PlatformError, account_id: str, stream: str, *, gone: bool = False, message: str = "") -> FetchError:
+    """``err`` as the stream's FetchError. HTTP 401 is a ``credentials`` failure: the owner's token
+    (sent on every call once configured) was rejected or revoked, or, without one, the instance
+    admits only signed-in readers; 403 from notifications means the token lacks ``read:notifications``."""
+    rejected = err.status == 401 or (err.status == 403 and stream == STREAM_NOTIFICATIONS)
+    if not rejected:
+        return err.as_record(account_id, stream, gone=gone, message=message)
+    why = "access token rejected or revoked" if err.status == 401 else "access token lacks read:notifications"
+    return FetchError(account_id, err.url, err.status, f"{why}: {err.message}", stream, kind="credentials")
+
+
 def _owner_headers(target: Target) -> dict[str, str] | None:
     """The owner's token on every call once we have it: only the author sees its own direct
     messages in its timeline (so its answers to DMs), and threads are capped lower anonymously."""
@@ -99,7 +113,7 @@ def _read_profile(target: Target, session: requests.Session, base: str) -> Gener
     except PlatformError as err:
         gone = err.status in GONE_STATUSES
         message = f"account not found (HTTP {err.status})" if gone else ""
-        yield err.as_record(target.account_id, STREAM_PROFILE, gone=gone, message=message)
+        yield _failure(err, target.account_id, STREAM_PROFILE, gone=gone, message=message)
         return None
     yield profile
     if profile.suspended:
@@ -200,14 +214,14 @@ def _media(status: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _context_post_ids(new_posts: list[Post], state: FetchState) -> list[str]:
-    """Own non-reply posts since ``state.since`` whose threads to read, newest first, capped."""
+    """Every own non-reply post since ``state.since`` (the statistics window), newest first:
+    the ones read this run and those stored from earlier runs, however many."""
     fresh = sorted(
         (post for post in new_posts if not post.is_reply and post.created_at >= state.since),
         key=lambda post: post.created_at,
         reverse=True,
     )
-    ordered = dict.fromkeys([*(post.post_id for post in fresh), *state.recent_post_ids])
-    return list(ordered)[:CONTEXT_POSTS]
+    return list(dict.fromkeys([*(post.post_id for post in fresh), *state.recent_post_ids]))
 
 
 def _read_changed_threads(
@@ -217,27 +231,34 @@ def _read_changed_threads(
     """Read the threads whose direct-reply count changed since they were last read, then the
     ``context`` Cursor (JSON ``{post id: replies_count when last read}``).
 
-    Re-reading every recent thread on every run would spend most of an anonymous caller's
-    per-IP budget (300 requests / 5 min) on unchanged threads. ``replies_count`` counts the
-    direct replies Mastodon distributes, the very messages read here; one request for the
-    newest page of statuses gives it for the 40 newest posts (a first run has it from the
-    timeline it just read: ``counts``). Where that page cannot be read or carries no counts,
-    every thread is read, as before. A post older than that page is read once. A thread
-    whose read failed keeps its old count, so it is read again next run.
+    Re-reading every thread on every run would spend most of an anonymous caller's per-IP
+    budget (300 requests / 5 min) on unchanged threads. ``replies_count`` counts the direct
+    replies Mastodon distributes, the very messages read here; the own timeline read back to
+    the window's start (a request per 40 posts) gives it for every post of the window, so a
+    late reply under an old post is read as surely as one under the newest (a first run has
+    the counts from the timeline it just read: ``counts``). Where the counts cannot be read,
+    every thread is read, as before. At most :data:`CONTEXT_READS` threads are read per run;
+    the rest keep their old count and come next run. A thread whose read failed keeps its old
+    count too, so it is read again.
     """
-    if counts is None and post_ids:  # no recent post, no thread: spare the request
-        counts = _newest_reply_counts(session, f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses", auth)
+    if counts is None and post_ids:  # no post in the window, no thread: spare the requests
+        counts = _window_reply_counts(session, f"{base}/api/v1/accounts/{quote(own_id, safe='')}/statuses",
+                                      state.since, auth)
     seen = json_cursor(state.cursors.get(STREAM_CONTEXT))
     now_seen: dict[str, int] = {}
+    reads = 0
     for post_id in post_ids:
         known = counts.get(post_id) if counts is not None else None
         unchanged = known is not None and known == seen.get(post_id)
-        if counts is not None and (unchanged or (known is None and post_id in seen)):
-            now_seen[post_id] = seen[post_id]
+        skip = counts is not None and (unchanged or (known is None and post_id in seen))
+        if skip or reads >= CONTEXT_READS:
+            if post_id in seen:
+                now_seen[post_id] = seen[post_id]
             continue
         if known == 0:  # no direct reply yet: nothing to read
             now_seen[post_id] = 0
             continue
+        reads += 1
         records, failure = _read_thread(target, session, base, own_id, post_id, auth)
         yield from records
         if failure is None:
@@ -247,14 +268,24 @@ def _read_changed_threads(
     yield Cursor(target.account_id, STREAM_CONTEXT, json.dumps(now_seen, sort_keys=True))
 
 
-def _newest_reply_counts(session: requests.Session, url: str, auth: dict[str, str] | None) -> dict[str, int] | None:
-    """``{status id: replies_count}`` for the newest page of own statuses; None if unknown."""
+def _window_reply_counts(session: requests.Session, url: str, since: datetime,
+                         auth: dict[str, str] | None) -> dict[str, int] | None:
+    """``{status id: replies_count}`` for the own statuses back to ``since`` (at most
+    ``MAX_PAGES`` pages; older posts then have no count); None when they cannot be read."""
+    counts: dict[str, int] = {}
     try:
-        response, page = get_json(session, url, {"limit": PAGE_LIMIT}, headers=auth)
-        with expected_shape(response):
-            return {str(status["id"]): int(status["replies_count"]) for status in page}
+        for response, page in paginate(session, url, {"limit": PAGE_LIMIT}, LinkHeaderPaginator("next"), MAX_PAGES, auth):
+            with expected_shape(response):
+                if not isinstance(page, list):
+                    raise TypeError(f"expected a JSON list, got {type(page).__name__}")
+                counts.update({str(status["id"]): int(status["replies_count"]) for status in page})
+                if any(_time(status["created_at"]) < since for status in page):
+                    break
+    except PageCapReached:
+        pass
     except PlatformError:
         return None
+    return counts
 
 
 def _read_thread(
@@ -269,7 +300,7 @@ def _read_thread(
     except PlatformError as err:
         if err.status in GONE_STATUSES:
             return [], None  # the post was deleted: nothing hangs under it any more, and that is no failure
-        error = err.as_record(target.account_id, STREAM_CONTEXT)
+        error = _failure(err, target.account_id, STREAM_CONTEXT)
         return [error], error
 
 
@@ -345,7 +376,7 @@ class _Timeline:
     def end_record(self, account_id: str, stream: str) -> Record:
         """The Cursor when the read completed, else the FetchError that stopped it."""
         if self.error is not None:
-            return self.error.as_record(account_id, stream)
+            return _failure(self.error, account_id, stream)
         return Cursor(account_id, stream, self.newest_id or "")
 
 

@@ -41,7 +41,7 @@ import requests
 
 from flows.platforms import http
 from flows.platforms.base import Platform
-from flows.platforms.http import PlatformError, expected_shape, get_response
+from flows.platforms.http import PlatformError, expected_shape, get_response, json_or_none, parse_json
 from flows.platforms.paging import ContinuePaginator, PageCapReached, json_cursor, paginate, unique_records
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target, cap_text, utc
 
@@ -84,10 +84,7 @@ def _send(session: requests.Session, url: str, params: Any, headers: Mapping[str
 
 def _error_of(response: requests.Response) -> tuple[str, str]:
     """(error code, info) of a response, ("", "") when it is a usable answer."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         return str(error.get("code") or "unknown"), cap_text(str(error.get("info") or ""), 200)
@@ -129,7 +126,7 @@ def _read_profile(target: Target, session: requests.Session, name: str) -> tuple
     params = {**COMMON, "list": "users", "ususers": name, "usprop": "blockinfo|editcount|registration|groups"}
     response = _send(session, target.api_base, params)
     with expected_shape(response):
-        user = response.json()["query"]["users"][0]
+        user = parse_json(response)["query"]["users"][0]
         if user.get("missing") or user.get("invalid"):
             state = "does not exist" if user.get("missing") else "is not a valid user name"
             raise MediaWikiError(response.url, response.status_code, f"user {name!r} {state} on this wiki", "missing")

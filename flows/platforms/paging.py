@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from flows.platforms.http import PlatformError, get_response, json_body
+from flows.platforms.http import PlatformError, get_response, json_body, json_or_none
 from flows.records import Inbound, Post, Record, Reply
 
 
@@ -118,7 +118,7 @@ class PageNumberPaginator(Paginator):
         if response.status_code != 400:
             return False
         try:
-            code = response.json().get("code", "")
+            code = json_or_none(response).get("code", "")
         except (ValueError, AttributeError):
             return False
         return isinstance(code, str) and code.endswith("_invalid_page_number")

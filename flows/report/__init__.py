@@ -2,7 +2,9 @@
 
 Contract: :func:`render_report` turns :class:`~flows.report.data.ReportData` into HTML in
 which every string from a platform or the registry is escaped by Jinja2's autoescaping
-(a ``<script>`` in a bio stays text), links are kept only when they are ``http(s)``, the
+(a ``<script>`` in a bio stays text), platform text is one line without NUL or bidi controls
+(flows.sanitize.inert_line), a link from platform data is kept only when it is ``https://`` to
+the account's own host (the registry's own links: any ``http(s)``), the
 only script is the report's own (pinned by a Content-Security-Policy hash, so nothing else
 could run even if markup slipped through), and no asset is loaded from anywhere. Times
 are shown in each agency's own time zone.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +26,7 @@ from markupsafe import Markup
 
 from flows.report.data import ReportData, Trend, gather
 from flows.report.svg import Series, line_chart
+from flows.sanitize import inert_line, safe_link
 
 CHARTS = (("posts", "Posts per week", ""), ("median_response_hours", "Median response per week", "hours"),
           ("unanswered_backlog", "Unanswered backlog per week", "messages"), ("followers", "Followers", ""),
@@ -42,6 +46,12 @@ def _href(url: str | None) -> str | None:
         return None
     parts = urlsplit(url.strip())
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _own_link(hosts: dict[str, tuple[str, ...]], url: str | None, account_id: str) -> str | None:
+    """A link from platform data only when it is https:// (http:// on the loopback) to one of the
+    account's own hosts (flows.sanitize.safe_link); None otherwise, and the link is left out."""
+    return next((link for host in hosts.get(account_id, ()) if (link := safe_link(url, host))), None)
 
 
 def _hours(value: float | None) -> str:
@@ -65,6 +75,7 @@ def render_report(data: ReportData, agency: str | None = None) -> str:
     """The report's HTML for ``data`` (see the module contract)."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
                       lstrip_blocks=True)
+    env.filters["inert"] = inert_line  # platform text: one line, no NUL or bidi control, capped
     template = env.from_string(files("flows.report").joinpath("template.html.j2").read_text(encoding="utf-8"))
     script = files("flows.report").joinpath("table.js").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
@@ -79,6 +90,7 @@ def render_report(data: ReportData, agency: str | None = None) -> str:
     return template.render(data=data, agency=agency, charts=charts, totals=totals,
                            generated_local=_local(data.generated_at, zone), script=Markup(script),  # noqa: S704
                            script_hash=Markup(f"sha256-{digest}"), local=_local, href=_href,  # noqa: S704
+                           own_link=partial(_own_link, data.link_hosts),
                            hours=_hours, days=_days, percent=_percent)
 
 

@@ -39,6 +39,9 @@ class ReportData:
     queue: list[dict]
     trends: dict[str, Trend]
     """Per agency id, plus ``"overall"``."""
+    link_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per account id, its own addresses (registry ``url``, ``api_base``): the only hosts a link
+    taken from platform data may go to."""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> list[dict]:
@@ -73,7 +76,9 @@ def gather(con: duckdb.DuckDBPyConnection, agency: str | None = None) -> ReportD
                   {**only, "most": QUEUE_ROWS})
     weeks = [_week_start(now) - timedelta(weeks=n) for n in range(TREND_WEEKS - 1, -1, -1)]
     trends = _trends(con, weeks, [a["agency_id"] for a in agencies], agency)
-    return ReportData(now, weeks, agencies, accounts, findings, queue, trends)
+    hosts = {account_id: tuple(u for u in (url, api_base) if u)
+             for account_id, url, api_base in con.execute("SELECT account_id, url, api_base FROM accounts").fetchall()}
+    return ReportData(now, weeks, agencies, accounts, findings, queue, trends, hosts)
 
 
 def _week_start(moment: datetime) -> datetime:

@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS posts (
     post_id        VARCHAR NOT NULL,        -- the platform's id for the post
     created_at     TIMESTAMPTZ NOT NULL,
     url            VARCHAR,
-    text           VARCHAR,                 -- plain text, capped; personal data replaced by its kind, e.g. [phone]
+    text           VARCHAR,                 -- plain text, capped; personal data replaced by its kind, e.g. [phone];
+                                            -- NUL and bidi controls kept as visible escapes (\u202e), never raw
     is_reply       BOOLEAN NOT NULL,        -- true when it answers someone else
     in_reply_to_id VARCHAR,
     first_seen_at  TIMESTAMPTZ NOT NULL,    -- when Custodian first pulled it
@@ -140,6 +141,8 @@ CREATE TABLE IF NOT EXISTS posts (
     links          VARCHAR[],               -- web addresses the post links to, where the platform gives them
     media_urls     VARCHAR[],               -- its pictures', video's or thumbnail's addresses, where the platform gives them
     deleted_seen_at TIMESTAMPTZ,            -- when a complete read first missed it (deleted or hidden); null while visible
+    truncated      BOOLEAN,                 -- the text was cut at 64 KB (65,536 bytes of UTF-8; it then ends with "…")
+    invalid_utf8   BOOLEAN,                 -- the platform sent bytes that were not UTF-8; they are kept as U+FFFD (�)
     PRIMARY KEY (account_id, post_id)
 );
 ALTER TABLE posts ADD COLUMN IF NOT EXISTS personal_data_kinds VARCHAR[];
@@ -147,6 +150,8 @@ ALTER TABLE posts ADD COLUMN IF NOT EXISTS content_hash VARCHAR;
 ALTER TABLE posts ADD COLUMN IF NOT EXISTS links VARCHAR[];
 ALTER TABLE posts ADD COLUMN IF NOT EXISTS media_urls VARCHAR[];
 ALTER TABLE posts ADD COLUMN IF NOT EXISTS deleted_seen_at TIMESTAMPTZ;
+ALTER TABLE posts ADD COLUMN IF NOT EXISTS truncated BOOLEAN;     -- NULL on rows stored before the flag
+ALTER TABLE posts ADD COLUMN IF NOT EXISTS invalid_utf8 BOOLEAN;
 
 -- The record of what the account published: every version of every own post ever seen.
 -- A post pulled again with other content (an edit) adds a version; nothing is overwritten.
@@ -185,7 +190,8 @@ CREATE TABLE IF NOT EXISTS inbound (
     kind          VARCHAR NOT NULL,         -- reply | comment | mention | direct
     author        VARCHAR,                  -- salted SHA-256 of the author's handle (CUSTODIAN_AUTHOR_SALT); NULL without a salt
     url           VARCHAR,
-    text          VARCHAR,                  -- plain text, capped, personal data replaced by its kind; empty for
+    text          VARCHAR,                  -- plain text, capped (controls escaped as in posts.text), personal
+                                            -- data replaced by its kind; empty for
                                             -- direct messages (private); NULL once purged (retention.inbound_text_days)
     post_id       VARCHAR,                  -- the account's post it hangs under, if any
     is_question   BOOLEAN NOT NULL,         -- contains ? or ؟
@@ -195,12 +201,16 @@ CREATE TABLE IF NOT EXISTS inbound (
                                             -- taken at merge time, before a direct message's text is dropped
     needs_answer_reason VARCHAR,            -- why: "question mark", "request or complaint 'ممكن'", "thanks or greeting only" …
     from_official BOOLEAN,                  -- the author is a registered official account (decided before the author is hashed)
+    truncated     BOOLEAN,                  -- the text was cut at 64 KB (65,536 bytes of UTF-8; it then ends with "…")
+    invalid_utf8  BOOLEAN,                  -- the platform sent bytes that were not UTF-8; they are kept as U+FFFD (�)
     PRIMARY KEY (account_id, message_id)
 );
 ALTER TABLE inbound ADD COLUMN IF NOT EXISTS text_purged_at TIMESTAMPTZ;
 ALTER TABLE inbound ADD COLUMN IF NOT EXISTS needs_answer BOOLEAN;  -- databases made before the detector;
 ALTER TABLE inbound ADD COLUMN IF NOT EXISTS needs_answer_reason VARCHAR;  -- store.connect fills old rows
 ALTER TABLE inbound ADD COLUMN IF NOT EXISTS from_official BOOLEAN;
+ALTER TABLE inbound ADD COLUMN IF NOT EXISTS truncated BOOLEAN;   -- NULL on rows stored before the flag
+ALTER TABLE inbound ADD COLUMN IF NOT EXISTS invalid_utf8 BOOLEAN;
 
 -- Engagement of own posts as the platform counted it, one snapshot per post per run that read it.
 CREATE TABLE IF NOT EXISTS post_metrics (

@@ -204,7 +204,7 @@ def test_a_first_run_pages_back_until_statuses_are_older_than_since(fake: FakeMa
     assert "exclude_replies" not in statuses_requests[0].args
     assert len(of_type(records, Post)) == 80
     assert Cursor("moh-mastodon", "statuses", "1099") in records
-    assert len(fake.requests_to("/context")) == mastodon.CONTEXT_POSTS
+    assert len(fake.requests_to("/context")) == 61  # every post of the window (since included) has a reply: each thread read
 
 
 def test_a_later_run_reads_forward_from_the_cursor_only(fake: FakeMastodon, session: requests.Session) -> None:
@@ -376,10 +376,11 @@ def test_a_rejected_token_fails_only_the_notifications(fake: FakeMastodon, sessi
     fake.statuses = [status(10, 1)]
     records = run(fake, session, token="revoked-token")
     [error] = of_type(records, FetchError)
-    assert (error.stream, error.status, error.message) == (
+    assert (error.stream, error.status, error.kind, error.message) == (
         "notifications",
         401,
-        "HTTP 401: The access token is invalid",
+        "credentials",
+        "access token rejected or revoked: HTTP 401: The access token is invalid",
     )
     assert "revoked-token" not in error.url + error.message
     assert [cursor.stream for cursor in of_type(records, Cursor)] == ["statuses", "context"]
@@ -479,3 +480,60 @@ def test_an_account_with_no_recent_post_costs_no_reply_count_request(fake: FakeM
     run(fake, session, cursors={"statuses": "500"})
     assert all("min_id" in request.args for request in fake.requests_to("/statuses"))
     assert fake.requests_to("/context") == []
+
+
+def test_a_token_rejected_on_every_call_is_a_credentials_failure(fake: FakeMastodon, session: requests.Session) -> None:
+    """A revoked token is sent on every call, and Mastodon refuses each with 401: the account
+    is a ``credentials`` failure (its custodian must renew the token), never a plain ``failed``."""
+    fake.server.clear_all_handlers()
+    fake.server.expect_request(PREFIX + "/api/v1/accounts/lookup").respond_with_json(
+        {"error": "The access token was revoked"}, status=401)
+    [error] = run(fake, session, token="revoked-token")
+    assert isinstance(error, FetchError)
+    assert (error.stream, error.status, error.kind) == ("profile", 401, "credentials")
+    assert "The access token was revoked" in error.message
+
+
+def test_a_token_without_the_notifications_scope_is_a_credentials_failure(
+    fake: FakeMastodon, session: requests.Session
+) -> None:
+    fake.server.clear_all_handlers()
+    fake.server.expect_request(PREFIX + "/api/v1/notifications").respond_with_json(
+        {"error": "This action is outside the authorized scopes"}, status=403)
+    scoped = FakeMastodon(fake.server)  # the other routes again, registered after the 403 handler
+    scoped.statuses = [status(10, 1)]
+    errors = of_type(run(scoped, session, token=TOKEN), FetchError)
+    assert [(e.stream, e.status, e.kind) for e in errors] == [("notifications", 403, "credentials")]
+
+
+def test_a_late_reply_under_a_post_older_than_the_newest_40_is_read(fake: FakeMastodon, session: requests.Session) -> None:
+    """Without a token, replies come only from threads: the reply counts of the whole window
+    (not only the newest page of 40) show which old thread moved, and only that one is read."""
+    fake.statuses = [status(1000 + n, hours_ago=58 - n) for n in range(50)]  # all 50 inside the 60-hour window
+    first = run(fake, session)
+    cursors = {c.stream: c.value for c in of_type(first, Cursor)}
+    window = tuple(str(1000 + n) for n in reversed(range(50)))
+    fake.server.clear_log()
+    fake.descendants["1002"] = [status(9002, 0.5, content="<p>Is this still valid?</p>", author="220011", acct="jane",
+                                       reply_to=1002)]  # under the 48th newest post
+    second = run(fake, session, cursors=cursors, recent_post_ids=window)
+    assert thread_reads(fake) == ["1002"]
+    assert [(m.message_id, m.post_id) for m in of_type(second, Inbound)] == [("9002", "1002")]
+    count_pages = [r for r in fake.requests_to("/statuses") if "min_id" not in r.args]
+    assert len(count_pages) == 3  # 50 posts: two pages of reply counts, and the empty page that ends the list
+
+
+def test_threads_beyond_the_per_run_cap_are_read_next_run(fake: FakeMastodon, session: requests.Session,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mastodon, "CONTEXT_READS", 2)
+    fake.statuses = [status(500 + n, 6 - n) for n in range(3)]
+    for n in range(3):
+        fake.descendants[str(500 + n)] = [status(600 + n, 0.5, author="220011", acct="jane", reply_to=500 + n)]
+    first = run(fake, session)
+    assert len(thread_reads(fake)) == 2
+    cursors = {c.stream: c.value for c in of_type(first, Cursor)}
+    fake.server.clear_log()
+    second = run(fake, session, cursors=cursors, recent_post_ids=("502", "501", "500"))
+    assert len(thread_reads(fake)) == 1
+    got = {m.message_id for m in of_type(first, Inbound)} | {m.message_id for m in of_type(second, Inbound)}
+    assert got == {"600", "601", "602"}
