@@ -279,7 +279,7 @@ def _window_reply_counts(session: requests.Session, url: str, since: datetime,
                 if not isinstance(page, list):
                     raise TypeError(f"expected a JSON list, got {type(page).__name__}")
                 counts.update({str(status["id"]): int(status["replies_count"]) for status in page})
-                if any(_time(status["created_at"]) < since for status in page):
+                if any(_time(status) < since for status in page):
                     break
     except PageCapReached:
         pass

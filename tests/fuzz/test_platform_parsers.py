@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from flows.platforms import BUILT_IN, get_platform
 from flows.platforms.http import make_session
-from flows.records import BODY_CAP, FETCH_ERROR_KINDS, Cursor, FetchError, FetchState, Inbound, Post, Profile, Reply, Target, TokenInfo
+from flows.records import BODY_CAP, FETCH_ERROR_KINDS, Cursor, FetchError, FetchState, Inbound, Post, Profile, ReadWindow, Reply, Target, TokenInfo
 from flows.simulator import Simulator, generate, showcase_size
 from flows.simulator.wire import Response
 
@@ -36,7 +36,7 @@ HANG_SECONDS = 90
 10 s per read, generous for a loaded machine; a local server answers in milliseconds)."""
 MESSAGE_CAP = 8 * 1024
 """An error message quotes at most short parts of a body (the warehouse stores 2 KB of it, after scrubbing)."""
-RECORD_TYPES = (Profile, Post, Inbound, Reply, Cursor, FetchError, TokenInfo)
+RECORD_TYPES = (Profile, Post, Inbound, Reply, Cursor, FetchError, TokenInfo, ReadWindow)
 
 JSON_OPS = ("drop", "null", "retype", "huge", "deep", "bad_utf8", "surrogate", "truncate", "garbage", "empty")
 XML_OPS = ("truncate", "bad_utf8", "slice", "huge", "garbage", "empty", "entities", "deep")
