@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from flows import progress, secrets
 
@@ -29,7 +29,9 @@ class LineSink:
         self.stream, self.quiet = stream, quiet
 
     def _line(self, text: str) -> None:
-        print(f"{datetime.now():%H:%M:%S} {secrets.scrub(text)}", file=self.stream, flush=True)
+        # write, not print: inside the flow Prefect's log_prints turns print() into log records
+        self.stream.write(f"{datetime.now():%H:%M:%S} {secrets.scrub(text)}\n")
+        self.stream.flush()
 
     def stage(self, text: str, total: int | None = None) -> None:
         if not self.quiet:
@@ -48,18 +50,18 @@ class LiveSink:
 
     def __init__(self, console: Console):
         self.console = console
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[unread]}"), TimeElapsedColumn(), console=console,
-                            transient=False)
-        self.task = self.bar.add_task("starting up", total=None, unread="")
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.fields[count]}"), TimeElapsedColumn(), console=console, transient=False)
+        self.task = self.bar.add_task("starting up", total=None, count="")
 
     def stage(self, text: str, total: int | None = None) -> None:
-        self.bar.update(self.task, description=secrets.scrub(text), **({"total": total, "completed": 0}
-                                                                        if total is not None else {}))
+        if total is not None:
+            self.bar.update(self.task, total=total, completed=0, count=f"0/{total} accounts")
+        self.bar.update(self.task, description=secrets.scrub(text))
 
     def accounts(self, done: int, total: int, unread: int) -> None:
         self.bar.update(self.task, completed=done, total=total,
-                        unread=f"{unread} could not be read" if unread else "")
+                        count=f"{done}/{total} accounts" + (f", {unread} could not be read" if unread else ""))
 
     def note(self, text: str) -> None:
         self.bar.console.print(secrets.scrub(text), markup=False, highlight=False, soft_wrap=True)

@@ -183,7 +183,7 @@ def _notes(row: dict) -> str:
         notes.append("flapping")
     if row["step"]:
         notes.append(f"escalated (step {row['step']})")
-    return "; ".join(notes)
+    return "\n".join(notes)
 
 
 def print_table(rows: list[dict], title: str) -> None:
@@ -192,7 +192,7 @@ def print_table(rows: list[dict], title: str) -> None:
     for name in ("severity", "agency", "account", "check", "since"):
         table.add_column(name, no_wrap=True)
     table.add_column("message", ratio=3)
-    table.add_column("notes", ratio=1, max_width=30)
+    table.add_column("notes", ratio=1, min_width=24)  # one note a line: "inhibited by unreachable" stays whole
     links: list[str] = []
     for row in rows:
         table.add_row(row["severity"], one_line(row["agency"]), one_line(row["account"]), row["check"], _local(row, row["first_seen"]),
