@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows import cli_help, progress, runlock, secrets
-from flows.cli_progress import progress_display, summary_lines
+from flows.cli_progress import progress_display, quiet_incomplete_tracebacks, summary_lines
 from flows.config import ConfigError, load_config
 from flows.findings_cli import Format, findings, reader_path, show_findings
 from flows.sanitize import strip_controls
@@ -70,6 +70,7 @@ def _quiet_prefect(prefect_home: Path | None = None) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
+    quiet_incomplete_tracebacks()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows.prefect_api import startup_timeout
@@ -202,7 +203,8 @@ def classify(config: Path | None = typer.Option(None, "--config", "-c", help="Us
                          ensure_ascii=False), flush=True)
 
 
-def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Where to write the HTML page."),
+@app.command()
+def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", metavar="FILE", help="Where to write the HTML page."),
            agency: str | None = typer.Option(None, help="Only this agency (its id)."),
            db: Path | None = DbOpt) -> None:
     """Write the oversight report: one self-contained HTML page (scorecards, accounts, queue, trends)."""
@@ -230,7 +232,7 @@ class ExportFormat(str, Enum):
 
 
 @app.command()
-def export(out: Path = typer.Option(..., "--out", "-o", help="Folder to write one file per table and view into."),
+def export(out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Folder to write one file per table and view into."),
            format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", "-f"),
            db: Path | None = DbOpt) -> None:
     """Write the warehouse's tables and analyst views as Parquet or CSV files (DuckDB's own COPY)."""
@@ -284,7 +286,7 @@ app.add_typer(registry_app, name="registry")
 
 
 @registry_app.command("export")
-def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder for registry.json and registry.csv."),
+def registry_export(out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Folder for registry.json and registry.csv."),
                     config: Path = ConfigOpt) -> None:
     """Write the registry as open data (JSON and CSV): no custodians' contacts, no tokens."""
     import csv

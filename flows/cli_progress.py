@@ -10,6 +10,7 @@ when quiet. :func:`summary_lines` turns a run summary into the plain-language li
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,3 +125,21 @@ def summary_lines(summary: dict, verbose: bool = False) -> list[str]:
     if summary["accounts"]["unread"] or summary["errors"]:
         lines.append("--verbose shows each platform's spend and why each account could not be read")
     return lines
+
+
+class _NoTracebackForIncomplete(logging.Filter):
+    """Prefect logs a flow that raised with the whole traceback. A run that ends incomplete
+    (``RunIncomplete``: an account unread, a message undelivered) is an outcome the summary
+    explains, not a crash: keep Prefect's one line, drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and type(record.exc_info[1]).__name__ == "RunIncomplete":
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_incomplete_tracebacks() -> None:
+    """Install the filter on Prefect's flow-run logger (once)."""
+    flow_runs = logging.getLogger("prefect.flow_runs")
+    if not any(isinstance(f, _NoTracebackForIncomplete) for f in flow_runs.filters):
+        flow_runs.addFilter(_NoTracebackForIncomplete())
