@@ -286,7 +286,8 @@ app.add_typer(registry_app, name="registry")
 
 
 @registry_app.command("export")
-def registry_export(out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Folder for registry.json and registry.csv."),
+def registry_export(out: Path = typer.Option(..., "--out", "-o", metavar="DIR",
+                                             help="Folder for registry.json and registry.csv."),
                     config: Path = ConfigOpt) -> None:
     """Write the registry as open data (JSON and CSV): no custodians' contacts, no tokens."""
     import csv

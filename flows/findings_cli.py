@@ -17,7 +17,7 @@ import json
 import re
 import sys
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.sanitize import inert_line
+from flows.timefmt import iso, plain_times
 from flows.warehouse import store
 
 EXIT_INCOMPLETE, EXIT_CONFIG = 1, 2
@@ -42,10 +43,9 @@ CSV_COLUMNS = (*FINDING_COLUMNS[:4], "agency_name", *FINDING_COLUMNS[4:], "silen
                "inhibited_by", "links")
 TEXT_CAP = 20_000  # a finding's message is made by a check; the cap only guards the terminal and CSV
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:)(]")
-_DUCKDB_INSTANT = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:?\d\d)?|Z)$")
 
 
-class State(str, Enum):
+class State(StrEnum):
     open = "open"
     resolved = "resolved"
     withdrawn = "withdrawn"
@@ -53,32 +53,15 @@ class State(str, Enum):
     all = "all"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     warning = "warning"
     critical = "critical"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-def iso(moment: datetime | None) -> str | None:
-    """The one timestamp format of JSON and CSV: ISO 8601 in UTC with its offset, to the second."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
-
-
-def plain_times(value):
-    """``value`` (a check's details) with every timestamp string DuckDB wrote
-    (``2026-11-21 06:30:23.5+00``) in the one format of :func:`iso`."""
-    if isinstance(value, dict):
-        return {k: plain_times(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_times(v) for v in value]
-    if isinstance(value, str) and _DUCKDB_INSTANT.match(value):
-        return iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    return value
 
 
 def reader_path(db: Path | None) -> Path:
@@ -195,7 +178,8 @@ def print_table(rows: list[dict], title: str) -> None:
     table.add_column("notes", ratio=1, min_width=24)  # one note a line: "inhibited by unreachable" stays whole
     links: list[str] = []
     for row in rows:
-        table.add_row(row["severity"], one_line(row["agency"]), one_line(row["account"]), row["check"], _local(row, row["first_seen"]),
+        table.add_row(row["severity"], one_line(row["agency"]), one_line(row["account"]), row["check"],
+                      _local(row, row["first_seen"]),
                       Text(_cited(row, links)), _notes(row))
     out.print(table)
     for number, url in enumerate(links, 1):

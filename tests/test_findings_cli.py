@@ -145,3 +145,16 @@ def test_help_shows_the_choices():
     text = runner.invoke(app, ["findings", "--help"], env={"COLUMNS": "200"}).stdout
     assert "[table|json|csv]" in text and "[open|resolved|withdrawn|silenced|all]" in text
     assert "[warning|critical]" in text
+
+
+def test_a_terminal_gets_each_link_as_an_osc8_hyperlink_whole(db, monkeypatch):
+    from rich.console import Console
+
+    from flows import findings_cli
+
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=80)
+    monkeypatch.setattr(findings_cli, "out", terminal)
+    findings_cli.show_findings(db, findings_cli.Format.table, NOW.isoformat(), account="health", check="staleness")
+    shown = terminal.file.getvalue()
+    assert "\x1b]8;id=" in shown and f";{LONG_LINK}\x1b\\" in shown  # OSC 8: the target is the whole link
+    assert f"\x1b\\{LONG_LINK}\x1b]8;;" in shown  # and the text shown is the whole link, unbroken
