@@ -116,3 +116,25 @@ def test_a_quiet_run_prints_only_the_sentence(practice):
     assert result.returncode == 0, result.stdout + result.stderr
     assert not [line for line in result.stderr.splitlines() if LINE.match(line)], result.stderr
     assert len(result.stdout.splitlines()) == 1 and "4 accounts checked, all read" in result.stdout
+
+
+def test_an_incomplete_run_is_logged_by_prefect_in_one_line_without_a_traceback():
+    import logging
+
+    from flows.cli_progress import quiet_incomplete_tracebacks
+    from flows.monitor import RunIncomplete
+
+    quiet_incomplete_tracebacks()
+    flow_runs = logging.getLogger("prefect.flow_runs")
+    records = []
+    for error in (RunIncomplete(a_summary()), RuntimeError("disk full")):
+        try:
+            raise error
+        except Exception:
+            record = flow_runs.makeRecord(flow_runs.name, logging.ERROR, __file__, 1, "Encountered exception during "
+                                          "execution: %r", (error,), sys.exc_info())
+        assert flow_runs.filter(record)  # the logger's own filters, as Logger.handle applies them
+        records.append(record)
+    incomplete, crash = records
+    assert incomplete.exc_info is None and "RunIncomplete" in incomplete.getMessage()
+    assert crash.exc_info is not None  # a real failure keeps its traceback
