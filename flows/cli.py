@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
-import duckdb
 import typer
 import yaml
 from rich.console import Console
@@ -26,7 +25,8 @@ from rich.text import Text
 from flows import cli_help, progress, runlock, secrets
 from flows.cli_progress import progress_display, quiet_incomplete_tracebacks, summary_lines
 from flows.config import ConfigError, load_config
-from flows.findings_cli import Format, findings, reader_path, show_findings
+from flows.findings_cli import Format, findings, show_findings
+from flows.findings_cli import connect_reader as _read_only
 from flows.sanitize import strip_controls
 from flows.silence_cli import silence_app
 from flows.warehouse import store
@@ -246,17 +246,6 @@ def export(out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Fol
     finally:
         con.close()
     print(f"{len(EXPORTED)} files written to {out}")
-
-
-def _read_only(db: Path | None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the readers' copy of the warehouse (:func:`reader_path`); exit 2 with
-    one line when there is none, 1 when it cannot be opened now."""
-    path = reader_path(db)
-    try:
-        return store.connect(path, read_only=True)
-    except duckdb.IOException as exc:
-        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
-        raise typer.Exit(1) from None
 
 
 class VerifyFormat(str, Enum):
@@ -496,8 +485,8 @@ def records_export(out_dir: Path = typer.Option(..., "--out", help="Folder to wr
             raise typer.Exit(1)
         for account_id in chosen:
             done = export_account(con, account_id, start.date(), end.date(), out_dir)
-            out.print(f"{done.folder}: {done.posts} posts, {done.versions} versions; manifest.json lists the SHA-256 of each file",
-                      markup=False, highlight=False)
+            out.print(f"{done.folder}: {done.posts} posts, {done.versions} versions; "
+                      "manifest.json lists the SHA-256 of each file", markup=False, highlight=False)
     finally:
         con.close()
 

@@ -76,7 +76,9 @@ def reader_path(db: Path | None) -> Path:
     raise typer.Exit(EXIT_CONFIG)
 
 
-def _connect(db: Path | None) -> duckdb.DuckDBPyConnection:
+def connect_reader(db: Path | None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the readers' copy (:func:`reader_path`); exit 2 with one line when
+    there is none, 1 when it cannot be opened now."""
     path = reader_path(db)
     try:
         return store.connect(path, read_only=True)
@@ -88,7 +90,7 @@ def _connect(db: Path | None) -> duckdb.DuckDBPyConnection:
 
 def open_findings(db: Path | None, now: datetime | None = None) -> list[dict]:
     """The open findings, most severe first, as plain dicts (see :func:`findings_with_marks`)."""
-    con = _connect(db)
+    con = connect_reader(db)
     try:
         return findings_with_marks(con, now or datetime.now(UTC))
     finally:
@@ -249,7 +251,7 @@ def show_findings(db: Path | None, format: Format = Format.table, now: str | Non
     """Print the findings matching ``filters`` (see :func:`findings_with_marks`) in ``format``."""
     _check_known(filters.get("check"))
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
-    con = _connect(db)
+    con = connect_reader(db)
     try:
         _known(con, "agency_id", "agencies", filters.get("agency"), "agency")
         _known(con, "account_id", "accounts", filters.get("account"), "account")
