@@ -4,6 +4,8 @@ Exit codes: 0 every account read and every due message delivered (findings or no
 account not read, some delivery failed, or the run failed; 2 invalid configuration (or no
 database to read); 75 another run holds the database (EX_TEMPFAIL: try again later).
 Prefect is imported only by the commands that run the flow: it is slow to import.
+``findings`` lives in flows/findings_cli.py, ``silence`` in flows/silence_cli.py, the run's
+progress display and summary in flows/cli_progress.py, --help's placeholders in flows/cli_help.py.
 """
 
 from __future__ import annotations
