@@ -123,8 +123,9 @@ def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         runlock.ensure_free(store.db_path(db), wait)  # a held database is refused before anything else
     except runlock.DatabaseHeld as exc:
         _refuse_held(exc)
-    _config_or_exit(config)
     with progress_display(quiet):
+        progress.sink().stage("starting up (checking the configuration)")
+        _config_or_exit(config)
         summary = _run_locked(config, store.db_path(db), now, batch_size, wait, report)
     _print_summary(summary, verbose)
     _exit_for(summary)

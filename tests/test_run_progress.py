@@ -96,8 +96,8 @@ def test_a_piped_run_reports_each_stage_in_order_then_the_summary(practice, monk
     result = run_cli(practice, monkeypatch, "--verbose")
     assert result.exit_code == 0, result.output
     stages = [line[9:] for line in result.stderr.splitlines() if LINE.match(line)]
-    wanted = ["starting up (loading Prefect)", "collecting 4 accounts", "merged 4/4 accounts, 4 of them read",
-              "running the checks", "sending notifications"]
+    wanted = ["starting up (checking the configuration)", "starting up (loading Prefect)", "collecting 4 accounts",
+              "merged 4/4 accounts, 4 of them read", "running the checks", "sending notifications"]
     assert [s for s in stages if s in wanted] == wanted, result.stderr
     assert not ESCAPE.search(result.stdout + result.stderr)
     first, *details = result.stdout.splitlines()
