@@ -88,15 +88,6 @@ def connect_reader(db: Path | None) -> duckdb.DuckDBPyConnection:
         raise typer.Exit(EXIT_INCOMPLETE) from None
 
 
-def open_findings(db: Path | None, now: datetime | None = None) -> list[dict]:
-    """The open findings, most severe first, as plain dicts (see :func:`findings_with_marks`)."""
-    con = connect_reader(db)
-    try:
-        return findings_with_marks(con, now or datetime.now(UTC))
-    finally:
-        con.close()
-
-
 def findings_with_marks(con, now: datetime, state: State = State.open, agency: str | None = None,
                         account: str | None = None, check: str | None = None, severity: str | None = None) -> list[dict]:
     """The findings of an open warehouse connection matching the filters, most severe first, each
