@@ -1,6 +1,6 @@
 """Time :func:`flows.validate.validate_batch` on synthetic batches; prints one line per case.
 
-Run: ``/work/venv/bin/python bench/validate_bench.py``. Each account has a profile,
+Run: ``.venv/bin/python bench/validate_bench.py``. Each account has a profile,
 40 posts, 12 inbound messages, 6 replies and a cursor (~60 records). The first call pays
 the GX import and set-up; the rest are the steady state a flow sees.
 """

@@ -4,6 +4,8 @@ Exit codes: 0 every account read and every due message delivered (findings or no
 account not read, some delivery failed, or the run failed; 2 invalid configuration (or no
 database to read); 75 another run holds the database (EX_TEMPFAIL: try again later).
 Prefect is imported only by the commands that run the flow: it is slow to import.
+``findings`` lives in flows/findings_cli.py, ``silence`` in flows/silence_cli.py, the run's
+progress display and summary in flows/cli_progress.py, --help's placeholders in flows/cli_help.py.
 """
 
 from __future__ import annotations
@@ -16,18 +18,23 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
-import duckdb
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from flows import runlock, secrets
+from flows import cli_help, progress, runlock, secrets
+from flows.cli_progress import progress_display, quiet_incomplete_tracebacks, summary_lines
 from flows.config import ConfigError, Engagement, load_config
+from flows.findings_cli import Format, findings, show_findings
+from flows.findings_cli import connect_reader as _read_only
+from flows.sanitize import strip_controls
 from flows.silence_cli import silence_app
 from flows.warehouse import store
 
 EXIT_INCOMPLETE, EXIT_CONFIG, EXIT_HELD = 1, 2, 75
+cli_help.install()  # --help shows placeholders and [choices], not Python types
 
 app = typer.Typer(help="Custodian keeps government social media accounts healthy.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -65,6 +72,7 @@ def _quiet_prefect(prefect_home: Path | None = None) -> None:
         progress.addHandler(handler)
         progress.setLevel(logging.INFO)
         progress.propagate = False
+    quiet_incomplete_tracebacks()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from flows.prefect_api import startup_timeout
@@ -98,6 +106,11 @@ def validate(config: Path = ConfigOpt) -> None:
     out.print(f"{config}: valid — {len(loaded.registry.agencies)} agencies, {len(accounts)} accounts ({paused} paused)")
 
 
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress display; only warnings and the one-line summary.")
+VerboseOpt = typer.Option(False, "--verbose", "-v", help="Also the operator's details: statuses, spend per "
+                                                         "platform, every fetch error.")
+
+
 @app.command()
 def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         now: str | None = typer.Option(None, help="Judge as of this ISO time instead of now (replays, tests)."),
@@ -106,16 +119,19 @@ def run(config: Path = ConfigOpt, db: Path | None = DbOpt,
         wait: float = typer.Option(0, min=0, help="Seconds to wait for another run holding the database, then exit 75."),
         shards: int = typer.Option(0, min=0, help="Fan collection out to this many runs of the collect deployment (0: here)."),
         shard_store: str | None = typer.Option(None, help="Where shards hand back their batches: a folder or fsspec URL."),
-        collect_deployment: str = typer.Option("collect/shard", help="The deployment each shard runs (its work pool).")) -> None:
+        collect_deployment: str = typer.Option("collect/shard", help="The deployment each shard runs (its work pool)."),
+        quiet: bool = QuietOpt, verbose: bool = VerboseOpt) -> None:
     """Run the monitor flow once (Prefect's ephemeral mode when no server is configured)."""
     try:
         runlock.ensure_free(store.db_path(db), wait)  # a held database is refused before anything else
     except runlock.DatabaseHeld as exc:
         _refuse_held(exc)
-    _config_or_exit(config)
-    scale = _scale_or_exit(shards, shard_store, collect_deployment)
-    summary = _run_locked(config, store.db_path(db), now, batch_size, wait, report, scale)
-    _print_summary(summary)
+    with progress_display(quiet):
+        progress.sink().stage("starting up (checking the configuration)")
+        _config_or_exit(config)
+        scale = _scale_or_exit(shards, shard_store, collect_deployment)
+        summary = _run_locked(config, store.db_path(db), now, batch_size, wait, report, scale)
+    _print_summary(summary, verbose)
     _exit_for(summary)
 
 
@@ -156,6 +172,7 @@ def _refuse_held(exc: Exception) -> None:
 def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | None = None,
               report: Path | None = None, scale: dict | None = None) -> dict:
     """The run's summary: complete, or incomplete (RunIncomplete carries it; the flow ended Failed)."""
+    progress.sink().stage("starting up (loading Prefect)")  # the import alone takes seconds
     _quiet_prefect()
     from flows.monitor import RunIncomplete, monitor
     from flows.prefect_api import ensure_api
@@ -184,119 +201,13 @@ def _exit_for(summary: dict) -> None:
         raise typer.Exit(EXIT_INCOMPLETE)
 
 
-def _print_summary(summary: dict) -> None:
-    a, f, n = summary["accounts"], summary["findings"], summary["notifications"]
-    others = ", ".join(f"{count} {status}" for status, count in a.get("by_status", {}).items() if status != "ok")
-    out.print(f"run {summary['run_id']}: {a['total'] - a['unread']} of {a['total']} accounts read "
-              f"({a['ok']} ok{', ' + others if others else ''}), {a['records']} records")
-    for p in summary.get("platforms", []):
-        out.print(f"  {p['platform']:<10} {p['accounts_read']} read, {p['accounts_deferred']} deferred, "
-                  f"{p['accounts_skipped']} skipped; spent {p['requests']} requests, {p['units']:g} units",
-                  markup=False, highlight=False)
-    out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved, "
-              f"{f.get('withdrawn', 0)} withdrawn); notifications: {n['messages_sent']} sent, {n['messages_failed']} failed "
-              f"(kept for retry), {n.get('items_held', 0)} items held by a mute window")
-    for s in summary.get("shards", []):
-        out.print(f"  shard {s['shard']}: {s['returned']} of {s['accounts']} accounts handed back by {s['worker']} "
-                  f"in {s['seconds']} s ({s['state']})", markup=False, highlight=False)
-    for q in summary.get("quarantined", []):
-        out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
-    if summary.get("report"):
-        out.print(f"report: {summary['report']}", markup=False, highlight=False, soft_wrap=True)
-    for e in summary["errors"]:
-        line = f"  fetch failed: {e['account']} {e['stream']} {e['url']} → {e['status'] or '-'} {e['message']}"
-        out.print(secrets.scrub(line), markup=False, highlight=False)
+def _print_summary(summary: dict, verbose: bool = False) -> None:
+    """The plain-language line (and with ``verbose`` the operator's details) on stdout."""
+    for line in summary_lines(summary, verbose):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-FINDING_COLUMNS = ("id", "check", "account", "agency", "platform", "severity", "value", "threshold", "unit",
-                   "message", "first_seen", "last_seen", "details", "step", "flapping")
-
-
-def reader_path(db: Path | None) -> Path:
-    """The file a read-only command opens: the analytics copy beside the working database (never
-    blocked by a run), else the working database itself (one no run has published from yet).
-    Exits 2 with one line when neither exists: an absent database is not an empty one."""
-    working = store.db_path(db)
-    for path in (store.analytics_path(working), working):
-        if path.is_file():
-            return path
-    err.print(f"no database at {working}: run `custodian run` first, or pass --db FILE", markup=False, highlight=False)
-    raise typer.Exit(EXIT_CONFIG)
-
-
-def open_findings(db: Path | None, now: datetime | None = None) -> list[dict]:
-    """The open findings, most severe first, as plain dicts (timestamps ISO-8601 UTC), each with
-    ``silenced`` (silence id and end) and ``inhibited_by`` (the finding that mutes it) at ``now``."""
-    path = reader_path(db)
-    try:
-        con = store.connect(path, read_only=True)
-    except duckdb.Error as exc:  # the working file while a run writes it, or not a DuckDB file at all
-        err.print(f"cannot read {path} now (a run is probably writing it, and no run has published the "
-                  f"analytics copy {store.analytics_path(store.db_path(db)).name} yet): {exc}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_INCOMPLETE) from None
-    try:
-        return findings_with_marks(con, now or datetime.now(UTC))
-    finally:
-        con.close()
-
-
-def findings_with_marks(con, now: datetime) -> list[dict]:
-    """The open findings of an open warehouse connection, marked as of ``now``; see :func:`open_findings`."""
-    from flows.escalation import marks
-
-    rows = con.execute(
-        "SELECT finding_id, check_name, account_id, agency_id, platform, severity, value, threshold, unit, message, "
-        "first_seen, last_seen, details, step, coalesce(flapping, false) FROM findings WHERE state = 'open' "
-        "ORDER BY severity = 'critical' DESC, agency_id, account_id, check_name").fetchall()
-    marked = marks(con, now)
-    found = [{k: (v.isoformat() if isinstance(v, datetime) else json.loads(v) if k == "details" and v else v)
-              for k, v in zip(FINDING_COLUMNS, row)} for row in rows]
-    for finding in found:
-        mark = marked.get(finding["id"])
-        finding["silenced"] = ({"silence": mark.silence, "until": mark.silence_until.isoformat()}
-                               if mark and mark.silence else None)
-        finding["inhibited_by"] = mark.inhibitor if mark else None
-    return found
-
-
-def _notes(row: dict) -> str:
-    """silenced / inhibited / flapping / escalation step, for the table."""
-    notes = []
-    if row["silenced"]:
-        notes.append(f"silenced until {row['silenced']['until'][:16]} ({row['silenced']['silence']})")
-    if row["inhibited_by"]:
-        notes.append(f"inhibited by {row['inhibited_by'].split(':')[0]}")
-    if row["flapping"]:
-        notes.append("flapping")
-    if row["step"]:
-        notes.append(f"escalated (step {row['step']})")
-    return "; ".join(notes)
-
-
-@app.command()
-def findings(db: Path | None = DbOpt,
-             format: str = typer.Option("table", "--format", "-f", help="table or json"),
-             now: str | None = typer.Option(None, help="Show silences as of this ISO time (default: now).")) -> None:
-    """List the open findings, marking those silenced, inhibited, flapping or escalated."""
-    if format not in ("table", "json"):
-        err.print("--format must be table or json")
-        raise typer.Exit(2)
-    rows = open_findings(db, datetime.fromisoformat(now).astimezone(UTC) if now else None)
-    if format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    table = Table(title=f"{len(rows)} open findings", show_lines=False)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("account", no_wrap=True)
-    table.add_column("measured", no_wrap=True, justify="right")
-    table.add_column("message", ratio=1)
-    table.add_column("notes", ratio=0)
-    for row in rows:
-        table.add_row(row["severity"], row["check"], row["account"],
-                      f"{row['value']:g} / {row['threshold']:g} {row['unit']}" if row["value"] is not None else "—",
-                      row["message"], _notes(row))
-    out.print(table)
+app.command()(findings)
 
 
 @app.command()
@@ -314,7 +225,8 @@ def classify(config: Path | None = typer.Option(None, "--config", "-c", help="Us
                          ensure_ascii=False), flush=True)
 
 
-def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", help="Where to write the HTML page."),
+@app.command()
+def report(out: Path = typer.Option(Path("report.html"), "--out", "-o", metavar="FILE", help="Where to write the HTML page."),
            agency: str | None = typer.Option(None, help="Only this agency (its id)."),
            db: Path | None = DbOpt) -> None:
     """Write the oversight report: one self-contained HTML page (scorecards, accounts, queue, trends)."""
@@ -342,7 +254,7 @@ class ExportFormat(str, Enum):
 
 
 @app.command()
-def export(out: Path = typer.Option(..., "--out", "-o", help="Folder to write one file per table and view into."),
+def export(out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="Folder to write one file per table and view into."),
            format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", "-f"),
            db: Path | None = DbOpt) -> None:
     """Write the warehouse's tables and analyst views as Parquet or CSV files (DuckDB's own COPY)."""
@@ -356,17 +268,6 @@ def export(out: Path = typer.Option(..., "--out", "-o", help="Folder to write on
     finally:
         con.close()
     print(f"{len(EXPORTED)} files written to {out}")
-
-
-def _read_only(db: Path | None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the readers' copy of the warehouse (:func:`reader_path`); exit 2 with
-    one line when there is none, 1 when it cannot be opened now."""
-    path = reader_path(db)
-    try:
-        return store.connect(path, read_only=True)
-    except duckdb.IOException as exc:
-        err.print(f"cannot read {path} now (a run is probably writing it): {exc}", markup=False)
-        raise typer.Exit(1) from None
 
 
 class VerifyFormat(str, Enum):
@@ -396,7 +297,8 @@ app.add_typer(registry_app, name="registry")
 
 
 @registry_app.command("export")
-def registry_export(out: Path = typer.Option(..., "--out", "-o", help="Folder for registry.json and registry.csv."),
+def registry_export(out: Path = typer.Option(..., "--out", "-o", metavar="DIR",
+                                             help="Folder for registry.json and registry.csv."),
                     config: Path = ConfigOpt) -> None:
     """Write the registry as open data (JSON and CSV): no custodians' contacts, no tokens."""
     import csv
@@ -515,7 +417,8 @@ def simulator(port: int = typer.Option(8800, help="Port on 127.0.0.1 (0 picks a 
 @app.command()
 def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for config, database and alerts."),
          accounts: int = typer.Option(0, min=0, help="Accounts in the simulated government (0: one of each "
-                                                     "behaviour on every fake platform).")) -> None:
+                                                     "behaviour on every fake platform)."),
+         quiet: bool = QuietOpt, verbose: bool = VerboseOpt) -> None:
     """Start the simulator (every registered fake platform), run the monitor now and again once 16
     working hours have passed (a silence and an account gone in between), and show the findings and
     the alerts delivered: new, unreachable, escalated, silenced and inhibited."""
@@ -535,19 +438,26 @@ def demo(workdir: Path = typer.Option(Path("demo"), help="Working folder for con
         out.print(f"simulator on {sim.base_url}; configuration in {config_dir}")
         start = datetime.now(UTC).replace(microsecond=0)
         out.rule("run 1: now")
-        _print_summary(_run_locked(config_dir, db, start.isoformat(), None))
+        _demo_run(config_dir, db, start, quiet, verbose)
         first = sim.inbox()
         _show_alerts(first, alerts_file)
         later = _past_the_agency_step(config_dir, start)
         _demo_meanwhile(sim, government, db, start, later)
         out.rule(f"run 2: {later.isoformat()}, just past the agency step (16 working hours)")
-        _print_summary(_run_locked(config_dir, db, later.isoformat(), None))
-        findings(db=db, format="table", now=later.isoformat())
+        _demo_run(config_dir, db, later, quiet, verbose)
+        show_findings(db, Format.table, later.isoformat())
         _show_alerts(sim.inbox(), alerts_file, skip=len(first))
     finally:
         sim.stop()
     # The demo's government has unreadable accounts on purpose (revoked tokens, deleted accounts):
     # showing them is the demo's job, so it exits 0 where `custodian run` would say incomplete.
+
+
+def _demo_run(config_dir: Path, db: Path, moment: datetime, quiet: bool, verbose: bool) -> None:
+    """One of the demo's runs, with its progress display and its summary."""
+    with progress_display(quiet):
+        summary = _run_locked(config_dir, db, moment.isoformat(), None)
+    _print_summary(summary, verbose)
 
 
 def _past_the_agency_step(config_dir: Path, start: datetime) -> datetime:
@@ -604,8 +514,9 @@ def _show_alerts(deliveries: list[dict], alerts_file: Path, skip: int = 0) -> No
     out.print(f"\n{len(deliveries)} alert messages delivered through apprise (also in {alerts_file}); "
               f"{'the latest ' + str(len(deliveries) - skip) if skip else 'all'} below:")
     for delivery in deliveries[skip:]:
-        out.rule(f"to {delivery['tag']}: {delivery['title']}")
-        out.print(delivery["message"], markup=False, highlight=False)
+        # Alert texts carry bidi isolates around Arabic names for the channels; a terminal shows them as junk.
+        out.rule(Text(f"to {delivery['tag']}: {strip_controls(delivery['title'])}"))
+        out.print(strip_controls(delivery["message"]), markup=False, highlight=False)
 
 
 records = typer.Typer(help="Records of the accounts' own posts, for records officers.", no_args_is_help=True)
@@ -633,8 +544,8 @@ def records_export(out_dir: Path = typer.Option(..., "--out", help="Folder to wr
             raise typer.Exit(1)
         for account_id in chosen:
             done = export_account(con, account_id, start.date(), end.date(), out_dir)
-            out.print(f"{done.folder}: {done.posts} posts, {done.versions} versions; manifest.json lists the SHA-256 of each file",
-                      markup=False, highlight=False)
+            out.print(f"{done.folder}: {done.posts} posts, {done.versions} versions; "
+                      "manifest.json lists the SHA-256 of each file", markup=False, highlight=False)
     finally:
         con.close()
 
@@ -670,4 +581,4 @@ def purge(config: Path = ConfigOpt, db: Path | None = DbOpt,
 
 
 if __name__ == "__main__":  # python -m flows.cli, as the console script does
-    app()
+    app(prog_name="custodian")

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from flows.timefmt import iso
+
 COLUMNS = ("account_id", "post_id", "version", "created_at", "seen_at", "url", "text", "is_reply", "in_reply_to_id",
            "personal_data_kinds", "content_hash", "links", "media_urls", "deleted")
 LISTS = ("personal_data_kinds", "links", "media_urls")
@@ -68,7 +70,7 @@ def export_account(con: duckdb.DuckDBPyConnection, account_id: str, start: date,
     _write_csv(folder / "posts.csv", rows)
     (folder / "transcript.html").write_text(transcript(account_id, rows, tz, start, end), encoding="utf-8")
     manifest = {"account_id": account_id, "agency_id": agency_id, "from": start.isoformat(), "to": end.isoformat(),
-                "timezone": zone, "generated_at": (now or datetime.now(UTC)).isoformat(),
+                "timezone": zone, "generated_at": iso(now or datetime.now(UTC)),
                 "posts": len({r["post_id"] for r in rows}), "versions": len(rows),
                 "files": [_file_entry(folder / name) for name in ("posts.jsonl", "posts.csv", "transcript.html")]}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -93,7 +95,7 @@ def _versions(con, account_id: str, since: datetime, until: datetime) -> list[di
 
 def _plain(value):
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return iso(value)  # the one format of every JSON and CSV Custodian writes
     return list(value) if isinstance(value, tuple) else value
 
 

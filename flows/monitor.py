@@ -8,7 +8,6 @@ batch is validated and merged, data and cursors in one transaction, as it arrive
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
@@ -31,14 +30,13 @@ from flows.detect.needs_answer import Detector
 from flows.platforms import get_platform
 from flows.platforms.http import make_session
 from flows.platforms.spend import SpendMeter
+from flows.progress import sink as progress
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import ledger, store
 from flows.warehouse.privacy import purge_inbound_text, use_salt
 
 COLLECT_WORKERS = 8
 MIN_BATCH, MAX_BATCH = 10, 200
-progress = logging.getLogger("custodian.progress")
-"""Collection progress, one line per merged batch; the CLI shows it on stderr."""
 
 
 def auto_batch_size(accounts: int, workers: int = COLLECT_WORKERS) -> int:
@@ -188,14 +186,16 @@ def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, bat
     con = store.connect(db_file)
     try:
         for crashed in store.mark_abandoned_runs(con, datetime.now(UTC)):
-            progress.warning("run %s was left unfinished (killed?); marked crashed", crashed)
+            progress().note(f"run {crashed} was left unfinished (killed?); marked crashed")
         store.load_registry(con, config.registry, moment)
         store.start_run(con, run_id, moment)
         shard_reports = _collect_all(con, config, run_id, moment, batch_size, scale)
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
         counts["by_status"] = _status_counts(con, run_id)
         counts["unread"] = sum(counts["by_status"].get(s, 0) for s in UNREAD_STATUSES)
+        progress().stage("running the checks")
         checks = check(con, config, run_id, moment)
+        progress().stage("sending notifications")
         delivery = notify(con, config, postman, run_id, moment)
         digests = send_digests(con, config, postman, moment)
         purge_inbound_text(con, config.policy.retention.inbound_text_days, moment)  # citizens' text, past retention
@@ -242,7 +242,7 @@ def _publish(con, db_file) -> None:
     try:
         store.publish_analytics(con, db_file)
     except Exception as exc:  # noqa: BLE001 - readers get a stale copy rather than a failed run
-        progress.warning("could not publish the analytics copy of %s: %s", db_file, exc)
+        progress().note(f"could not publish the analytics copy of {db_file}: {secrets.scrub(str(exc))}")
 
 
 def _status_counts(con, run_id: str) -> dict[str, int]:
@@ -258,6 +258,7 @@ def _collect_all(con, config: Config, run_id: str, now: datetime, batch_size: in
     since = now - timedelta(days=config.policy.window_days)
     states = store.fetch_states(con, [a.id for a in accounts], now, since)
     batch_size = batch_size or auto_batch_size(len(accounts))
+    progress().stage(f"collecting {len(accounts)} accounts", total=len(accounts))
     try:
         to_read = _budgeted(con, config, run_id, now, accounts)
         if scale is not None:
@@ -287,8 +288,7 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
         store.merge_batch(con, run_id, outcomes, now, detector)
         done += len(outcomes)
         read += sum(1 for o in outcomes if o.status not in UNREAD_STATUSES)
-        progress.info("merged %d/%d accounts, %d of them read (%d batches of %d)",
-                      done, len(accounts), read, len(batches), batch_size)
+        progress().accounts(done, len(accounts), done - read)
 
 
 def replied_outside(outcomes: list[AccountOutcome]) -> set[tuple[str, str]]:

@@ -13,12 +13,12 @@ kills the half-started server and tries once more.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
+from flows.progress import sink as progress
+
 DEFAULT_STARTUP_TIMEOUT_S = 300
-progress = logging.getLogger("custodian.progress")
 
 
 def startup_timeout() -> int:
@@ -48,15 +48,15 @@ def ensure_api(attempts: int = 2) -> str:
         if server.running:
             return "temporary"
         started = time.monotonic()
-        progress.info("starting Prefect's temporary server (attempt %d, up to %d s)", attempt, timeout)
+        progress().stage(f"starting Prefect's temporary server (attempt {attempt}, up to {timeout} s)")
         try:
             server.start(timeout=timeout)
         except RuntimeError as exc:
             server.stop()  # kill the half-started process; the next attempt gets a fresh instance
             if attempt == attempts:
                 raise RuntimeError(f"Prefect's temporary server did not start in {attempts} attempts: {exc}") from exc
-            progress.warning("Prefect's temporary server did not answer in %d s; trying once more", timeout)
+            progress().note(f"Prefect's temporary server did not answer in {timeout} s; trying once more")
             continue
-        progress.info("Prefect's temporary server answered after %.1f s", time.monotonic() - started)
+        progress().stage(f"Prefect's temporary server answered after {time.monotonic() - started:.1f} s")
         return "temporary"
     raise AssertionError("unreachable")

@@ -70,7 +70,8 @@ def run(config_dir: Path, db: Path) -> Ran:
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    return Ran(subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config_dir), "--db", str(db)],
+    command = [sys.executable, "-m", "flows.cli", "run", "--verbose", "--config", str(config_dir), "--db", str(db)]
+    return Ran(subprocess.run(command,
                               env=env, capture_output=True, text=True, timeout=600))
 
 

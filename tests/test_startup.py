@@ -36,7 +36,7 @@ def busy_cores():
 
 
 def _run(config_dir: Path, tmp_path: Path, env: dict, name: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config_dir),
+    return subprocess.run([sys.executable, "-m", "flows.cli", "run", "--verbose", "--config", str(config_dir),
                            "--db", str(tmp_path / f"{name}.duckdb")],
                           env={**env, "PREFECT_HOME": str(tmp_path / f"prefect-{name}")},
                           capture_output=True, text=True, timeout=900)
