@@ -16,11 +16,6 @@ from flows.cli import app
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = "### Every command and option"
 
-AWAITING_MERGE = {"registry add": {"--agency", "--custodians", "--engagement", "--config", "--dry-run"}}
-"""Documented in the README but built on another branch (``registry add``). DELETE this constant
-(and its use below) when that branch is merged: the test then checks the command like any other."""
-
-
 def readme_reference() -> dict[str, set[str]]:
     """``{"run": {"--config", …}, "": {"--version"}}`` from the README's reference section:
     ``#### `custodian COMMAND ARG`` headings, then table rows starting with an option's code span."""
@@ -63,9 +58,6 @@ def _command(name: str):
 
 def test_every_listed_command_and_option_exists():
     cli, listed = cli_reference(), readme_reference()
-    for name, options in AWAITING_MERGE.items():
-        assert name not in cli, f"`custodian {name}` has landed: delete AWAITING_MERGE in {Path(__file__).name}"
-        assert listed.pop(name) == options, f"the README's `custodian {name}` changed: update AWAITING_MERGE"
     missing = {name: sorted(options - cli.get(name, set())) for name, options in listed.items()
                if name not in cli or options - cli[name]}
     assert not missing, f"listed in the README but not in the CLI: {missing}"
