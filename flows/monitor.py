@@ -20,7 +20,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from checks.runner import run_checks
-from flows import budget, runlock, secrets
+from flows import budget, killpoints, runlock, secrets
 from flows.artifacts import publish_report_link, publish_run_artifacts
 from flows.config import Account, Config, load_config
 from flows.digest import send_digests
@@ -92,6 +92,7 @@ def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id
         for account in accounts:
             meter.account = account.id
             outcome = collect_account(target_of(account), states[account.id], session)
+            killpoints.reached("collect.fetched")
             requests, units = meter.spent.get(account.id, (0, 0.0))
             records = outcome.records + [budget.ran_out(account)] if account.id in meter.refused else outcome.records
             outcomes.append(replace(outcome, records=records, status=outcome_status(records),
@@ -176,6 +177,7 @@ def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, bat
         store.start_run(con, run_id, moment)
         _collect_all(con, config, run_id, moment, batch_size)
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
+        killpoints.reached("run.collected")
         counts["by_status"] = _status_counts(con, run_id)
         counts["unread"] = sum(counts["by_status"].get(s, 0) for s in UNREAD_STATUSES)
         checks = check(con, config, run_id, moment)
@@ -259,7 +261,9 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
         in_batch = {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
         known = store.inbound_times(con, wanted - in_batch)
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
+        killpoints.reached("validate.done")
         store.merge_batch(con, run_id, outcomes, now, detector)
+        killpoints.reached("merge.committed")
         done += len(outcomes)
         read += sum(1 for o in outcomes if o.status not in UNREAD_STATUSES)
         progress.info("merged %d/%d accounts, %d of them read (%d batches of %d)",
@@ -276,6 +280,7 @@ def check(con, config: Config, run_id: str, now: datetime):
 def notify(con, config: Config, postman: ApprisePostman, run_id: str, now: datetime):
     """Plan escalation steps, reminders and notices into the outbox, then send one message per recipient."""
     plan(con, config, run_id, now)
+    killpoints.reached("notify.outbox_written")
     return deliver(con, config, postman, now)
 
 

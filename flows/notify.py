@@ -27,6 +27,7 @@ from typing import Protocol
 import duckdb
 
 from flows.alert_clock import agency_calendar, calendar_hours
+from flows import killpoints
 from flows.clock import working_seconds
 from flows.config import Config, expand_env
 from flows.messages import Item, render
@@ -113,9 +114,12 @@ def _send_one(con, postman: Postman, tag: str, items: list[Item], now: datetime,
     key = message_key(tag, [i.event_id for i in items])
     if store_alerts.claim(con, tag, [i.event_id for i in items], key, now) == 0:
         return  # another sender holds them
+    killpoints.reached("notify.claimed")
     title, body, level = render(items, tag)
     error = scrub_body(postman.send(tag, title, f"{body}\nref {key}", level, key))  # a target may echo its credentials
+    killpoints.reached("notify.posted")
     store_alerts.finish(con, key, tag, now, error)
+    killpoints.reached("notify.marked")
     if error is None:
         summary.messages_sent += 1
         summary.items_sent += len(items)
