@@ -176,7 +176,8 @@ def _print_summary(summary: dict) -> None:
                   markup=False, highlight=False)
     out.print(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved, "
               f"{f.get('withdrawn', 0)} withdrawn); notifications: {n['messages_sent']} sent, {n['messages_failed']} failed "
-              f"(kept for retry), {n.get('items_held', 0)} items held by a mute window")
+              f"(kept for retry), {n.get('messages_unconfirmed', 0)} unconfirmed (not resent), "
+              f"{n.get('items_held', 0)} items held by a mute window")
     for q in summary.get("quarantined", []):
         out.print(f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}", markup=False, highlight=False)
     if summary.get("report"):

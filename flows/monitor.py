@@ -150,7 +150,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     config = load_config(config_dir)
     secrets.register_config(config)
     secrets.install_log_scrubber()
-    postman = ApprisePostman(config.apprise_path)  # before anything is written: a missing ${SECRET} stops here
+    postman = ApprisePostman(config.apprise_path, config.policy.notify.timeout_seconds)  # before anything is written: a missing ${SECRET} stops here
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
     db_file = store.db_path(db)
     with runlock.hold(db_file):
