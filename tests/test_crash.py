@@ -22,18 +22,24 @@ import pytest
 from flows.cli import write_demo_config
 from flows.killpoints import ENV, POINTS
 from flows.simulator import Simulator, generate
+from flows.warehouse import store
 from tests.sink import Sink
 
-PER_RUN_TABLES = ("runs", "account_runs", "profile_snapshots", "post_metrics", "fetch_errors", "quarantine")
-"""Tables of one row per run (and account): a killed run's own rows are its history, kept."""
+PER_RUN_TABLES = ("account_runs", "profile_snapshots", "post_metrics", "fetch_errors", "quarantine")
+"""Tables of rows per run (and account): a killed run's own rows are its history, kept; what
+either run recorded must be what the uninterrupted run recorded, nothing missing, nothing else."""
 VARYING = {
     "run_id", "last_run_id",  # a fresh UUID per run
     "finished_at", "loaded_at", "updated_at", "checked_at", "occurred_at", "quarantined_at", "fetched_at",
 }
 """Columns that differ between two uninterrupted runs too (wall-clock times, run ids)."""
-PULLED = {"account_runs": {"records", "requests", "units"}, "runs": {"records_merged"}}
+COUNTED_PER_RUN = {"account_runs": {"records", "requests", "units"}, "runs": {"records_merged"},
+                   "deliveries": {"attempts"}}
 """What a run pulled and spent: a rerun pulls only what the killed run had not merged (the
-cursors were committed with the data), so these count less; the data tables hold every row."""
+cursors were committed with the data), so these count less; the data tables hold every row.
+A message resent after an interrupted send counts two attempts (asserted on its own)."""
+RESENT_AT = ("notify.claimed", "notify.posted")
+"""Kill points that leave a message claimed, its POST perhaps gone out: resent under its key."""
 
 
 @pytest.fixture(scope="module")
@@ -70,25 +76,35 @@ def custodian_run(world, db: Path, kill_at: str | None = None) -> subprocess.Com
 
 
 def snapshot(db: Path) -> dict[str, Counter]:
-    """Every table as a multiset of rows without the columns that vary between identical runs;
-    per-run tables only for the last run (the one that completed)."""
+    """Every table as a multiset of rows without the columns that vary between identical runs:
+    ``runs`` only the run that completed, per-run tables the distinct rows of every run."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        [(last_run,)] = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC, "
-                                    "status = 'crashed' LIMIT 1").fetchall()
+        [(completed,)] = con.execute("SELECT run_id FROM runs WHERE status <> 'crashed' "
+                                     "ORDER BY finished_at DESC LIMIT 1").fetchall()
         tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
-        return {table: _rows(con, table, last_run) for table in tables}
+        snap = {}
+        for table in tables:
+            rows = _rows(con, table, f" WHERE run_id = '{completed}'" if table == "runs" else "")
+            snap[table] = Counter(set(rows)) if table in PER_RUN_TABLES else Counter(rows)
+        return snap
     finally:
         con.close()
 
 
-def _rows(con, table: str, last_run: str) -> Counter:
+def _rows(con, table: str, where: str) -> list[tuple]:
     columns = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = $t "
                                          "ORDER BY column_index", {"t": table}).fetchall()]
-    kept = [c for c in columns if c not in VARYING | PULLED.get(table, set())]
-    where = f" WHERE run_id = '{last_run}'" if table in PER_RUN_TABLES else ""
-    rows = con.execute(f"SELECT {', '.join(kept)} FROM {table}{where}").fetchall()
-    return Counter(tuple(map(repr, row)) for row in rows)
+    kept = [c for c in columns if c not in VARYING | COUNTED_PER_RUN.get(table, set())]
+    return [tuple(map(repr, row)) for row in con.execute(f"SELECT {', '.join(kept)} FROM {table}{where}").fetchall()]
+
+
+def attempts(db: Path) -> Counter:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return Counter(a for (a,) in con.execute("SELECT attempts FROM deliveries").fetchall())
+    finally:
+        con.close()
 
 
 def run_statuses(db: Path) -> list[str]:
@@ -106,7 +122,7 @@ def uninterrupted(world):
     db = world["dir"] / "reference" / "custodian.duckdb"
     result = custodian_run(world, db)
     assert result.returncode in (0, 1), result.stderr[-3000:]
-    return {"result": result, "tables": snapshot(db), "alerts": list(world["sink"].received)}
+    return {"result": result, "tables": snapshot(db), "alerts": list(world["sink"].received), "db": db}
 
 
 def test_the_reference_run_delivers_alerts(uninterrupted):
@@ -123,8 +139,14 @@ def test_a_run_killed_anywhere_then_rerun_ends_as_an_uninterrupted_run(world, un
     assert killed.returncode == -signal.SIGKILL, f"{point}: exit {killed.returncode}\n{killed.stderr[-3000:]}"
     rerun = custodian_run(world, db)
     assert rerun.returncode == uninterrupted["result"].returncode, rerun.stderr[-3000:]
-    assert "running" not in run_statuses(db)
-    assert run_statuses(db)[:-1] == ["crashed"] * (len(run_statuses(db)) - 1)
+    statuses = run_statuses(db)
+    assert "running" not in statuses and "collected" not in statuses
+    reference_status = run_statuses(uninterrupted["db"])
+    if point == "publish.copied":  # killed after its run was closed: two complete runs
+        assert statuses == reference_status * 2
+    else:  # the killed run (if it got as far as starting one) was found and marked crashed
+        assert sorted(set(statuses) - {"crashed"}) == reference_status and statuses.count("crashed") <= 1
+    assert store.analytics_path(db).exists() and not list(db.parent.glob(".*.tmp*"))  # published, no leftovers
 
     tables, reference = snapshot(db), uninterrupted["tables"]
     assert set(tables) == set(reference)
@@ -136,8 +158,10 @@ def test_a_run_killed_anywhere_then_rerun_ends_as_an_uninterrupted_run(world, un
     keys = sink.keys()
     assert set(keys) == set(expected), f"{point}: alerts lost or extra"
     repeated = {key for key, count in keys.items() if count > 1}
-    if point == "notify.posted":  # POST done, mark not written: resent once under the same key
+    if point == "notify.posted":  # POST answered, mark not written: resent once under the same key
         assert len(repeated) == 1 and max(keys.values()) == 2
     else:
         assert not repeated, f"{point}: delivered twice: {repeated}"
-    assert {m["key"]: m for m in sink.deduplicated()} == expected
+    assert {m["key"]: m for m in sink.deduplicated()} == expected  # what a receiver dropping repeats keeps
+    extra_attempts = set((attempts(db) - attempts(uninterrupted["db"])).elements())
+    assert extra_attempts == ({2} if point in RESENT_AT else set()), f"{point}: attempts {attempts(db)}"
