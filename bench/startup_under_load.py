@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flows.cli import write_demo_config  # noqa: E402
 from flows.simulator import Simulator, generate  # noqa: E402
+from tests.processes import run_isolated  # noqa: E402
 
 STARTUP_FAILURES = ("Timed out while attempting to connect", "did not start in", "ephemeral Prefect API")
 
@@ -41,17 +40,8 @@ def _burn() -> None:
 def one_run(config_dir: Path, db: Path, env: dict) -> tuple[int, float, str]:
     """(exit status, wall seconds, stderr tail) of one ``custodian run`` process."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--config", str(config_dir), "--db", str(db)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    try:
-        _, stderr = process.communicate(timeout=1800)
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # nothing the run started outlives it
-        except ProcessLookupError:
-            pass
-    return process.returncode, time.perf_counter() - started, stderr[-600:]
+    done = run_isolated([sys.executable, "-m", "flows.cli", "run", "--config", str(config_dir), "--db", str(db)], env)
+    return done.returncode, time.perf_counter() - started, done.stderr[-600:]
 
 
 def main() -> None:

@@ -218,14 +218,17 @@ def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config, now: datetime,
     """Outbox rows in ``statuses`` (of one message when ``message_key`` is given) as Items, by tag."""
     rows = con.execute("""
         WITH told AS (
-            SELECT te.finding_id, t.recipient_tag FROM deliveries t JOIN alert_events te USING (event_id)
-            WHERE t.status IN ('sent', 'unconfirmed') GROUP BY ALL
+            SELECT te.finding_id, t.recipient_tag, coalesce(t.delivered_at, t.last_attempt_at) AS told_at
+            FROM deliveries t JOIN alert_events te USING (event_id) WHERE t.status IN ('sent', 'unconfirmed')
         )
         SELECT d.recipient_tag, d.audience, e.event_id, e.kind, e.severity, e.step, f.finding_id, f.check_name,
                f.account_id, f.agency_id, f.platform, f.value, f.threshold, f.unit, f.message, f.details,
                f.first_seen, f.resolved_at, f.action, f.withdrawn_reason,
-               (SELECT list(t.recipient_tag ORDER BY t.recipient_tag) FROM told t
-                 WHERE t.finding_id = f.finding_id AND t.recipient_tag <> d.recipient_tag) AS told
+               -- "already told" = told before this event arose: never a co-recipient of the same run's
+               -- events, so a message's text (and key) does not depend on which a stopped run reached first
+               (SELECT list(DISTINCT t.recipient_tag ORDER BY t.recipient_tag) FROM told t
+                 WHERE t.finding_id = f.finding_id AND t.recipient_tag <> d.recipient_tag
+                   AND t.told_at < e.created_at) AS told
         FROM deliveries d JOIN alert_events e USING (event_id) JOIN findings f USING (finding_id)
         WHERE d.status IN (SELECT unnest($statuses)) AND ($key IS NULL OR d.message_key = $key)
         ORDER BY d.recipient_tag, e.created_at, f.account_id, f.check_name
