@@ -79,7 +79,11 @@ class Episodes:
             self._open(row)
 
     def _continue(self, finding: dict, violation: dict, check) -> None:
-        fields = {**self._measured(violation, check), "seen_runs": (finding["seen_runs"] or 0) + 1, "clear_runs": 0}
+        # A run judging the moment already judged (a rerun after a crash, same --now) saw nothing new:
+        # it must not count as one more consecutive run, or a rerun could open what one run would not.
+        rejudged = finding["last_seen"] is not None and finding["last_seen"] >= self.now
+        seen_runs = (finding["seen_runs"] or 0) + (0 if rejudged else 1)
+        fields = {**self._measured(violation, check), "seen_runs": seen_runs, "clear_runs": 0}
         self.writes.update(finding["finding_id"], **fields)
         if finding["state"] == "pending":
             if self._may_open({**finding, **fields}):

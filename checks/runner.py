@@ -22,6 +22,7 @@ import duckdb
 
 from checks.episodes import Episodes
 from checks.parameters import duty_parameters
+from flows import killpoints
 from flows.clock import account_calendars, calendar_of, register_clock
 from flows.warehouse import store, store_alerts, store_clocks
 
@@ -154,6 +155,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetim
         episodes.flush()
         episodes.withdraw_unwatched()
         episodes.flush()
+        killpoints.reached("checks.in_transaction")
     collected = set().union(*(j.judged for j in judgments if j.check.judges == "collected")) if judgments else set()
     open_total = con.execute("SELECT count(*) FROM findings WHERE state = 'open'").fetchone()[0]
     counts = episodes.counts

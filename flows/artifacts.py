@@ -35,7 +35,8 @@ def summary_markdown(summary: dict) -> str:
              f"| could not be read | {accounts['failed']} |",
              f"| quarantined | {accounts['quarantined']} |",
              f"| findings open | {findings['open_total']} ({findings['opened']} new, {findings['resolved']} resolved) |",
-             f"| messages sent | {sent['messages_sent']} ({sent['messages_failed']} failed) |"]
+             f"| messages sent | {sent['messages_sent']} ({sent['messages_failed']} failed, "
+             f"{sent.get('messages_unconfirmed', 0)} unconfirmed) |"]
     for error in summary.get("errors", [])[:20]:
         lines.append(f"\n- fetch failed: `{error['account']}` {error['stream']} → {error['status'] or '-'}")
     for held in summary.get("quarantined", [])[:20]:

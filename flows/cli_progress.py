@@ -108,7 +108,8 @@ def detail_lines(summary: dict) -> list[str]:
               for p in summary.get("platforms", [])]
     lines.append(f"findings: {f['open_total']} open ({f['opened']} new, {f['worsened']} worse, {f['resolved']} resolved, "
                  f"{f.get('withdrawn', 0)} withdrawn); notifications: {n['messages_sent']} sent, "
-                 f"{n['messages_failed']} failed (kept for retry), {n.get('items_held', 0)} items held by a mute window")
+                 f"{n['messages_failed']} failed (kept for retry), {n.get('messages_unconfirmed', 0)} unconfirmed (not resent), "
+                 f"{n.get('items_held', 0)} items held by a mute window")
     lines += [f"  shard {s['shard']}: {s['returned']} of {s['accounts']} accounts handed back by {s['worker']} "
               f"in {s['seconds']} s ({s['state']})" for s in summary.get("shards", [])]
     lines += [f"  quarantined: {q['account']}: {'; '.join(q['reasons'])}" for q in summary.get("quarantined", [])]

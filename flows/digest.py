@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from flows.config import OVERSIGHT_TAG, Config
 from flows.messages import CHECK_LABEL
+from flows.notify import Unconfirmed
 from flows.sanitize import inert_line
 from flows.warehouse import store_digests
 
@@ -60,6 +61,8 @@ def send_digests(con, config: Config, postman, now: datetime) -> DigestSummary:
         finally:
             if attach:
                 Path(attach).unlink(missing_ok=True)
+        if isinstance(error, Unconfirmed):  # the request was written, the answer late: never sent twice
+            error = None
         store_digests.record(con, tag, period, now, error)
         summary.sent += error is None
         summary.failed += error is not None

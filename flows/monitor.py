@@ -19,7 +19,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from checks.runner import run_checks
-from flows import budget, runlock, secrets
+from flows import budget, killpoints, runlock, secrets
 from flows.artifacts import publish_report_link, publish_run_artifacts
 from flows.config import Account, Config, load_config
 from flows.digest import send_digests
@@ -90,6 +90,7 @@ def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id
         for account in accounts:
             meter.account = account.id
             outcome = collect_account(target_of(account), states[account.id], session)
+            killpoints.reached("collect.fetched")
             requests, units = meter.spent.get(account.id, (0, 0.0))
             records = outcome.records + [budget.ran_out(account)] if account.id in meter.refused else outcome.records
             outcomes.append(replace(outcome, records=records, status=outcome_status(records),
@@ -152,7 +153,8 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     secrets.register_config(config)
     secrets.install_log_scrubber()
     use_salt(config.policy.privacy.author_salt_env, config.policy.privacy.author_salt_secret_block)
-    postman = ApprisePostman(config.apprise_path)  # before anything is written: a missing ${SECRET} stops here
+    # Before anything is written: a missing ${SECRET} stops here.
+    postman = ApprisePostman(config.apprise_path, config.policy.notify.timeout_seconds)
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
     db_file = store.db_path(db)
     scale = _scale_out(shards, shard_store, collect_deployment)
@@ -191,6 +193,7 @@ def _run(config: Config, postman: ApprisePostman, db_file, moment: datetime, bat
         store.start_run(con, run_id, moment)
         shard_reports = _collect_all(con, config, run_id, moment, batch_size, scale)
         counts = store.finish_run(con, run_id, datetime.now(UTC), "collected")
+        killpoints.reached("run.collected")
         counts["by_status"] = _status_counts(con, run_id)
         counts["unread"] = sum(counts["by_status"].get(s, 0) for s in UNREAD_STATUSES)
         progress().stage("running the checks")
@@ -285,7 +288,9 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
         outcomes = future.result()
         known = store.inbound_times(con, replied_outside(outcomes))
         outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
+        killpoints.reached("validate.done")
         store.merge_batch(con, run_id, outcomes, now, detector)
+        killpoints.reached("merge.committed")
         done += len(outcomes)
         read += sum(1 for o in outcomes if o.status not in UNREAD_STATUSES)
         progress().accounts(done, len(accounts), done - read)
@@ -308,6 +313,7 @@ def check(con, config: Config, run_id: str, now: datetime):
 def notify(con, config: Config, postman: ApprisePostman, run_id: str, now: datetime):
     """Plan escalation steps, reminders and notices into the outbox, then send one message per recipient."""
     plan(con, config, run_id, now)
+    killpoints.reached("notify.outbox_written")
     return deliver(con, config, postman, now)
 
 

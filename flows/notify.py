@@ -7,9 +7,14 @@ outbox rows (planned by :mod:`flows.escalation`), exactly once:
 - a message's rows are claimed with a conditional UPDATE (pending → sending) under the
   message's idempotency key BEFORE the send, marked ``sent`` after it, put back to
   ``pending`` (attempts + 1, error kept) when apprise reports a failure;
-- a row a crashed process left ``sending`` becomes ``unconfirmed`` and is not resent;
-- json/xml/form targets receive the key in the ``X-Idempotency-Key`` header, every target
-  at the foot of the body, so a receiver can drop a duplicate.
+- a message a crashed process left ``sending`` (claimed: the POST may or may not have gone
+  out) is sent once more under the SAME key when every target of its tag receives the key
+  (json/xml/form: the ``X-Idempotency-Key`` header), so the receiver drops it if it had it;
+  to any other target it is marked ``unconfirmed`` and never resent (at most once);
+- a send whose every failure is a read timeout — the request was written, no answer came
+  within ``policy.notify.timeout_seconds`` — is ``unconfirmed`` (probably delivered), not
+  failed, and not resent;
+- every target gets the key at the foot of the body too.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Protocol
 import duckdb
 
 from flows.alert_clock import agency_calendar, calendar_hours
+from flows import killpoints
 from flows.clock import working_seconds
 from flows.config import Config, expand_env
 from flows.messages import Item, render
@@ -34,23 +40,35 @@ from flows.secrets import scrub_body
 from flows.warehouse import store, store_alerts
 
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
+DEFAULT_TIMEOUT_S = 10.0
+"""apprise's connect and read timeout when no policy gives one (``policy.notify.timeout_seconds``)."""
 
 log = logging.getLogger(__name__)
 
 
+class Unconfirmed(str):
+    """The reason a send may well have arrived: the request was written, no answer came in time."""
+
+
 class Postman(Protocol):
     def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
-        """Deliver to every URL carrying ``tag``; None on success, else the reason it failed.
+        """Deliver to every URL carrying ``tag``; None on success, :class:`Unconfirmed` when every
+        failure was a timeout after the request was written, else the reason it failed.
         ``key`` is the message's idempotency key."""
+
+    def deduplicates(self, tag: str) -> bool:
+        """True when every URL carrying ``tag`` receives the key where the target can see it."""
 
 
 class ApprisePostman:
-    """Delivers through apprise to the URLs of ``apprise.yaml`` (``${ENV}`` expanded at load)."""
+    """Delivers through apprise to the URLs of ``apprise.yaml`` (``${ENV}`` expanded at load),
+    waiting ``timeout_s`` (``policy.notify.timeout_seconds``) to connect and for an answer."""
 
-    def __init__(self, config_path: Path):
+    def __init__(self, config_path: Path, timeout_s: float = DEFAULT_TIMEOUT_S):
         import apprise
 
         self._apprise = apprise
+        self.timeout_s = timeout_s
         source = apprise.AppriseConfig()
         source.add_config(expand_env(config_path.read_text(encoding="utf-8")), format="yaml")
         self._targets = apprise.Apprise()
@@ -58,19 +76,40 @@ class ApprisePostman:
 
     def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
         for server in self._targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
+            server.socket_connect_timeout = server.socket_read_timeout = self.timeout_s
             if isinstance(getattr(server, "headers", None), dict):
                 server.headers[IDEMPOTENCY_HEADER] = key
         kinds = {"critical": self._apprise.NotifyType.FAILURE, "warning": self._apprise.NotifyType.WARNING,
                  "resolved": self._apprise.NotifyType.SUCCESS}
-        with self._apprise.LogCapture(level=logging.WARNING) as captured:
+        # DEBUG: apprise names the socket exception (a read timeout) only at that level.
+        with self._apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
             outcome = self._targets.notify(body=body, title=title, tag=tag, attach=attach,
                                            notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
         if outcome:
             return None
         if outcome is None:
             return f"no apprise URL carries the tag {tag!r}"
-        logged = captured.getvalue().strip().splitlines()
-        return _scrub(logged[-1] if logged else "apprise reported a failed delivery")
+        return _failure(captured.getvalue().splitlines(), self.timeout_s)
+
+    def deduplicates(self, tag: str) -> bool:
+        servers = list(self._targets.find(tag))
+        return bool(servers) and all(isinstance(getattr(s, "headers", None), dict) for s in servers)
+
+
+_READ_TIMEOUT = "Read timed out"  # requests' ReadTimeout: connected, request written, no answer
+
+
+def _failure(logged: list[str], timeout_s: float) -> str:
+    """The reason from apprise's log lines: :class:`Unconfirmed` when every failed target's
+    socket error was a read timeout (no HTTP error status, no refused or dropped connection)."""
+    warnings = [line.split(" ", 1)[1] for line in logged if line.startswith(("WARNING ", "ERROR "))]
+    sockets = [line for line in logged if line.startswith("DEBUG Socket Exception")]
+    reason = _scrub(warnings[-1] if warnings else "apprise reported a failed delivery")
+    timed_out = sum(_READ_TIMEOUT in line for line in sockets)
+    if timed_out and timed_out == len(sockets) == len(warnings):
+        return Unconfirmed(f"no answer within {timeout_s:g} s after the request was written "
+                           f"(delivered-unconfirmed, not resent): {reason}")
+    return reason
 
 
 _CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
@@ -87,17 +126,21 @@ class DeliverySummary:
     messages_failed: int = 0
     items_sent: int = 0
     items_held: int = 0
+    messages_unconfirmed: int = 0
+    """Sends that timed out after the request was written, and sends a stopped run left open
+    to targets that cannot deduplicate: probably delivered, never resent."""
+    messages_resent: int = 0
+    """Sends a stopped run left open, sent again under their key to targets that deduplicate."""
 
 
 def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, now: datetime) -> DeliverySummary:
     """Send each recipient one message grouping its unsent items; see the module contract."""
     with store.transaction(con):
-        unconfirmed = store_alerts.mark_unconfirmed(con)
+        interrupted = store_alerts.interrupted(con)
         store_alerts.release_held(con)
         store_alerts.supersede(con)
-    if unconfirmed:
-        log.warning("%d deliveries were being sent when a run stopped; marked unconfirmed, not resent", unconfirmed)
     summary = DeliverySummary()
+    _finish_interrupted(con, config, postman, interrupted, now, summary)
     for tag, items in sorted(_unsent_items(con, config, now).items()):
         muted = [i for i in items if _muted(config, i, now)]
         store_alerts.hold(con, [(i.event_id, tag) for i in muted])
@@ -108,14 +151,49 @@ def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, no
     return summary
 
 
+def _finish_interrupted(con, config: Config, postman: Postman, interrupted: list[tuple[str, str]], now: datetime,
+                        summary: DeliverySummary) -> None:
+    """Messages a stopped run left ``sending``: resent under their own key where the target
+    deduplicates, else ``unconfirmed`` (see the module contract)."""
+    for key, tag in interrupted:
+        if getattr(postman, "deduplicates", lambda _tag: False)(tag):
+            items = _unsent_items(con, config, now, statuses=("sending",), message_key=key).get(tag, [])
+            if not items:  # its findings are gone from the warehouse: nothing left to render
+                store_alerts.mark_unconfirmed(con, key, tag, "a run stopped while sending; nothing left to resend")
+                continue
+            store_alerts.reclaim(con, key, tag, now)
+            log.warning("a run stopped while sending %s to %s; sending it again under the same key", key, tag)
+            summary.messages_resent += 1
+            _send_claimed(con, postman, tag, items, key, now, summary)
+        else:
+            store_alerts.mark_unconfirmed(con, key, tag, "a run stopped while sending; may have gone out, not resent")
+            log.warning("a run stopped while sending %s to %s; marked unconfirmed, not resent", key, tag)
+            summary.messages_unconfirmed += 1
+
+
 def _send_one(con, postman: Postman, tag: str, items: list[Item], now: datetime, summary: DeliverySummary) -> None:
     """Claim, send, mark: the claim is written before the send starts."""
     key = message_key(tag, [i.event_id for i in items])
     if store_alerts.claim(con, tag, [i.event_id for i in items], key, now) == 0:
         return  # another sender holds them
+    killpoints.reached("notify.claimed")
+    _send_claimed(con, postman, tag, items, key, now, summary)
+
+
+def _send_claimed(con, postman: Postman, tag: str, items: list[Item], key: str, now: datetime,
+                  summary: DeliverySummary) -> None:
+    """Send claimed rows under ``key`` and mark them: sent, unconfirmed, or pending again."""
     title, body, level = render(items, tag)
-    error = scrub_body(postman.send(tag, title, f"{body}\nref {key}", level, key))  # a target may echo its credentials
+    outcome = postman.send(tag, title, f"{body}\nref {key}", level, key)
+    error = scrub_body(outcome)  # a target may echo its credentials
+    killpoints.reached("notify.posted")
+    if isinstance(outcome, Unconfirmed):
+        store_alerts.mark_unconfirmed(con, key, tag, error)
+        log.warning("delivery to tag %s unconfirmed (%d items, not resent): %s", tag, len(items), error)
+        summary.messages_unconfirmed += 1
+        return
     store_alerts.finish(con, key, tag, now, error)
+    killpoints.reached("notify.marked")
     if error is None:
         summary.messages_sent += 1
         summary.items_sent += len(items)
@@ -134,21 +212,27 @@ def _muted(config: Config, item: Item, now: datetime) -> bool:
     return any(window.covers(now, item.timezone) for window in config.policy.mute)
 
 
-def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config, now: datetime) -> dict[str, list[Item]]:
+def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config, now: datetime,
+                  statuses: tuple[str, ...] = ("pending", "held"), message_key: str | None = None
+                  ) -> dict[str, list[Item]]:
+    """Outbox rows in ``statuses`` (of one message when ``message_key`` is given) as Items, by tag."""
     rows = con.execute("""
         WITH told AS (
-            SELECT te.finding_id, t.recipient_tag FROM deliveries t JOIN alert_events te USING (event_id)
-            WHERE t.status IN ('sent', 'unconfirmed') GROUP BY ALL
+            SELECT te.finding_id, t.recipient_tag, coalesce(t.delivered_at, t.last_attempt_at) AS told_at
+            FROM deliveries t JOIN alert_events te USING (event_id) WHERE t.status IN ('sent', 'unconfirmed')
         )
         SELECT d.recipient_tag, d.audience, e.event_id, e.kind, e.severity, e.step, f.finding_id, f.check_name,
                f.account_id, f.agency_id, f.platform, f.value, f.threshold, f.unit, f.message, f.details,
                f.first_seen, f.resolved_at, f.action, f.withdrawn_reason,
-               (SELECT list(t.recipient_tag ORDER BY t.recipient_tag) FROM told t
-                 WHERE t.finding_id = f.finding_id AND t.recipient_tag <> d.recipient_tag) AS told
+               -- "already told" = told before this event arose: never a co-recipient of the same run's
+               -- events, so a message's text (and key) does not depend on which a stopped run reached first
+               (SELECT list(DISTINCT t.recipient_tag ORDER BY t.recipient_tag) FROM told t
+                 WHERE t.finding_id = f.finding_id AND t.recipient_tag <> d.recipient_tag
+                   AND t.told_at < e.created_at) AS told
         FROM deliveries d JOIN alert_events e USING (event_id) JOIN findings f USING (finding_id)
-        WHERE d.status IN ('pending', 'held')
+        WHERE d.status IN (SELECT unnest($statuses)) AND ($key IS NULL OR d.message_key = $key)
         ORDER BY d.recipient_tag, e.created_at, f.account_id, f.check_name
-    """).fetchall()
+    """, {"statuses": list(statuses), "key": message_key}).fetchall()
     accounts = {a.id: a for a in config.registry.accounts}
     agencies = {a.id: a for a in config.registry.agencies}
     items = [Item(*fields[:-1], told=tuple(fields[-1] or ()), audience=audience or "custodians")

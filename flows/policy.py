@@ -200,6 +200,9 @@ class Notify(_Strict):
     repeat_hours: Hours = 24
     """An open finding is sent again as a reminder after this long, not on every run."""
     send_resolved: bool = True
+    timeout_seconds: float = Field(default=10, gt=0, le=300)
+    """apprise's connect and read timeout per target. No answer this long after the request was
+    written: the message is delivered-unconfirmed (``deliveries.status = 'unconfirmed'``), not resent."""
 
 
 BUDGET_WINDOWS = {"units_per_day": "day", "reads_per_month": "month", "calls_per_hour": "hour",

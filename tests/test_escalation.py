@@ -152,7 +152,8 @@ def test_every_message_carries_an_idempotency_key_and_planning_twice_tells_nobod
     assert event_id.startswith("staleness:a:2026-11-24T12:00:00Z/opened") and (status, key) == ("sent", message["key"])
 
 
-def test_a_send_interrupted_after_its_claim_is_not_sent_again(warehouse, sink):
+def interrupted_send(warehouse, sink):
+    """A run that died mid-send: the claim is written, whether the POST went out is unknown."""
     configure(warehouse, [account_entry("a")], apprise_url=sink.url)
 
     class Crashing:
@@ -164,10 +165,45 @@ def test_a_send_interrupted_after_its_claim_is_not_sent_again(warehouse, sink):
     plan(warehouse.con, warehouse.config, run_id, NOW)
     with pytest.raises(KeyboardInterrupt):
         deliver(warehouse.con, warehouse.config, Crashing(), NOW)
-    assert warehouse.rows("SELECT status FROM deliveries") == [("sending",)]
-    run(warehouse, {"a": stale()}, at(1))
-    assert sink.received == []
-    assert warehouse.rows("SELECT status FROM deliveries") == [("unconfirmed",)]
+    assert warehouse.rows("SELECT status, attempts FROM deliveries") == [("sending", 1)]
+    [(key,)] = warehouse.rows("SELECT message_key FROM deliveries")
+    return key
+
+
+def test_a_send_interrupted_after_its_claim_is_sent_once_more_under_the_same_key_where_the_target_dedupes(
+        warehouse, sink):
+    key = interrupted_send(warehouse, sink)
+    summary = run(warehouse, {"a": stale()}, at(1))  # json://: the key travels in a header
+    assert summary.messages_resent == 1
+    assert [m["key"] for m in sink.received] == [key]
+    assert warehouse.rows("SELECT status, attempts, message_key FROM deliveries") == [("sent", 2, key)]
+    run(warehouse, {"a": stale()}, at(2))
+    assert len(sink.received) == 1
+
+
+class NoKeyTarget:
+    """A target that cannot see the idempotency key (e-mail, SMS): a resend would be a duplicate."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, tag, title, body, level, key=None, attach=None):
+        self.sent.append(key)
+
+    def deduplicates(self, tag):
+        return False
+
+
+def test_a_send_interrupted_after_its_claim_is_not_sent_again_where_the_target_cannot_dedupe(warehouse, sink):
+    interrupted_send(warehouse, sink)
+    target = NoKeyTarget()
+    run_id = warehouse.run({"a": stale()}, at(1))
+    run_checks(warehouse.con, warehouse.config, run_id, at(1))
+    plan(warehouse.con, warehouse.config, run_id, at(1))
+    summary = deliver(warehouse.con, warehouse.config, target, at(1))
+    assert target.sent == [] and summary.messages_unconfirmed == 1
+    [(status, error)] = warehouse.rows("SELECT status, last_error FROM deliveries")
+    assert status == "unconfirmed" and "not resent" in error
 
 
 def unreachable_findings(warehouse):

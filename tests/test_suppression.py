@@ -111,6 +111,18 @@ def test_min_runs_holds_a_finding_before_it_opens(warehouse, sink):
     assert kinds(sink.received) == ["Custodian: 1 new"]
 
 
+def test_a_rerun_judging_the_same_moment_does_not_count_as_another_run(warehouse, sink):
+    """A run killed after its checks and rerun at the same --now saw nothing new: with min_runs 2
+    the finding stays held, as after one run, and opens only at the next moment judged."""
+    configure(warehouse, [account_entry("a")], {"flapping": {"min_runs": 2}}, apprise_url=sink.url)
+    run(warehouse, {"a": stale()}, at(0))
+    run(warehouse, {"a": stale()}, at(0))
+    assert warehouse.rows("SELECT state, seen_runs FROM findings") == [("pending", 1)] and sink.received == []
+    run(warehouse, {"a": stale()}, at(1))
+    assert warehouse.rows("SELECT state, seen_runs FROM findings") == [("open", 2)]
+    assert kinds(sink.received) == ["Custodian: 1 new"]
+
+
 def test_min_hours_opens_a_held_finding_on_time(warehouse, sink):
     configure(warehouse, [account_entry("a")], {"flapping": {"min_runs": 10, "min_hours": 2}}, apprise_url=sink.url)
     run(warehouse, {"a": stale()}, at(0))

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flows import killpoints
 from flows.detect.needs_answer import Detector, default_detector
 from flows.outcome import AccountOutcome
 from flows.records import (
@@ -185,6 +186,7 @@ def merge_batch(con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[Acco
             [(run_id, o.account_id, o.status, sum(1 for r in o.records if isinstance(r, COUNTED)), now,
               o.requests, o.units) for o in outcomes],
             columns=["run_id", "account_id", "status", "records", "finished_at", "requests", "units"]))
+        killpoints.reached("merge.in_transaction")
 
 
 COUNTED = (Profile, Post, Inbound, Reply)
@@ -374,7 +376,7 @@ def publish_analytics(con: duckdb.DuckDBPyConnection, db: str | Path) -> Path:
     the reader keeps its old snapshot until it reconnects."""
     target = analytics_path(db)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):  # also a killed run's (one run at a time)
         leftover.unlink(missing_ok=True)
     [(source,)] = con.execute("SELECT current_database()").fetchall()
     con.execute(f"ATTACH '{_sql_text(temporary)}' AS analytics_copy")
@@ -383,6 +385,7 @@ def publish_analytics(con: duckdb.DuckDBPyConnection, db: str | Path) -> Path:
         con.execute("CHECKPOINT analytics_copy")  # everything in the file itself: only the file is renamed
     finally:
         con.execute("DETACH analytics_copy")
+    killpoints.reached("publish.copied")
     os.replace(temporary, target)
     return target
 

@@ -102,10 +102,26 @@ def supersede(con: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def mark_unconfirmed(con: duckdb.DuckDBPyConnection) -> int:
-    """Rows a crashed sender left ``sending`` (one writer: none is in flight now): it may or may
-    not have gone out, so it is never resent."""
-    return con.execute("UPDATE deliveries SET status = 'unconfirmed' WHERE status = 'sending'").fetchone()[0]
+def interrupted(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """``(message_key, tag)`` of the messages a stopped sender left ``sending`` (one writer holds
+    the run lock: none is in flight now), oldest claim first."""
+    return con.execute("SELECT message_key, recipient_tag FROM deliveries WHERE status = 'sending' "
+                       "GROUP BY ALL ORDER BY min(claimed_at), message_key").fetchall()
+
+
+def reclaim(con: duckdb.DuckDBPyConnection, message_key: str, tag: str, now: datetime) -> None:
+    """A message left ``sending`` is about to be sent again under its key: count the attempt."""
+    con.execute("UPDATE deliveries SET claimed_at = $now, last_attempt_at = $now, attempts = attempts + 1 "
+                "WHERE message_key = $key AND recipient_tag = $tag AND status = 'sending'",
+                {"now": now, "key": message_key, "tag": tag})
+
+
+def mark_unconfirmed(con: duckdb.DuckDBPyConnection, message_key: str, tag: str, reason: str) -> None:
+    """A message that may or may not have arrived (a timeout after the request was written, or a
+    sender stopped mid-send to a target that cannot deduplicate): never resent."""
+    con.execute("UPDATE deliveries SET status = 'unconfirmed', last_error = $reason "
+                "WHERE message_key = $key AND recipient_tag = $tag AND status = 'sending'",
+                {"reason": reason, "key": message_key, "tag": tag})
 
 
 def release_held(con: duckdb.DuckDBPyConnection) -> None:
