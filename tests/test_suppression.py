@@ -5,7 +5,8 @@ from datetime import timedelta
 from typer.testing import CliRunner
 
 from checks.runner import run_checks
-from flows.cli import app, findings_with_marks
+from flows.cli import app
+from flows.findings_cli import findings_with_marks
 from flows.records import FetchError, Post
 from tests.conftest import NOW, account_entry
 from tests.test_escalation import at, configure, kinds, run, sink, stale  # noqa: F401  (sink is a fixture)
