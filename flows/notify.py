@@ -55,16 +55,19 @@ class ApprisePostman:
         source.add_config(expand_env(config_path.read_text(encoding="utf-8")), format="yaml")
         self._targets = apprise.Apprise()
         self._targets.add(source)
+        self._by_tag: dict[str, list] | None = None
+        self._for_tag: dict[str, object] = {}
 
     def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
-        for server in self._targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
+        targets = self._targets_for(tag)
+        for server in targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
             if isinstance(getattr(server, "headers", None), dict):
                 server.headers[IDEMPOTENCY_HEADER] = key
         kinds = {"critical": self._apprise.NotifyType.FAILURE, "warning": self._apprise.NotifyType.WARNING,
                  "resolved": self._apprise.NotifyType.SUCCESS}
         with self._apprise.LogCapture(level=logging.WARNING) as captured:
-            outcome = self._targets.notify(body=body, title=title, tag=tag, attach=attach,
-                                           notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
+            outcome = targets.notify(body=body, title=title, tag=tag, attach=attach,
+                                     notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
         if outcome:
             return None
         if outcome is None:
@@ -73,6 +76,26 @@ class ApprisePostman:
         return _scrub(logged[-1] if logged else "apprise reported a failed delivery")
 
 
+    def _targets_for(self, tag: str):
+        """An Apprise of only the servers that name ``tag`` (or ``always``); apprise's own matching
+        then runs over those few. Profiled at 1,000 accounts: apprise matched every message's tag
+        against all ~2,000 URLs twice (find, then notify), 19 % of the run. Tag expressions
+        (commas, ``all``) go to the full set, as before."""
+        common = self._apprise.common
+        if not _PLAIN_TAG.fullmatch(tag) or tag.lower() in (common.MATCH_ALL_TAG, common.MATCH_ALWAYS_TAG):
+            return self._targets
+        if self._by_tag is None:
+            self._by_tag = defaultdict(list)
+            for server in self._targets.find(common.MATCH_ALL_TAG):
+                for name in {str(t).lower() for t in server.tags}:
+                    self._by_tag[name].append(server)
+        if tag not in self._for_tag:
+            servers = self._by_tag.get(tag.lower(), []) + self._by_tag.get(common.MATCH_ALWAYS_TAG, [])
+            self._for_tag[tag] = self._apprise.Apprise(servers=servers, asset=self._targets.asset)
+        return self._for_tag[tag]
+
+
+_PLAIN_TAG = re.compile(r"[\w.@+-]+")
 _CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
 
 
