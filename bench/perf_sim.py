@@ -16,6 +16,9 @@ import requests
 
 PROFILE_IN_TIMELINE = ("feed",)
 """Platforms whose profile comes in the timeline's own document (one request serves both)."""
+RIDING_STREAMS = ("context",)
+"""Cursor streams whose check rides on another request (Mastodon's threads: the timeline page
+carries each post's reply count), so they add no request to the minimum."""
 UNREAD_ONE_REQUEST = ("gone", "suspended", "credentials", "failed", "quarantined")
 """Statuses whose account is settled by its first request."""
 
@@ -108,9 +111,11 @@ def minimum_warm_requests(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.execute("""
-            SELECT r.status, a.platform, (SELECT count(*) FROM cursors c WHERE c.account_id = r.account_id) AS streams
+            SELECT r.status, a.platform, (SELECT count(*) FROM cursors c WHERE c.account_id = r.account_id
+                                          AND c.stream NOT IN (SELECT unnest($riding))) AS streams
             FROM account_runs r JOIN accounts a USING (account_id)
-            WHERE r.run_id = (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1)""").fetchall()
+            WHERE r.run_id = (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1)""",
+                           {"riding": list(RIDING_STREAMS)}).fetchall()
     finally:
         con.close()
     total = 0
