@@ -312,3 +312,18 @@ def test_a_later_run_with_nothing_new_does_not_ask_for_the_newest_post_again(
     fake.posts = [post(900, "2025-11-01T09:00:00")]
     run(fake, session, cursors={"posts": "2025-11-01T09:00:00"})
     assert [request.args.get("per_page") for request in fake.requests_to("/posts")] == ["100"]
+
+
+def test_the_user_list_is_asked_for_only_when_a_registered_author_is_not_yet_known(
+        fake: FakeWordPress, session: requests.Session) -> None:
+    fake.posts = [post(1201, "2026-03-01T09:00:00", author=4)]
+    fake.comments = [comment(5501, "2026-03-02T08:10:01"),  # a guest
+                     comment(5502, "2026-03-02T09:00:00", parent=5501, author=4)]  # wrote the post
+    records = run(fake, session)
+    assert fake.requests_to("/users") == []
+    assert [reply.reply_id for reply in of_type(records, Reply)] == ["5502"]
+
+    fake.comments.append(comment(5503, "2026-03-02T09:40:00", parent=5501, author=STAFF_AUTHOR))
+    records = run(fake, session)
+    assert len(fake.requests_to("/users")) == 1  # author 3 is staff only by the public user list
+    assert [reply.reply_id for reply in of_type(records, Reply)] == ["5502", "5503"]
