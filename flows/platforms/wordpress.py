@@ -10,7 +10,8 @@ Streams and their cursors (UTC ``YYYY-MM-DDTHH:MM:SS``, "" before anything was s
 
 A comment by staff (a registered author in the staff set: the registry's ``staff_ids``, the
 posts' authors, and the users WordPress lists publicly, asked for only when a comment's
-registered author is not otherwise known) that answers another comment is a Reply; staff comments on the post itself are neither; every other comment is Inbound.
+registered author is not otherwise known) that answers another comment is a Reply; staff
+comments on the post itself are neither; every other comment is Inbound.
 """
 
 from __future__ import annotations
