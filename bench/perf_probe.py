@@ -93,7 +93,9 @@ class Probe:
         order = list(PHASES)
         rows.sort(key=lambda r: order.index(r[0]))
         covered = _union([span for name, spans in self.spans.items() if name not in NESTED for span in spans])
-        return rows + [("Prefect orchestration & glue", max(0.0, wall - covered), 0)]
+        collecting = _union(self.spans.get("collect (task bodies)", []))
+        return rows + [("Prefect orchestration & glue", max(0.0, wall - covered), 0),
+                       ("(collect phase wall)", collecting, 0)]
 
 
 def _union(spans: list[tuple[float, float]]) -> float:
