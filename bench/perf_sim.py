@@ -4,6 +4,7 @@ measured in fresh processes, and the request counts a run left in the warehouse.
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -16,9 +17,10 @@ import requests
 
 PROFILE_IN_TIMELINE = ("feed",)
 """Platforms whose profile comes in the timeline's own document (one request serves both)."""
-RIDING_STREAMS = ("context",)
-"""Cursor streams whose check rides on another request (Mastodon's threads: the timeline page
-carries each post's reply count), so they add no request to the minimum."""
+RIDING_STREAMS = ("context", "staff")
+"""Cursor streams that are no request of their own: Mastodon's thread check rides on the
+timeline page (it carries each post's reply count); WordPress's ``staff`` caches the day's
+user list."""
 UNREAD_ONE_REQUEST = ("gone", "suspended", "credentials", "failed", "quarantined")
 """Statuses whose account is settled by its first request."""
 
@@ -69,10 +71,11 @@ def startup_figures(work: Path) -> dict:
     with simulator(12, work / "sim.log") as (base, registry):
         config_dir = write_config(work / "config", base, registry, 12)
         env.update({k: v for k, v in os.environ.items() if k.startswith("CUSTODIAN_TOKEN_")})
-        figures["run12_first_s"] = _cli_run(config_dir, work / "first.duckdb", env)
+        figures["run12_first_s"], _ = _cli_run(config_dir, work / "first.duckdb", env)
         figures["prefect_api_s"] = _python_seconds(
             "from flows.prefect_api import ensure_api; ensure_api()", env)
-        figures["run12_warm_s"] = min(_cli_run(config_dir, work / f"warm{i}.duckdb", env) for i in range(2))
+        figures["run12_warm_s"], figures["run12_warm_cpu_s"] = min(
+            _cli_run(config_dir, work / f"warm{i}.duckdb", env) for i in range(2))
     return figures
 
 
@@ -83,14 +86,19 @@ def _python_seconds(code: str, env: dict) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def _cli_run(config_dir: Path, db: Path, env: dict) -> float:
-    """Wall seconds of ``python -m flows.cli run`` from process start to exit (exit 0 or 1 both count)."""
+def _cli_run(config_dir: Path, db: Path, env: dict) -> tuple[float, float]:
+    """Wall seconds of ``python -m flows.cli run`` from process start to exit (exit 0 or 1 both
+    count), and the CPU seconds of its whole process tree (Prefect's server included): on a
+    loaded machine the second says what an idle one would need."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--config", str(config_dir), "--db", str(db)],
                           env=env, capture_output=True, text=True)
     if done.returncode not in (0, 1):
         raise RuntimeError(f"custodian run exited {done.returncode}: {done.stderr[-1500:]}")
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return time.perf_counter() - started, cpu
 
 
 def run_requests(db: Path, run_id: str) -> int:

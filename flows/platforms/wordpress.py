@@ -7,6 +7,7 @@ Streams and their cursors (UTC ``YYYY-MM-DDTHH:MM:SS``, "" before anything was s
   an overlap and de-duplicate by id.
 - ``comments``: the newest comment ``date_gmt`` read; later runs go back 24 h, because
   a comment approved late keeps its original date.
+- ``staff``: JSON ``{"ids", "listed_on"}``, the day's public user list (read at most once a day).
 
 A comment by staff (a registered author in the staff set: the registry's ``staff_ids``, the
 posts' authors, and the users WordPress lists publicly, asked for only when a comment's
@@ -16,6 +17,7 @@ comments on the post itself are neither; every other comment is Inbound.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Generator, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 STREAM_PROFILE = "profile"
 STREAM_POSTS = "posts"
 STREAM_COMMENTS = "comments"
+STREAM_STAFF = "staff"
 
 PER_PAGE = 100
 """The most WordPress returns per page."""
@@ -60,26 +63,45 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     if unreadable:
         return
     post_author_ids = yield from _read_posts(target, state, session, base)
-    yield from _read_comments(target, state, session, base, _Staff(session, base, {*target.staff_ids, *post_author_ids}))
+    staff = _Staff(session, base, {*target.staff_ids, *post_author_ids}, state.cursors.get(STREAM_STAFF),
+                   state.now.date().isoformat())
+    yield from _read_comments(target, state, session, base, staff)
+    if staff.fetched:
+        yield Cursor(target.account_id, STREAM_STAFF, staff.cursor_value())
 
 
 class _Staff:
     """Staff ids: the registry's, the posts' authors, and the users WordPress lists publicly.
 
     The list costs a request; it is asked for only when a comment's registered author is not
-    already known (a guest's comment, author 0, never needs it). Profiled warm runs read it on
-    every site every run: one request of four, for nothing when no registered author commented."""
+    already known (a guest's comment, author 0, never needs it), at most once a day: the
+    ``staff`` cursor keeps the day's list. Profiled warm runs read it on every site every run
+    (one request of four): the 24-hour comment overlap brings the staff's answers back each time."""
 
-    def __init__(self, session: requests.Session, base: str, known: set[str]):
-        self.session, self.base, self.known = session, base, known
-        self.listed: set[str] | None = None
+    def __init__(self, session: requests.Session, base: str, known: set[str], cursor: str | None, today: str):
+        self.session, self.base, self.known, self.today = session, base, known, today
+        cached, listed_on = _staff_cursor(cursor)
+        self.listed: set[str] | None = cached if listed_on == today else None
+        self.fetched = False
 
     def __contains__(self, author_id: object) -> bool:
         if author_id in self.known:
             return True
         if self.listed is None:
-            self.listed = _public_author_ids(self.session, self.base)
+            self.listed, self.fetched = _public_author_ids(self.session, self.base), True
         return author_id in self.listed
+
+    def cursor_value(self) -> str:
+        return json.dumps({"ids": sorted(self.listed or ()), "listed_on": self.today})
+
+
+def _staff_cursor(value: str | None) -> tuple[set[str], str | None]:
+    """The cached public user ids and the day they were listed; nothing when absent or unreadable."""
+    try:
+        data = json.loads(value or "")
+        return {str(i) for i in data["ids"]}, str(data["listed_on"])
+    except (ValueError, TypeError, KeyError):
+        return set(), None
 
 
 def _read_profile(target: Target, session: requests.Session, base: str) -> Generator[Record, None, bool]:

@@ -186,6 +186,7 @@ def test_a_first_run_reads_profile_posts_and_comments(fake: FakeWordPress, sessi
     assert of_type(records, Cursor) == [
         Cursor("moh-web", "posts", "2026-03-01T09:00:00"),
         Cursor("moh-web", "comments", "2026-03-02T10:00:00"),
+        Cursor("moh-web", "staff", json.dumps({"ids": [str(STAFF_AUTHOR)], "listed_on": "2026-03-02"})),
     ]
     posts_request, comments_request = fake.requests_to("/posts")[0], fake.requests_to("/comments")[0]
     assert posts_request.args["after"] == comments_request.args["after"] == "2026-02-01T00:00:00"
@@ -327,3 +328,25 @@ def test_the_user_list_is_asked_for_only_when_a_registered_author_is_not_yet_kno
     records = run(fake, session)
     assert len(fake.requests_to("/users")) == 1  # author 3 is staff only by the public user list
     assert [reply.reply_id for reply in of_type(records, Reply)] == ["5502", "5503"]
+
+
+def test_the_day_s_user_list_is_kept_in_a_cursor_and_read_again_the_next_day(
+        fake: FakeWordPress, session: requests.Session) -> None:
+    fake.comments = [comment(5501, "2026-03-02T08:10:01"),
+                     comment(5503, "2026-03-02T09:40:00", parent=5501, author=STAFF_AUTHOR),
+                     comment(5504, "2026-03-02T09:50:00", parent=5501, author=77)]  # a registered citizen
+    first = run(fake, session)
+    [staff] = [c for c in of_type(first, Cursor) if c.stream == "staff"]
+    assert json.loads(staff.value) == {"ids": [str(STAFF_AUTHOR)], "listed_on": "2026-03-02"}
+    assert len(fake.requests_to("/users")) == 1
+
+    later = run(fake, session, cursors={"staff": staff.value})
+    assert len(fake.requests_to("/users")) == 1  # the same day: the cursor answers
+    assert [r.reply_id for r in of_type(later, Reply)] == ["5503"]
+    assert [m.message_id for m in of_type(later, Inbound)] == ["5501", "5504"]
+    assert [c for c in of_type(later, Cursor) if c.stream == "staff"] == []
+
+    yesterday = json.dumps({"ids": [], "listed_on": "2026-03-01"})
+    next_day = run(fake, session, cursors={"staff": yesterday})
+    assert len(fake.requests_to("/users")) == 2
+    assert [r.reply_id for r in of_type(next_day, Reply)] == ["5503"]
