@@ -153,25 +153,22 @@ def _show_run(name: str, run: dict) -> None:
 
 def _rate_limited_run(args, work: Path) -> dict:
     """Forum accounts (the fake Discourse keys its limit per client) under R per window."""
-    from flows.monitor import RunIncomplete, monitor
-
     with simulator(args.rate_accounts, work / "sim-rl.log", platforms="discourse",
                    rate_limit=args.rate_limit, rate_window=args.rate_window) as (base, registry):
         config_dir = write_config(work / "config-rl", base, registry, args.rate_accounts)
         db = work / "ratelimit.duckdb"
-        started = time.perf_counter()
-        try:
-            summary = monitor(config_dir=str(config_dir), db=str(db))
-        except RunIncomplete as exc:
-            summary = exc.summary
-        wall = time.perf_counter() - started
+        probe = Probe()
+        with probe.installed():
+            wall, summary = _timed_monitor(config_dir, db, probe)
+    collecting = dict((name, seconds) for name, seconds, _ in probe.breakdown(wall))["(collect phase wall)"]
     requests = run_requests(db, summary["run_id"])
     floor = requests / args.rate_limit * args.rate_window
     result = {"R": args.rate_limit, "window_s": args.rate_window, "requests": requests, "wall_s": wall,
-              "requests_over_R_s": floor, "accounts_read": summary["accounts"]["total"] - summary["accounts"]["unread"],
+              "collect_wall_s": collecting, "requests_over_R_s": floor,
+              "accounts_read": summary["accounts"]["total"] - summary["accounts"]["unread"],
               "accounts": summary["accounts"]["total"]}
-    print(f"rate-limited run ({args.rate_limit} per {args.rate_window:g} s): {requests} requests in {wall:.1f} s; "
-          f"requests ÷ R = {floor:.1f} s ({wall / floor:.2f}×); "
+    print(f"rate-limited run ({args.rate_limit} per {args.rate_window:g} s): {requests} requests in {wall:.1f} s "
+          f"(collection {collecting:.1f} s); requests ÷ R = {floor:.1f} s ({wall / floor:.2f}×); "
           f"{result['accounts_read']}/{result['accounts']} accounts read", flush=True)
     return result
 

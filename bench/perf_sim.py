@@ -32,7 +32,7 @@ def simulator(accounts: int, log: Path, platforms: str | None = None, rate_limit
     with the accounts' tokens in this process's environment (the same seed gives the same tokens)."""
     from flows.simulator import generate
 
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "flows.simulator", "--port", str(port), "--accounts", str(accounts),
                "--rate-limit", str(rate_limit), "--rate-window", str(rate_window)]
     command += ["--platforms", platforms] if platforms else []
@@ -40,7 +40,7 @@ def simulator(accounts: int, log: Path, platforms: str | None = None, rate_limit
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        registry = _wait_for_registry(base)
+        registry = wait_for_registry(base)
         chosen = None if platforms is None else [p.strip() for p in platforms.split(",")]
         os.environ.update(generate(accounts=accounts, platforms=chosen).tokens())
         yield base, registry
@@ -135,13 +135,13 @@ def minimum_warm_requests(db: Path) -> int:
     return total
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _wait_for_registry(base: str, seconds: float = 120) -> dict:
+def wait_for_registry(base: str, seconds: float = 120) -> dict:
     deadline = time.monotonic() + seconds
     while True:
         try:
