@@ -7,7 +7,8 @@ Streams and their cursors (UTC ``YYYY-MM-DDTHH:MM:SS``, "" before anything was s
   an overlap and de-duplicate by id.
 - ``comments``: the newest comment ``date_gmt`` read; later runs go back 24 h, because
   a comment approved late keeps its original date.
-- ``staff``: JSON ``{"ids", "listed_on"}``, the day's public user list (read at most once a day).
+- ``staff``: JSON ``{"ids", "listed_on"}``, the public user list and the day it was read (read
+  at most once a day; ``listed_on`` null before it ever was).
 
 A comment by staff (a registered author in the staff set: the registry's ``staff_ids``, the
 posts' authors, and the users WordPress lists publicly, asked for only when a comment's
@@ -65,8 +66,11 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     post_author_ids = yield from _read_posts(target, state, session, base)
     staff = _Staff(session, base, {*target.staff_ids, *post_author_ids}, state.cursors.get(STREAM_STAFF),
                    state.now.date().isoformat())
-    yield from _read_comments(target, state, session, base, staff)
-    if staff.fetched:
+    comments_read = False
+    for record in _read_comments(target, state, session, base, staff):
+        comments_read = comments_read or isinstance(record, Cursor)
+        yield record
+    if comments_read:  # every run that read the comments writes it: one row, updated, never a new one
         yield Cursor(target.account_id, STREAM_STAFF, staff.cursor_value())
 
 
@@ -80,8 +84,8 @@ class _Staff:
 
     def __init__(self, session: requests.Session, base: str, known: set[str], cursor: str | None, today: str):
         self.session, self.base, self.known, self.today = session, base, known, today
-        cached, listed_on = _staff_cursor(cursor)
-        self.listed: set[str] | None = cached if listed_on == today else None
+        self.cached, self.listed_on = _staff_cursor(cursor)
+        self.listed: set[str] | None = self.cached if self.listed_on == today else None
         self.fetched = False
 
     def __contains__(self, author_id: object) -> bool:
@@ -92,14 +96,17 @@ class _Staff:
         return author_id in self.listed
 
     def cursor_value(self) -> str:
-        return json.dumps({"ids": sorted(self.listed or ()), "listed_on": self.today})
+        """The list read this run and today, else the one kept (written every run: one row, never a new one)."""
+        if self.fetched:
+            return json.dumps({"ids": sorted(self.listed or ()), "listed_on": self.today})
+        return json.dumps({"ids": sorted(self.cached), "listed_on": self.listed_on})
 
 
 def _staff_cursor(value: str | None) -> tuple[set[str], str | None]:
     """The cached public user ids and the day they were listed; nothing when absent or unreadable."""
     try:
         data = json.loads(value or "")
-        return {str(i) for i in data["ids"]}, str(data["listed_on"])
+        return {str(i) for i in data["ids"]}, data["listed_on"] and str(data["listed_on"])
     except (ValueError, TypeError, KeyError):
         return set(), None
 
