@@ -12,14 +12,16 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
+if __package__ in (None, ""):  # run as a script: bench/run_bench.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.perf_sim import free_port, wait_for_registry  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,11 +41,11 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     # The simulator runs in its own process, as a platform would: the figures are Custodian's.
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "flows.simulator", "--port", str(port), "--accounts",
                                str(args.accounts), "--rate-limit", "1000000000"], stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    registry = _wait_for_registry(base)
+    registry = wait_for_registry(base)
     print(f"simulator: {args.accounts} accounts served from a separate process after {time.perf_counter() - started:.1f} s")
     os.environ.update(generate(accounts=args.accounts).tokens())  # the same seed gives the same tokens
     tags = sorted({t for a in registry["accounts"] for t in a["custodians"]}
@@ -65,23 +67,6 @@ def main(argv: list[str] | None = None) -> None:
         server.wait()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the monitor process: {peak_mib:.0f} MiB; database {db.stat().st_size / 2**20:.1f} MiB")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_registry(base: str, seconds: float = 60) -> dict:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return requests.get(f"{base}/registry.json", timeout=5).json()
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 if __name__ == "__main__":

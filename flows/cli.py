@@ -174,11 +174,15 @@ def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | 
     """The run's summary: complete, or incomplete (RunIncomplete carries it; the flow ended Failed)."""
     progress.sink().stage("starting up (loading Prefect)")  # the import alone takes seconds
     _quiet_prefect()
+    from flows.prefect_api import start_in_background
+
+    api = start_in_background()  # the server starts on another core while we import the flow and GX
     from flows.monitor import RunIncomplete, monitor
-    from flows.prefect_api import ensure_api
+    from flows.validate import prepare
 
     try:
-        ensure_api()
+        prepare()
+        api.result()
         return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
                        report=str(report) if report else None, **(scale or {}))
     except RunIncomplete as exc:

@@ -8,7 +8,9 @@ batch is validated and merged, data and cursors in one transaction, as it arrive
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +33,7 @@ from flows.platforms import get_platform
 from flows.platforms.http import make_session
 from flows.platforms.spend import SpendMeter
 from flows.progress import sink as progress
+from flows.validate import prepare as prepare_validation
 from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import ledger, store
 from flows.warehouse.privacy import purge_inbound_text, use_salt
@@ -281,19 +284,23 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
     batches = [members[i:i + batch_size] for members in by_platform.values()
                for i in range(0, len(members), batch_size)]
     futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}, run_id) for batch in batches]
+    threading.Thread(target=prepare_validation, name="gx-prepare", daemon=True).start()  # GX loads while they collect
     registered = [a.id for a in config.registry.accounts]
     detector = Detector(config.policy.needs_answer)  # built-in word lists plus policy.yaml's
     done = read = 0
-    for future in as_completed(futures):
-        outcomes = future.result()
+    for finished in _finished_together(futures):
+        outcomes = [outcome for future in finished for outcome in future.result()]
         known = store.inbound_times(con, replied_outside(outcomes))
-        outcomes = validate_outcomes(outcomes, registered, known, now, config.policy.future_skew_minutes)
+        checked = {o.account_id: o for o in validate_outcomes(outcomes, registered, known, now,
+                                                              config.policy.future_skew_minutes)}
         killpoints.reached("validate.done")
-        store.merge_batch(con, run_id, outcomes, now, detector)
-        killpoints.reached("merge.committed")
-        done += len(outcomes)
-        read += sum(1 for o in outcomes if o.status not in UNREAD_STATUSES)
-        progress().accounts(done, len(accounts), done - read)
+        for future in finished:  # one transaction per batch, as before: a kill loses at most the one merging
+            batch = [checked[o.account_id] for o in future.result()]
+            store.merge_batch(con, run_id, batch, now, detector)
+            killpoints.reached("merge.committed")
+            done += len(batch)
+            read += sum(1 for o in batch if o.status not in UNREAD_STATUSES)
+            progress().accounts(done, len(accounts), done - read)
 
 
 def replied_outside(outcomes: list[AccountOutcome]) -> set[tuple[str, str]]:
@@ -301,6 +308,24 @@ def replied_outside(outcomes: list[AccountOutcome]) -> set[tuple[str, str]]:
     hold: validation compares those replies' times with the warehouse's memory of the messages."""
     wanted = {(r.account_id, r.in_reply_to_id) for o in outcomes for r in o.records if isinstance(r, Reply)}
     return wanted - {(r.account_id, r.message_id) for o in outcomes for r in o.records if isinstance(r, Inbound)}
+
+
+def _finished_together(futures: list) -> Iterator[list]:
+    """Futures as they finish, each with every other already finished: one GX validation then
+    serves several batches (profiled at 1,000 accounts: 17 GX calls took 63 s, serial on the
+    flow's thread, a second or more each, while batches finished in waves of eight)."""
+    pending = list(futures)
+    while pending:
+        first = next(as_completed(pending))
+        finished = [first] + [f for f in pending if f is not first and _is_done(f)]
+        pending = [f for f in pending if all(f is not d for d in finished)]
+        yield finished
+
+
+def _is_done(future) -> bool:
+    """Whether a task future has finished, without asking the Prefect API."""
+    wrapped = getattr(future, "wrapped_future", None)
+    return wrapped is not None and wrapped.done()
 
 
 @task(cache_policy=NO_CACHE)

@@ -73,9 +73,12 @@ class ApprisePostman:
         source.add_config(expand_env(config_path.read_text(encoding="utf-8")), format="yaml")
         self._targets = apprise.Apprise()
         self._targets.add(source)
+        self._by_tag: dict[str, list] | None = None
+        self._for_tag: dict[str, object] = {}
 
     def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
-        for server in self._targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
+        targets = self._targets_for(tag)
+        for server in targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
             server.socket_connect_timeout = server.socket_read_timeout = self.timeout_s
             if isinstance(getattr(server, "headers", None), dict):
                 server.headers[IDEMPOTENCY_HEADER] = key
@@ -83,8 +86,8 @@ class ApprisePostman:
                  "resolved": self._apprise.NotifyType.SUCCESS}
         # DEBUG: apprise names the socket exception (a read timeout) only at that level.
         with self._apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
-            outcome = self._targets.notify(body=body, title=title, tag=tag, attach=attach,
-                                           notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
+            outcome = targets.notify(body=body, title=title, tag=tag, attach=attach,
+                                     notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
         if outcome:
             return None
         if outcome is None:
@@ -92,8 +95,26 @@ class ApprisePostman:
         return _failure(captured.getvalue().splitlines(), self.timeout_s)
 
     def deduplicates(self, tag: str) -> bool:
-        servers = list(self._targets.find(tag))
+        servers = list(self._targets_for(tag).find(tag))
         return bool(servers) and all(isinstance(getattr(s, "headers", None), dict) for s in servers)
+
+    def _targets_for(self, tag: str):
+        """An Apprise of only the servers that name ``tag`` (or ``always``); apprise's own matching
+        then runs over those few. Profiled at 1,000 accounts: apprise matched every message's tag
+        against all ~2,000 URLs twice (find, then notify), 19 % of the run. Tag expressions
+        (commas, ``all``) go to the full set, as before."""
+        common = self._apprise.common
+        if not _PLAIN_TAG.fullmatch(tag) or tag.lower() in (common.MATCH_ALL_TAG, common.MATCH_ALWAYS_TAG):
+            return self._targets
+        if self._by_tag is None:
+            self._by_tag = defaultdict(list)
+            for server in self._targets.find(common.MATCH_ALL_TAG):
+                for name in {str(t).lower() for t in server.tags}:
+                    self._by_tag[name].append(server)
+        if tag not in self._for_tag:
+            servers = self._by_tag.get(tag.lower(), []) + self._by_tag.get(common.MATCH_ALWAYS_TAG, [])
+            self._for_tag[tag] = self._apprise.Apprise(servers=servers, asset=self._targets.asset)
+        return self._for_tag[tag]
 
 
 _READ_TIMEOUT = "Read timed out"  # requests' ReadTimeout: connected, request written, no answer
@@ -112,6 +133,7 @@ def _failure(logged: list[str], timeout_s: float) -> str:
     return reason
 
 
+_PLAIN_TAG = re.compile(r"[\w.@+-]+")
 _CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
 
 

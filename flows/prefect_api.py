@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 from flows.progress import sink as progress
 
@@ -60,3 +64,17 @@ def ensure_api(attempts: int = 2) -> str:
         progress().stage(f"Prefect's temporary server answered after {time.monotonic() - started:.1f} s")
         return "temporary"
     raise AssertionError("unreachable")
+
+
+def start_in_background() -> Future[str]:
+    """Run :func:`ensure_api` in a thread and return its future, so the caller imports the flow
+    (and Great Expectations) while Prefect's server process starts on another core.
+
+    Measured start-up of a 12-account run: the server takes seconds to answer and the calling
+    process only polls it meanwhile; ``.result()`` waits for it (and raises what it raised)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefect-api")
+    future: Future[str] = pool.submit(ensure_api)
+    pool.shutdown(wait=False)
+    return future

@@ -234,6 +234,13 @@ def _id_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def prepare() -> None:
+    """Import GX and build its context and suites now (seconds, once per process), e.g. in a
+    thread while the run waits on the network, so the first batch does not pay for it."""
+    with _LOCK:
+        _gx_objects()
+
+
 def _gx_objects() -> _Gx:
     """The process's GX objects, built on first use. The caller holds ``_LOCK``."""
     global _gx

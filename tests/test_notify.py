@@ -189,3 +189,21 @@ def test_only_plain_links_to_the_platform_itself_reach_an_alert(warehouse, sink)
     assert waiting == ["Waiting: https://social.example.gov/ok"]
     for hostile in ("javascript:", "evil.example", "FAKE LINE", "\u202e", "\x00", "user:pw"):
         assert hostile not in message["message"] and hostile not in message["title"]
+
+
+def test_the_postman_sends_each_tag_to_exactly_the_urls_apprise_would_match(sink, tmp_path):
+    """Among many URLs, a tag reaches its own URL, a URL naming several tags, and an
+    ``always`` URL, and nothing else (the per-tag index keeps apprise's own matching)."""
+    urls = [{f"{sink.url}/custodian-a": [{"tag": "custodian-a"}]},
+            {f"{sink.url}/shared": [{"tag": "custodian-b, agency-moh"}]},
+            {f"{sink.url}/oversight": [{"tag": "always"}]}]
+    urls += [{f"{sink.url}/unused-{n}": [{"tag": f"custodian-other-{n}"}]} for n in range(50)]
+    path = tmp_path / "apprise.yaml"
+    path.write_text(json.dumps({"version": 1, "urls": urls}), encoding="utf-8")
+    postman = ApprisePostman(path)
+    assert postman.send("custodian-a", "t", "to a", "warning", "k1") is None
+    assert postman.send("agency-moh", "t", "to the agency", "warning", "k2") is None
+    assert [(m["path"], m["message"]) for m in sink.received if m["path"] != "/inbox/oversight"] == [
+        ("/inbox/custodian-a", "to a"), ("/inbox/shared", "to the agency")]
+    assert [m["message"] for m in sink.to("oversight")] == ["to a", "to the agency"]
+    assert [m["key"] for m in sink.to("shared")] == ["k2"]

@@ -8,18 +8,23 @@ Streams and their cursors (UTC ``YYYY-MM-DDTHH:MM:SS``, "" before anything was s
   the widest zone offset, to now), so a post deleted inside it is recorded as deleted.
 - ``comments``: the newest comment ``date_gmt`` read; later runs go back 24 h, because
   a comment approved late keeps its original date.
+- ``staff``: JSON ``{"ids", "listed_on"}``, the public user list and the day it was read (read
+  at most once a day; ``listed_on`` null before it ever was).
 
 A comment by staff (a registered author in the staff set) that answers another comment
 is a Reply; staff comments on the post itself are neither; every other comment is Inbound.
-The staff set is the users ``/wp/v2/users`` lists, the posts' authors and the registry's
-``staff_ids``. When ``/users`` fails for another reason than being closed (401/403/404:
-security plugins do that for good) — a 5xx, a timeout, a cut or malformed body, paging that
-stops — who is staff is unknown: the comments are not read this run (a staff answer would
-read as a citizen's question) and a ``staff`` FetchError says why; the posts still are.
+The staff set is the registry's ``staff_ids``, the posts' authors, and the users
+``/wp/v2/users`` lists publicly — asked for only when a comment's registered author is not
+otherwise known, at most once a day (the ``staff`` cursor). When ``/users`` is needed and fails
+for another reason than being closed (401/403/404: security plugins do that for good) — a 5xx,
+a timeout, a cut or malformed body, paging that stops — who is staff is unknown: the comments
+are not read this run (a staff answer would read as a citizen's question) and a ``staff``
+FetchError says why; the posts still are.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Generator, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -39,7 +44,7 @@ STREAM_PROFILE = "profile"
 STREAM_POSTS = "posts"
 STREAM_COMMENTS = "comments"
 STREAM_STAFF = "staff"
-"""The ``/wp/v2/users`` read that tells staff from citizens (no cursor of its own)."""
+"""The ``/wp/v2/users`` read that tells staff from citizens (its cursor keeps the day's list)."""
 USERS_CLOSED = (401, 403, *GONE_STATUSES)
 """Answers of a ``/users`` endpoint a site closed on purpose: staff are then the posts' authors."""
 
@@ -71,13 +76,67 @@ def _fetch(target: Target, state: FetchState, session: requests.Session) -> Iter
     unreadable = yield from _read_profile(target, session, base)
     if unreadable:
         return
-    listed = _public_author_ids(session, base)
     post_author_ids = yield from _read_posts(target, state, session, base)
-    if isinstance(listed, PlatformError):
-        message = f"staff list unreadable ({listed.message}): comments not judged this run"
-        yield listed.as_record(target.account_id, STREAM_STAFF, message=cap_text(message, 300))
+    staff = _Staff(session, base, {*target.staff_ids, *post_author_ids}, state.cursors.get(STREAM_STAFF),
+                   state.now.date().isoformat())
+    try:  # held back until the staff question is settled: none reaches the warehouse half-judged
+        comment_records = list(_read_comments(target, state, session, base, staff))
+    except StaffUnknown as unknown:
+        message = f"staff list unreadable ({unknown.error.message}): comments not judged this run"
+        yield unknown.error.as_record(target.account_id, STREAM_STAFF, message=cap_text(message, 300))
         return
-    yield from _read_comments(target, state, session, base, listed | set(target.staff_ids) | post_author_ids)
+    yield from comment_records
+    if any(isinstance(record, Cursor) for record in comment_records):  # every run that read them: one row, updated
+        yield Cursor(target.account_id, STREAM_STAFF, staff.cursor_value())
+
+
+class StaffUnknown(Exception):
+    """The public user list was needed to tell staff from citizens and could not be read."""
+
+    def __init__(self, error: PlatformError):
+        super().__init__(error.message)
+        self.error = error
+
+
+class _Staff:
+    """Staff ids: the registry's, the posts' authors, and the users WordPress lists publicly.
+
+    The list costs a request; it is asked for only when a comment's registered author is not
+    already known (a guest's comment, author 0, never needs it), at most once a day: the
+    ``staff`` cursor keeps the day's list. Profiled warm runs read it on every site every run
+    (one request of four): the 24-hour comment overlap brings the staff's answers back each time.
+    A list that cannot be read (not closed: failed) raises :class:`StaffUnknown`."""
+
+    def __init__(self, session: requests.Session, base: str, known: set[str], cursor: str | None, today: str):
+        self.session, self.base, self.known, self.today = session, base, known, today
+        self.cached, self.listed_on = _staff_cursor(cursor)
+        self.listed: set[str] | None = self.cached if self.listed_on == today else None
+        self.fetched = False
+
+    def __contains__(self, author_id: object) -> bool:
+        if author_id in self.known:
+            return True
+        if self.listed is None:
+            listed = _public_author_ids(self.session, self.base)
+            if isinstance(listed, PlatformError):
+                raise StaffUnknown(listed)
+            self.listed, self.fetched = listed, True
+        return author_id in self.listed
+
+    def cursor_value(self) -> str:
+        """The list read this run and today, else the one kept (written every run: one row, never a new one)."""
+        if self.fetched:
+            return json.dumps({"ids": sorted(self.listed or ()), "listed_on": self.today})
+        return json.dumps({"ids": sorted(self.cached), "listed_on": self.listed_on})
+
+
+def _staff_cursor(value: str | None) -> tuple[set[str], str | None]:
+    """The cached public user ids and the day they were listed; nothing when absent or unreadable."""
+    try:
+        data = json.loads(value or "")
+        return {str(i) for i in data["ids"]}, data["listed_on"] and str(data["listed_on"])
+    except (ValueError, TypeError, KeyError):
+        return set(), None
 
 
 def _read_profile(target: Target, session: requests.Session, base: str) -> Generator[Record, None, bool]:
@@ -183,7 +242,7 @@ def _featured_media(post: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _read_comments(
-    target: Target, state: FetchState, session: requests.Session, base: str, staff_ids: set[str]
+    target: Target, state: FetchState, session: requests.Session, base: str, staff_ids: _Staff | set[str]
 ) -> Iterator[Record]:
     """Yield Inbound comments and staff Replies since the watermark, then the ``comments`` Cursor."""
     watermark = _watermark(state.cursors.get(STREAM_COMMENTS))
@@ -204,7 +263,7 @@ def _read_comments(
     yield Cursor(target.account_id, STREAM_COMMENTS, _wp_time(newest) if newest else "")
 
 
-def _comment_record(account_id: str, comment: Mapping[str, Any], staff_ids: set[str]) -> Record | None:
+def _comment_record(account_id: str, comment: Mapping[str, Any], staff_ids: _Staff | set[str]) -> Record | None:
     """A staff answer to a comment as Reply, a citizen's comment as Inbound, else None."""
     comment_id = ident(comment)
     created_at = timestamp(comment, "date_gmt")

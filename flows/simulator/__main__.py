@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=12, help="number of accounts to generate")
     parser.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same data")
     parser.add_argument("--rate-limit", type=int, default=300,
-                        help="Mastodon requests per 300 s per instance and client")
+                        help="requests per window (Mastodon: per instance and client; Discourse: per client)")
+    parser.add_argument("--rate-window", type=float, default=300, help="seconds in a rate-limit window (default 300)")
     parser.add_argument("--platforms", default=None,
                         help='"all", or comma-separated fake platforms (default: mastodon,wordpress,feed)')
     parser.add_argument("--inbox-file", default=None, help="also append each apprise delivery to this JSONL file")
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(flows/simulator/faults.py)")
     args = parser.parse_args(argv)
     serve(port=args.port, accounts=args.accounts, seed=args.seed, rate_limit=args.rate_limit,
-          inbox_file=args.inbox_file, platforms=args.platforms, faults=args.faults)
+          rate_window_s=args.rate_window, inbox_file=args.inbox_file, platforms=args.platforms, faults=args.faults)
     return 0
 
 

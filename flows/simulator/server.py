@@ -236,7 +236,7 @@ def summary(gov: Government) -> str:
     return "\n".join(lines)
 
 
-def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int = 300,
+def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int = 300, rate_window_s: float = 300,
           inbox_file: str | Path | None = None, host: str = "127.0.0.1", platforms: str | None = None,
           on_start=None, faults: str | None = None) -> None:
     """Generate a government, serve it and block until KeyboardInterrupt (Ctrl-C).
@@ -247,12 +247,13 @@ def serve(port: int = 8800, accounts: int = 12, seed: int = 7, rate_limit: int =
     """
     chosen = platforms if platforms in (None, "all") else [p.strip() for p in platforms.split(",")]
     gov = generate(accounts=accounts, seed=seed, platforms=chosen)
-    sim = Simulator(gov, host=host, port=port, rate_limit=rate_limit, inbox_file=inbox_file, faults=faults).start()
+    sim = Simulator(gov, host=host, port=port, rate_limit=rate_limit, rate_window_s=rate_window_s,
+                    inbox_file=inbox_file, faults=faults).start()
     print(f"Custodian simulator at {sim.base_url}  (registry: {sim.base_url}/registry.json)")
     if sim.faults:
         print(f"faults on {len(sim.faults.by_account)} accounts: " + ", ".join(
             f"{account} {fault.kind}" for account, fault in sorted(sim.faults.by_account.items())))
-    print(f"{len(gov.accounts)} accounts, seed {seed}, rate limit {rate_limit} per 300 s per instance and client:")
+    print(f"{len(gov.accounts)} accounts, seed {seed}, rate limit {rate_limit} per {rate_window_s:g} s per key:")
     print(summary(gov), flush=True)
     if on_start is not None:
         on_start(sim)

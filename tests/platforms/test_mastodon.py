@@ -478,7 +478,7 @@ def test_a_thread_that_failed_to_read_is_read_again_next_run(fake: FakeMastodon,
 def test_an_account_with_no_recent_post_costs_no_reply_count_request(fake: FakeMastodon, session: requests.Session) -> None:
     fake.statuses = [status(500, 24 * 60)]  # its only post is older than the window
     run(fake, session, cursors={"statuses": "500"})
-    assert all("min_id" in request.args for request in fake.requests_to("/statuses"))
+    assert len(fake.requests_to("/statuses")) == 1  # the newest page: nothing new, no thread to read
     assert fake.requests_to("/context") == []
 
 
@@ -537,3 +537,20 @@ def test_threads_beyond_the_per_run_cap_are_read_next_run(fake: FakeMastodon, se
     assert len(thread_reads(fake)) == 1
     got = {m.message_id for m in of_type(first, Inbound)} | {m.message_id for m in of_type(second, Inbound)}
     assert got == {"600", "601", "602"}
+def test_a_later_run_reads_new_statuses_and_reply_counts_from_one_newest_page(fake: FakeMastodon,
+                                                                             session: requests.Session) -> None:
+    fake.statuses = [status(500, 6), status(600, 5)]
+    fake.descendants["500"] = [status(501, 5, author="220011", acct="jane", reply_to=500)]
+    first = run(fake, session)
+    cursors = {c.stream: c.value for c in of_type(first, Cursor)}
+
+    fake.server.clear_log()
+    fake.statuses.append(status(700, 1))
+    fake.descendants["600"] = [status(601, 0.5, author="220012", acct="omar", reply_to=600)]
+    second = run(fake, session, cursors=cursors, recent_post_ids=("600", "500"))
+    statuses_requests = fake.requests_to("/statuses")
+    assert len(statuses_requests) == 1 and "min_id" not in statuses_requests[0].args
+    assert [post.post_id for post in of_type(second, Post)] == ["700"]  # only what is newer than the cursor
+    assert Cursor("moh-mastodon", "statuses", "700") in second
+    assert thread_reads(fake) == ["600"]  # its reply count moved; 500's did not
+    assert [m.message_id for m in of_type(second, Inbound)] == ["601"]

@@ -186,6 +186,7 @@ def test_a_first_run_reads_profile_posts_and_comments(fake: FakeWordPress, sessi
     assert of_type(records, Cursor) == [
         Cursor("moh-web", "posts", "2026-03-01T09:00:00"),
         Cursor("moh-web", "comments", "2026-03-02T10:00:00"),
+        Cursor("moh-web", "staff", json.dumps({"ids": [str(STAFF_AUTHOR)], "listed_on": "2026-03-02"})),
     ]
     posts_request, comments_request = fake.requests_to("/posts")[0], fake.requests_to("/comments")[0]
     assert posts_request.args["after"] == comments_request.args["after"] == "2026-02-01T00:00:00"
@@ -224,6 +225,7 @@ def test_an_empty_later_run_keeps_its_watermarks(fake: FakeWordPress, session: r
     assert of_type(records, Cursor) == [
         Cursor("moh-web", "posts", "2026-03-01T09:00:00"),
         Cursor("moh-web", "comments", ""),
+        Cursor("moh-web", "staff", json.dumps({"ids": [], "listed_on": None})),  # the list was not needed
     ]
 
 
@@ -277,7 +279,7 @@ def test_failed_posts_do_not_stop_the_comments(fake: FakeWordPress, session: req
     records = run(fake, session)
     [error] = of_type(records, FetchError)
     assert (error.stream, error.status, error.gone, error.message) == ("posts", 500, False, "HTTP 500")
-    assert [cursor.stream for cursor in of_type(records, Cursor)] == ["comments"]
+    assert [cursor.stream for cursor in of_type(records, Cursor)] == ["comments", "staff"]
     assert len(of_type(records, Inbound)) == 1
 
 
@@ -312,3 +314,40 @@ def test_a_later_run_with_nothing_new_does_not_ask_for_the_newest_post_again(
     fake.posts = [post(900, "2025-11-01T09:00:00")]
     run(fake, session, cursors={"posts": "2025-11-01T09:00:00"})
     assert [request.args.get("per_page") for request in fake.requests_to("/posts")] == ["100"]
+
+
+def test_the_user_list_is_asked_for_only_when_a_registered_author_is_not_yet_known(
+        fake: FakeWordPress, session: requests.Session) -> None:
+    fake.posts = [post(1201, "2026-03-01T09:00:00", author=4)]
+    fake.comments = [comment(5501, "2026-03-02T08:10:01"),  # a guest
+                     comment(5502, "2026-03-02T09:00:00", parent=5501, author=4)]  # wrote the post
+    records = run(fake, session)
+    assert fake.requests_to("/users") == []
+    assert [reply.reply_id for reply in of_type(records, Reply)] == ["5502"]
+
+    fake.comments.append(comment(5503, "2026-03-02T09:40:00", parent=5501, author=STAFF_AUTHOR))
+    records = run(fake, session)
+    assert len(fake.requests_to("/users")) == 1  # author 3 is staff only by the public user list
+    assert [reply.reply_id for reply in of_type(records, Reply)] == ["5502", "5503"]
+
+
+def test_the_day_s_user_list_is_kept_in_a_cursor_and_read_again_the_next_day(
+        fake: FakeWordPress, session: requests.Session) -> None:
+    fake.comments = [comment(5501, "2026-03-02T08:10:01"),
+                     comment(5503, "2026-03-02T09:40:00", parent=5501, author=STAFF_AUTHOR),
+                     comment(5504, "2026-03-02T09:50:00", parent=5501, author=77)]  # a registered citizen
+    first = run(fake, session)
+    [staff] = [c for c in of_type(first, Cursor) if c.stream == "staff"]
+    assert json.loads(staff.value) == {"ids": [str(STAFF_AUTHOR)], "listed_on": "2026-03-02"}
+    assert len(fake.requests_to("/users")) == 1
+
+    later = run(fake, session, cursors={"staff": staff.value})
+    assert len(fake.requests_to("/users")) == 1  # the same day: the cursor answers
+    assert [r.reply_id for r in of_type(later, Reply)] == ["5503"]
+    assert [m.message_id for m in of_type(later, Inbound)] == ["5501", "5504"]
+    assert [c.value for c in of_type(later, Cursor) if c.stream == "staff"] == [staff.value]  # kept as it was
+
+    yesterday = json.dumps({"ids": [], "listed_on": "2026-03-01"})
+    next_day = run(fake, session, cursors={"staff": yesterday})
+    assert len(fake.requests_to("/users")) == 2
+    assert [r.reply_id for r in of_type(next_day, Reply)] == ["5503"]

@@ -1,0 +1,5 @@
+"""``python -m bench``: the performance benchmark (bench/perf.py)."""
+
+from bench.perf import main
+
+main()

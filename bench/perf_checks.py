@@ -1,0 +1,116 @@
+"""The checks alone on N inbound messages, against a bare DuckDB median + p90 group-by and pandas.
+
+    python bench/perf_checks.py --db WAREHOUSE --config CONFIG_DIR [--messages 10000000]
+
+Run by ``bench/perf.py`` in its own process (so its peak RSS is its own) on a copy of the
+benchmark's warehouse: the accounts, policy and last run stay real; ``--messages`` synthetic
+inbound messages (questions, spread over the accounts, 50 threads each, 30 days) are added,
+80 % of them answered 1–71 hours later. Prints one JSON object of seconds and MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from datetime import UTC, datetime
+
+FLOOR_SQL = """
+SELECT account_id, median(h) AS median_hours, quantile_cont(h, 0.9) AS p90_hours FROM (
+    SELECT i.account_id, (epoch(min(r.created_at)) - epoch(i.created_at)) / 3600.0 AS h
+    FROM inbound i JOIN replies r ON r.account_id = i.account_id AND r.in_reply_to_id = i.message_id
+    GROUP BY i.account_id, i.message_id, i.created_at)
+GROUP BY account_id
+"""
+
+
+def add_messages(con, count: int, now: datetime) -> None:
+    """``count`` answered-or-not questions over every registered account, in bulk SQL."""
+    con.execute("""
+        CREATE TEMP TABLE syn AS
+        SELECT a.account_id, 'syn-' || r.range AS message_id,
+               $now::TIMESTAMPTZ - to_seconds((r.range * 7919) % (30 * 86400)) AS created_at,
+               'p' || (r.range % 50) AS post_id, r.range AS n
+        FROM (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS k,
+                     count(*) OVER () AS accounts FROM accounts) a
+        JOIN range($count) r ON r.range % a.accounts = a.k
+    """, {"now": now, "count": count})
+    con.execute("""
+        INSERT INTO inbound (account_id, message_id, created_at, kind, text, post_id, is_question, first_seen_at,
+                             needs_answer, needs_answer_reason, from_official)
+        SELECT account_id, message_id, created_at, 'reply', 'When does the office open?', post_id, true, $now,
+               true, 'question mark', false FROM syn
+    """, {"now": now})
+    con.execute("""
+        INSERT INTO replies (account_id, reply_id, in_reply_to_id, created_at)
+        SELECT account_id, 'r-' || message_id, message_id, created_at + to_seconds(3600 * (1 + n % 71))
+        FROM syn WHERE n % 5 <> 0
+    """)
+    con.execute("DROP TABLE syn")
+
+
+def time_checks(db: str, config_dir: str, now: datetime) -> float:
+    from checks.runner import run_checks
+    from flows.config import load_config
+    from flows.warehouse import store
+
+    config = load_config(config_dir)
+    con = store.connect(db)
+    [(run_id,)] = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()
+    started = time.perf_counter()
+    run_checks(con, config, run_id, now)
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def time_pandas(con) -> tuple[float, float]:
+    """(seconds to load the two frames, seconds of the straightforward pandas group-by)."""
+    started = time.perf_counter()
+    inbound = con.execute("SELECT account_id, message_id, created_at FROM inbound").df()
+    replies = con.execute("SELECT account_id, in_reply_to_id AS message_id, created_at AS reply_at FROM replies").df()
+    loaded = time.perf_counter()
+    firsts = replies.groupby(["account_id", "message_id"], as_index=False)["reply_at"].min()
+    joined = inbound.merge(firsts, on=["account_id", "message_id"])
+    joined = joined[joined["reply_at"] >= joined["created_at"]]
+    joined["h"] = (joined["reply_at"] - joined["created_at"]).dt.total_seconds() / 3600
+    joined.groupby("account_id")["h"].agg(median_hours="median", p90_hours=lambda s: s.quantile(0.9))
+    return loaded - started, time.perf_counter() - loaded
+
+
+def peak_mib() -> float:
+    """This process's peak resident set (VmHWM: unlike ru_maxrss, not inherited from the parent)."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--messages", type=int, default=10_000_000)
+    args = parser.parse_args(argv)
+    import duckdb
+
+    now = datetime.now(UTC)
+    con = duckdb.connect(args.db)
+    started = time.perf_counter()
+    add_messages(con, args.messages, now)
+    con.close()
+    result = {"messages": args.messages, "load_s": time.perf_counter() - started}
+    result["checks_s"] = time_checks(args.db, args.config, now)
+    result["checks_peak_mib"] = peak_mib()
+    con = duckdb.connect(args.db, read_only=True)
+    started = time.perf_counter()
+    con.execute(FLOOR_SQL).fetchall()
+    result["duckdb_floor_s"] = time.perf_counter() - started
+    result["pandas_load_s"], result["pandas_s"] = time_pandas(con)
+    result["peak_mib_with_pandas"] = peak_mib()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The benchmark's figures as one Markdown table: each goal, what was measured, the ratio and the target."""
+
+from __future__ import annotations
+
+
+def table(f: dict) -> str:
+    """Markdown rows for whatever sections ran; a section skipped leaves its rows out."""
+    rows = [("goal", "measured", "ratio", "target")]
+    cold, warm, bare = f.get("cold"), f.get("warm"), f.get("bare")
+    if cold and bare:
+        rows.append(("cold run vs bare download of the same GETs",
+                     f"{cold['wall_s']:.1f} s vs {bare['wall_s']:.1f} s ({bare['requests']} GETs)",
+                     f"{cold['wall_s'] / bare['wall_s']:.2f}×", "≤ 1.5×"))
+    if cold and f.get("dlt", {}).get("wall_s"):
+        rows.append(("cold run vs dlt (same JSON pages, merged into DuckDB)",
+                     f"{cold['wall_s']:.1f} s vs {f['dlt']['wall_s']:.1f} s",
+                     f"{cold['wall_s'] / f['dlt']['wall_s']:.2f}×", "< 1×"))
+    if warm:
+        rows.append(("warm run requests vs minimum", f"{warm['requests']} vs {warm['minimum_requests']}",
+                     f"{warm['requests'] / max(1, warm['minimum_requests']):.3f}×", "≤ 1.05×"))
+    if warm and cold:
+        rows.append(("warm run wall vs cold run", f"{warm['wall_s']:.1f} s vs {cold['wall_s']:.1f} s",
+                     f"{warm['wall_s'] / cold['wall_s']:.0%}", "≤ 15 %"))
+    if s := f.get("startup"):
+        rows.append(("12-account `custodian run`, fresh process, warm machine",
+                     f"{s['run12_warm_s']:.1f} s wall, {s.get('run12_warm_cpu_s', 0):.1f} s CPU of its process tree "
+                     f"(first ever {s['run12_first_s']:.1f} s; import "
+                     f"{s['import_s']:.1f} s, Prefect server {s['prefect_api_s']:.1f} s)", "", "≤ 8 s"))
+    if c := f.get("checks"):
+        rows.append((f"checks alone on {c['messages']:,} messages vs DuckDB median+p90",
+                     f"{c['checks_s']:.2f} s vs {c['duckdb_floor_s']:.2f} s",
+                     f"{c['checks_s'] / c['duckdb_floor_s']:.2f}×", "≤ 3×"))
+        rows.append(("pandas version vs the checks", f"{c['pandas_s']:.2f} s (+{c['pandas_load_s']:.1f} s load)",
+                     f"{c['pandas_s'] / c['checks_s']:.1f}×", "≥ 10×"))
+    peaks = [(name, value) for name, value in (("monitor", f.get("monitor_peak_mib")),
+                                               ("checks", (c or {}).get("checks_peak_mib"))) if value]
+    if peaks:
+        rows.append(("peak RSS", ", ".join(f"{name} {value:,.0f} MiB" for name, value in peaks), "", "≤ 1,536 MiB"))
+    if r := f.get("ratelimit"):
+        rows.append((f"rate limit {r['R']} per {r['window_s']:g} s: wall vs requests ÷ R",
+                     f"{r['wall_s']:.1f} s (collection {r.get('collect_wall_s', 0):.1f} s) vs "
+                     f"{r['requests_over_R_s']:.1f} s ({r['requests']} requests)",
+                     f"{r['wall_s'] / r['requests_over_R_s']:.2f}×", "≤ 1.10×"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return f"{f['accounts']:,} accounts\n\n" + "\n".join(lines)
