@@ -171,8 +171,10 @@ def _read_statuses(
     if timeline is None:  # a first run, or more is new than one page holds: page as before
         timeline = _read_timeline(session, url, {"limit": PAGE_LIMIT}, cursor, state.since, convert, auth)
     known_counts = counts if cursor is None and timeline.error is None else None
-    if newest is not None:
+    if newest is not None and _covers_window(newest, state.since):
         known_counts = {str(status["id"]): int(status["replies_count"]) for status in newest}
+    elif newest is not None:
+        known_counts = None  # older posts of the window have counts too: the thread check pages back for them
     yield from timeline.records
     yield timeline.end_record(target.account_id, STREAM_STATUSES)
     return [record for record in timeline.records if isinstance(record, Post)], known_counts
@@ -192,6 +194,17 @@ def _newest_page(session: requests.Session, url: str, auth: dict[str, str] | Non
     except PlatformError:
         return None
     return page if usable else None
+
+
+def _covers_window(page: list[Mapping[str, Any]], since: datetime) -> bool:
+    """Whether the newest page holds every own status of the window (it is not full, or it
+    reaches back past ``since``): only then are its reply counts all the thread check needs."""
+    if len(page) < PAGE_LIMIT:
+        return True
+    try:
+        return any(_time(status) < since for status in page)
+    except ValueError:  # a drifted timestamp: the forward read reports it, the counts page back
+        return False
 
 
 def _newer_than(cursor: str, page: list[Mapping[str, Any]],

@@ -520,7 +520,9 @@ def test_a_late_reply_under_a_post_older_than_the_newest_40_is_read(fake: FakeMa
     assert thread_reads(fake) == ["1002"]
     assert [(m.message_id, m.post_id) for m in of_type(second, Inbound)] == [("9002", "1002")]
     count_pages = [r for r in fake.requests_to("/statuses") if "min_id" not in r.args]
-    assert len(count_pages) == 3  # 50 posts: two pages of reply counts, and the empty page that ends the list
+    # The newest page (what is new: nothing), then, since it does not reach back over the window's
+    # 50 posts, the reply counts paged back: two pages and the empty page that ends the list.
+    assert len(count_pages) == 4
 
 
 def test_threads_beyond_the_per_run_cap_are_read_next_run(fake: FakeMastodon, session: requests.Session,
