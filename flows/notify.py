@@ -84,10 +84,16 @@ class ApprisePostman:
                 server.headers[IDEMPOTENCY_HEADER] = key
         kinds = {"critical": self._apprise.NotifyType.FAILURE, "warning": self._apprise.NotifyType.WARNING,
                  "resolved": self._apprise.NotifyType.SUCCESS}
-        # DEBUG: apprise names the socket exception (a read timeout) only at that level.
-        with self._apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
-            outcome = targets.notify(body=body, title=title, tag=tag, attach=attach,
-                                     notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
+        # DEBUG: apprise names the socket exception (a read timeout) only at that level, and logs the
+        # whole body there too: kept from every other handler (the failure is logged by deliver()).
+        apprise_log = logging.getLogger("apprise")
+        apprise_log.propagate = False
+        try:
+            with self._apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
+                outcome = targets.notify(body=body, title=title, tag=tag, attach=attach,
+                                         notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
+        finally:
+            apprise_log.propagate = True
         if outcome:
             return None
         if outcome is None:
