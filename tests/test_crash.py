@@ -38,6 +38,11 @@ COUNTED_PER_RUN = {"account_runs": {"records", "requests", "units"}, "runs": {"r
 """What a run pulled and spent: a rerun pulls only what the killed run had not merged (the
 cursors were committed with the data), so these count less; the data tables hold every row.
 A message resent after an interrupted send counts two attempts (asserted on its own)."""
+CACHES = {"cursors": " WHERE stream <> 'staff'"}
+"""Rows that cache what a platform said rather than record it: WordPress keeps the day's public
+user list (cursor ``staff``) only when a run needed it — when a comment's author was not already
+known from the posts read. A rerun reads fewer posts (its cursors moved with the killed run's
+merge) and may need the list where the uninterrupted run did not; the judgements are the same."""
 RESENT_AT = ("notify.claimed", "notify.posted")
 """Kill points that leave a message claimed, its POST perhaps gone out: resent under its key."""
 
@@ -75,7 +80,7 @@ def snapshot(db: Path) -> dict[str, Counter]:
         tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
         snap = {}
         for table in tables:
-            rows = _rows(con, table, f" WHERE run_id = '{completed}'" if table == "runs" else "")
+            rows = _rows(con, table, f" WHERE run_id = '{completed}'" if table == "runs" else CACHES.get(table, ""))
             snap[table] = Counter(set(rows)) if table in PER_RUN_TABLES else Counter(rows)
         return snap
     finally:
