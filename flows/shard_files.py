@@ -23,10 +23,10 @@ from typing import Any
 import fsspec
 
 from flows.outcome import AccountOutcome
-from flows.records import Cursor, FetchError, Inbound, Post, Profile, Reply, TokenInfo
+from flows.records import Cursor, FetchError, Inbound, Post, Profile, ReadWindow, Reply, TokenInfo
 
 RECORD_TABLES = {"profiles": Profile, "posts": Post, "inbound": Inbound, "replies": Reply,
-                 "cursors": Cursor, "errors": FetchError, "tokens": TokenInfo}
+                 "cursors": Cursor, "errors": FetchError, "tokens": TokenInfo, "windows": ReadWindow}
 """One Parquet file per record type; ``_n`` keeps each record's place in its account's records."""
 TABLE_OF = {kind: name for name, kind in RECORD_TABLES.items()}
 DONE, MANIFEST = "done.json", "manifest.json"

@@ -106,6 +106,17 @@ SAME_IN_BOTH = {
 }
 
 
+def _drain_prefect_workers() -> None:
+    """Send what this process's Prefect log and event workers still hold to the cluster while it
+    is up, and retire them: a worker left pointing at the stopped cluster makes every later
+    ``prefect_test_harness`` hang in its own drain (it drains every worker instance)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=30)
+
+
 @pytest.mark.slow  # a server, two workers, a deploy and two runs: 1-2 min on an idle 2-core machine, 4+ under load
 def test_a_sharded_run_on_two_workers_finds_what_a_single_process_run_finds(cluster, every_platform, tmp_path,
                                                                              monkeypatch):
@@ -119,9 +130,12 @@ def test_a_sharded_run_on_two_workers_finds_what_a_single_process_run_finds(clus
             monkeypatch.setenv(name, token)  # for the single-process run
         store_dir = tmp_path / "shards"
         with temporary_settings(updates={PREFECT_API_URL: cluster.url}):
-            single = run_monitor(config_dir=str(config), db=str(tmp_path / "single.duckdb"), now=now.isoformat())
-            sharded = run_monitor(config_dir=str(config), db=str(tmp_path / "sharded.duckdb"), now=now.isoformat(),
-                                  shards=4, shard_store=str(store_dir))
+            try:
+                single = run_monitor(config_dir=str(config), db=str(tmp_path / "single.duckdb"), now=now.isoformat())
+                sharded = run_monitor(config_dir=str(config), db=str(tmp_path / "sharded.duckdb"),
+                                      now=now.isoformat(), shards=4, shard_store=str(store_dir))
+            finally:
+                _drain_prefect_workers()
     finally:
         sim.stop()
     reports = sharded["shards"]
