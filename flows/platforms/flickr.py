@@ -225,12 +225,7 @@ class Flickr(Platform):
         if missing is not None:
             yield missing
             return
-        try:
-            for record in unique_records(_read(target, state, session)):
-                yield FLICKR_KEY.scrubbed(record, target.token)
-        except Exception as exc:  # noqa: BLE001 - the message could carry the key: scrub it here
-            yield FLICKR_KEY.scrubbed(FetchError(target.account_id, target.api_base, None,
-                                       f"reader crashed: {type(exc).__name__}: {exc}"), target.token)
+        yield from FLICKR_KEY.guarded(target, unique_records(_read(target, state, session)))
 
 
 FLICKR_KEY.redact_url_logs()

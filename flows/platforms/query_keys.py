@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-from flows.records import FetchError, Record
+from flows.records import FetchError, Record, Target
 
 URL_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
 """The loggers that write request URLs (a filter applies only to records of its own logger)."""
@@ -35,6 +36,16 @@ class QueryKey:
         if isinstance(record, FetchError):
             return replace(record, url=self.strip(record.url, key), message=self.strip(record.message, key))
         return record
+
+    def guarded(self, target: Target, records: Iterable[Record]) -> Iterator[Record]:
+        """``records`` with the key scrubbed from every FetchError; a reader that crashes becomes one
+        FetchError for the account, scrubbed too (its message could carry the key)."""
+        try:
+            for record in records:
+                yield self.scrubbed(record, target.token)
+        except Exception as exc:  # noqa: BLE001 - the account's error boundary
+            yield self.scrubbed(FetchError(target.account_id, target.api_base, None,
+                                           f"reader crashed: {type(exc).__name__}: {exc}"), target.token)
 
     def redact_url_logs(self) -> None:
         """Filter urllib3's URL-writing loggers (idempotent: one filter per pattern)."""

@@ -277,12 +277,7 @@ class YouTube(Platform):
         if missing is not None:
             yield missing
             return
-        try:
-            for record in unique_records(_read(target, state, session)):
-                yield GOOGLE_KEY.scrubbed(record, target.token)
-        except Exception as exc:  # noqa: BLE001 - the message could carry the key: scrub it here
-            yield GOOGLE_KEY.scrubbed(FetchError(target.account_id, target.api_base, None,
-                                       f"reader crashed: {type(exc).__name__}: {exc}"), target.token)
+        yield from GOOGLE_KEY.guarded(target, unique_records(_read(target, state, session)))
 
 
 PLATFORM = YouTube()
