@@ -194,7 +194,7 @@ class _Session(requests.Session):
     every request, and never ``~/.netrc``: credentials come only from environment variables.
 
     Profiled at 300 accounts, requests' per-request look-ups (``~/.netrc``, the proxy variables,
-    the CA bundle) were a sixth of the collect threads' samples, each a file-system call that
+    the CA bundle) were a fifth of the collect threads' samples, each a file-system call that
     hands the GIL to another thread and waits to get it back."""
 
     def __init__(self) -> None:
