@@ -47,6 +47,10 @@ def latin_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+_MAY_HOLD_ANY = re.compile(r"[\d@]")
+"""Every pattern below needs a digit (phones, IDs, passports, addresses) or an "@" (e-mail): a text
+with neither holds none, and most posts' texts are such (profiled: detection was a sixth of a merge)."""
+
 # ---- what is masked before looking for numbers: links, e-mails, identifiers, dates, times, money
 _EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _LOOKALIKES = [re.compile(p, re.IGNORECASE) for p in (
@@ -92,6 +96,8 @@ def detect(text: str, allowed: frozenset[str] = frozenset()) -> list[Found]:
     if not text:
         return []
     latin = latin_digits(text)
+    if not _MAY_HOLD_ANY.search(latin):
+        return []
     found = [Found("email", m.start(), m.end()) for m in _EMAIL.finditer(latin)]
     found += [Found("civil_id", m.start(1), m.end(1)) for m in _CIVIL.finditer(latin)]
     found += [Found("passport", m.start(1), m.end(1)) for m in _PASSPORT.finditer(latin)]

@@ -156,6 +156,11 @@ def purge_inbound_text(con: duckdb.DuckDBPyConnection, retention_days: float, no
     return PurgeSummary(due, cutoff, dry_run)
 
 
-def keep_purged_purged(con: duckdb.DuckDBPyConnection) -> None:
-    """A message whose text was purged stays purged when a platform sends it again."""
-    con.execute("UPDATE inbound SET text = NULL WHERE text_purged_at IS NOT NULL AND text IS NOT NULL")
+def keep_purged_purged(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> None:
+    """A message whose text was purged stays purged when a platform sends it again (of
+    ``account_ids``, the accounts just merged, when given; else of every account)."""
+    if account_ids is None:
+        con.execute("UPDATE inbound SET text = NULL WHERE text_purged_at IS NOT NULL AND text IS NOT NULL")
+        return
+    con.execute("UPDATE inbound SET text = NULL WHERE text_purged_at IS NOT NULL AND text IS NOT NULL "
+                "AND account_id IN (SELECT unnest($ids))", {"ids": account_ids})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -214,7 +214,13 @@ class transaction:
 
 
 def _frame(records: list) -> pd.DataFrame:
-    return pd.DataFrame([asdict(r) for r in records])
+    """Records of one type as a frame, a column per field. Read shallowly: ``dataclasses.asdict``
+    deep-copies every text, list and tuple (profiled: among a cold merge's largest costs) for a
+    frame that holds its own copy anyway."""
+    if not records:
+        return pd.DataFrame()
+    names = [f.name for f in fields(records[0])]
+    return pd.DataFrame({name: [getattr(r, name) for r in records] for name in names})
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], frame: pd.DataFrame,
@@ -276,7 +282,8 @@ def _upsert_inbound(con, messages: list[Inbound], now: datetime, detector: Detec
         frame["author"] = frame["author"].map(author_hash)
         frame["first_seen_at"] = now
     _upsert(con, "inbound", ["account_id", "message_id"], frame, keep_on_update=("first_seen_at",))
-    keep_purged_purged(con)
+    if not frame.empty:
+        keep_purged_purged(con, sorted(set(frame["account_id"])))
 
 
 def _author_key(author: str | None) -> str:

@@ -44,9 +44,12 @@ def content_hash(row: dict) -> str:
     return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-_LATEST = """(SELECT account_id, post_id, max(version) AS version, arg_max(content_hash, version) AS content_hash,
-                     arg_max(coalesce(deleted, false), version) AS deleted
-              FROM post_versions GROUP BY ALL)"""
+def _latest(of: str) -> str:
+    """Each post's latest version, for the accounts in the registered relation ``of`` only: the
+    whole table's versions grouped on every merge made each merge dearer as the archive grew."""
+    return f"""(SELECT account_id, post_id, max(version) AS version, arg_max(content_hash, version) AS content_hash,
+                      arg_max(coalesce(deleted, false), version) AS deleted
+               FROM post_versions WHERE account_id IN (SELECT DISTINCT account_id FROM {of}) GROUP BY ALL)"""
 
 
 def record_versions(con: duckdb.DuckDBPyConnection, posts: pd.DataFrame, now: datetime) -> int:
@@ -58,7 +61,7 @@ def record_versions(con: duckdb.DuckDBPyConnection, posts: pd.DataFrame, now: da
         INSERT INTO post_versions ({', '.join(VERSION_COLUMNS)})
         SELECT i.account_id, i.post_id, coalesce(v.version, 0) + 1, i.content_hash, i.created_at, i.url, i.text,
                i.is_reply, i.in_reply_to_id, i.personal_data_kinds, $now, i.links, i.media_urls, false
-        FROM incoming_posts i LEFT JOIN {_LATEST} v USING (account_id, post_id)
+        FROM incoming_posts i LEFT JOIN {_latest('incoming_posts')} v USING (account_id, post_id)
         WHERE v.content_hash IS DISTINCT FROM i.content_hash OR v.deleted
     """, {"now": now}).fetchall()
     con.unregister("incoming_posts")
@@ -83,7 +86,7 @@ def record_deletions(con: duckdb.DuckDBPyConnection, complete: list[AccountOutco
     gone = con.execute(f"""
         SELECT DISTINCT p.account_id, p.post_id FROM posts p
         JOIN read_windows w ON w.account_id = p.account_id AND p.created_at > w.start AND p.created_at <= w."end"
-        JOIN {_LATEST} v ON v.account_id = p.account_id AND v.post_id = p.post_id
+        JOIN {_latest('read_windows')} v ON v.account_id = p.account_id AND v.post_id = p.post_id
         WHERE NOT v.deleted
           AND NOT EXISTS (SELECT 1 FROM seen_posts s WHERE s.account_id = p.account_id AND s.post_id = p.post_id)
     """).df()

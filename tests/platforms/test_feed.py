@@ -265,3 +265,14 @@ def test_an_unreadable_cursor_means_an_unconditional_get(httpserver: HTTPServer,
     records = run(httpserver, session, cursors={"feed": "not json"})
     assert "If-None-Match" not in httpserver.log[0][0].headers
     assert len(of_type(records, Post)) == 2
+
+
+def test_markup_in_a_comment_comes_out_as_plain_text(httpserver: HTTPServer, session: requests.Session) -> None:
+    # feedparser's own HTML sanitiser is off (feed.PARSE_OPTIONS): cap_text is what keeps markup out.
+    hostile = COMMENTS.replace("&lt;p&gt;متى يفتح المسبح؟&lt;/p&gt;",
+                               "&lt;p onclick='x()'&gt;متى &lt;img src=x onerror=alert(1)&gt;"
+                               "&lt;a href='javascript:alert(2)'&gt;يفتح&lt;/a&gt; المسبح؟&lt;/p&gt;")
+    serve_feed(httpserver, "/feed.xml", ATOM)
+    serve_feed(httpserver, "/comments.xml", hostile, "application/atom+xml")
+    [question] = [m for m in of_type(run(httpserver, session, comments=True), Inbound) if m.author == "Jane Doe"]
+    assert question.text == "متى يفتح المسبح؟"

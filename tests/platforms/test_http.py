@@ -179,3 +179,28 @@ def test_a_drip_fed_body_is_abandoned(httpserver, session, monkeypatch) -> None:
     httpserver.expect_request("/drip").respond_with_handler(lambda request: WerkzeugResponse(drip()))
     with pytest.raises(http.PlatformError, match="still arriving"):
         http.get_response(session, httpserver.url_for("/drip"))
+
+
+def test_it_never_sends_credentials_from_a_netrc_file(httpserver: HTTPServer, session: requests.Session,
+                                                       tmp_path, monkeypatch) -> None:
+    # Secrets come only from environment variables: a ~/.netrc naming the host must not add a login.
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password hunter2\nmachine localhost login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    httpserver.expect_request("/who").respond_with_json({})
+    get_json(session, httpserver.url_for("/who"))
+    assert "Authorization" not in httpserver.log[0][0].headers
+    assert requests.Session().prepare_request(requests.Request("GET", httpserver.url_for("/who"))).headers.get(
+        "Authorization"), "requests itself would have read the file (the test would prove nothing)"
+
+
+def test_one_session_keeps_each_host_apart(httpserver: HTTPServer, session: requests.Session) -> None:
+    # Pool keys and environment settings are worked out once per host: a second host gets its own.
+    with HTTPServer(host="127.0.0.1", port=0) as other:
+        httpserver.expect_request("/a").respond_with_json({"host": "first"})
+        other.expect_request("/a").respond_with_json({"host": "second"})
+        bodies = [get_json(session, url)[1]["host"] for url in
+                  (httpserver.url_for("/a"), other.url_for("/a"), httpserver.url_for("/a"))]
+    assert bodies == ["first", "second", "first"]
