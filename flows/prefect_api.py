@@ -125,15 +125,15 @@ atexit.register(stop_temporary_servers)  # registered first, so it runs after Pr
 
 
 def configured_api() -> str | None:
-    """The Prefect API this process is configured to use (environment or Prefect profile), if any.
-    Asks Prefect's settings (importing Prefect: a second) only when a file could name one."""
-    if os.environ.get("PREFECT_API_URL"):
-        return os.environ["PREFECT_API_URL"]
-    if _nothing_names_an_api():
-        return None
-    from prefect.settings import PREFECT_API_URL
+    """The Prefect API this process is configured to use (environment, Prefect profile or settings
+    context), if any; never one of this process's own temporary servers. Asks Prefect's settings
+    (importing Prefect: a second) only when it is imported already or a file could name one."""
+    url = os.environ.get("PREFECT_API_URL") or None
+    if not url and ("prefect.settings" in sys.modules or not _nothing_names_an_api()):
+        from prefect.settings import PREFECT_API_URL
 
-    return PREFECT_API_URL.value() or None
+        url = PREFECT_API_URL.value() or None
+    return None if url in {server.api_url for server in _RUNNING} else url
 
 
 PREFECT_SETTING_FILES = ((".env", ""), ("prefect.toml", ""), ("pyproject.toml", "tool.prefect"))
@@ -209,26 +209,36 @@ def _point_prefect_at(url: str) -> None:
 
 
 def use_api() -> None:
-    """Make Prefect's settings in this process follow ``PREFECT_API_URL`` (Prefect read them when
-    it was imported; the URL moves when a server had to be started again on another port)."""
-    if "prefect.context" in sys.modules:
+    """Make Prefect's settings in this process follow ``PREFECT_API_URL`` when Prefect read them
+    before it was set (Prefect imported earlier in this process, or a server started again on
+    another port); :func:`release_api` undoes it."""
+    if "prefect.context" in sys.modules and os.environ.get("PREFECT_API_URL"):
         import prefect.context
 
-        if prefect.context.get_settings_context().settings.api.url != os.environ.get("PREFECT_API_URL"):
+        if prefect.context.get_settings_context().settings.api.url != os.environ["PREFECT_API_URL"]:
             prefect.context.refresh_global_settings_context()
+            _refreshed[0] = True
 
 
 def release_api() -> None:
-    """Give ``PREFECT_API_URL`` back its value from before the temporary server (after a run, so
-    that the next one in this process decides afresh); Prefect's settings follow."""
+    """Give ``PREFECT_API_URL`` back its value from before the temporary server, so that the next
+    run in this process decides afresh. Prefect's settings follow only if :func:`use_api` moved
+    them: a fresh process read the URL at import and keeps it to its exit, so nothing Prefect
+    does at teardown (a last heartbeat, draining its workers) can look for a server anew."""
     before, _before[0] = _before[0], _UNSET
-    if before is _UNSET:
-        return
-    if before is None:
-        os.environ.pop("PREFECT_API_URL", None)
-    else:
-        os.environ["PREFECT_API_URL"] = before
-    use_api()
+    if before is not _UNSET:
+        if before is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = before
+    if _refreshed[0]:
+        import prefect.context
+
+        _refreshed[0] = False
+        prefect.context.refresh_global_settings_context()
+
+
+_refreshed = [False]
 
 
 def _wait_started(server: TemporaryServer, attempts: int) -> str:
