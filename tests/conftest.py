@@ -154,9 +154,12 @@ def _descendants(pid: int) -> dict[int, str]:
 
 
 def _stop_prefect_temporary_server() -> None:
-    """The CLI's runs in this process may have started Prefect's temporary server (flows.prefect_api)."""
+    """The CLI's runs in this process may have started Prefect's temporary server (flows.prefect_api),
+    and Prefect itself one of its own."""
     import sys
 
+    if "flows.prefect_api" in sys.modules:
+        sys.modules["flows.prefect_api"].stop_temporary_servers()
     if "prefect.server.api.server" not in sys.modules:
         return
     from prefect.server.api.server import SubprocessASGIServer

@@ -84,3 +84,42 @@ def test_starting_in_the_background_hands_back_what_ensure_api_gave_or_raised(tm
         pytest.skip("the temporary server started within 1 s: the failure path cannot be shown on this machine")
     assert done.returncode == 3, done.stderr[-1500:]
     assert "did not start in 2 attempts" in done.stdout
+
+
+def _python(code: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_the_temporary_server_is_started_without_importing_it_reused_and_stopped_at_exit(tmp_path):
+    """The calling process never imports Prefect's server (seconds of CPU); a second run in the same
+    process reuses the server; PREFECT_API_URL is given back after a run; nothing outlives the process."""
+    code = ("import os, sys\nfrom flows import prefect_api as p\n"
+            "first = p.ensure_api(); url = os.environ['PREFECT_API_URL']; p.release_api()\n"
+            "print('RELEASED', os.environ.get('PREFECT_API_URL'))\n"
+            "second = p.ensure_api(); p.release_api()\n"
+            "print('GOT', first, second, url == p._RUNNING[0].api_url, len(p._RUNNING))\n"
+            "print('SERVER-IMPORTED', 'prefect.server.api.server' in sys.modules)\n"
+            "print('PID', p._RUNNING[0].process.pid)\n")
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    done = _python(code, env)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "RELEASED None" in done.stdout
+    assert "GOT temporary temporary True 1" in done.stdout  # one server, reused
+    assert "SERVER-IMPORTED False" in done.stdout
+    pid = done.stdout.split("PID ")[1].split()[0]
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+
+
+def test_an_api_named_only_in_the_prefect_profile_is_used_and_nothing_is_started(tmp_path):
+    """The quick check before Prefect is imported never overlooks a profile that names a server."""
+    home = tmp_path / "prefect"
+    home.mkdir()
+    (home / "profiles.toml").write_text('active = "remote"\n\n[profiles.remote]\n'
+                                        'PREFECT_API_URL = "http://127.0.0.1:9/api"\n')
+    code = ("from flows import prefect_api as p\n"
+            "print('GOT', p.start_in_background().result(), len(p._RUNNING))\n")
+    env = {**os.environ, "PREFECT_HOME": str(home)}
+    env.pop("PREFECT_API_URL", None)
+    done = _python(code, env)
+    assert "GOT server 0" in done.stdout, done.stderr[-1500:]
