@@ -14,6 +14,7 @@ Every agency forum account owns a category; every other registry entry names it 
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,7 +116,9 @@ class FakeDiscourse(FakePlatform):
     def handle(self, path: str, req: Request) -> Response:
         quota = self.env.limiter.count(("discourse", req.client))
         if not quota.allowed:
-            wait = max(1, int(quota.reset.timestamp() - self.env.limiter.clock()))
+            # Whole seconds, rounded up as Discourse's limiter does: a client that honours the
+            # wait exactly must never come back before the window has reset.
+            wait = max(1, math.ceil(quota.reset.timestamp() - self.env.limiter.clock()))
             body = {"errors": [f"You’ve performed this action too many times. Please wait {wait} seconds before "
                                "trying again."], "error_type": "rate_limit", "extras": {"wait_seconds": wait}}
             return json_response(body, 429, [("Retry-After", str(wait))] if self.retry_after_header else [])
