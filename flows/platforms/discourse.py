@@ -72,6 +72,8 @@ class _Reader:
             self.headers |= {"Api-Key": target.token, "Api-Username": self.username}
         self.sleep = next((hook.sleep for hook in session.hooks["response"] if isinstance(hook, RateLimitWait)),
                           time.sleep)
+        self.pacer = getattr(session, "pacer", None)
+        """The session's :class:`~flows.platforms.pacing.Pacer`: a body's wait holds the whole host."""
         self.readable = False
         """True once the profile was read and the user is not suspended."""
 
@@ -82,7 +84,10 @@ class _Reader:
             wait = wait_seconds(response) if response.status_code == 429 else None
             if wait is None or "Retry-After" in response.headers or attempt == RATE_LIMIT_RETRIES:
                 return response
-            self.sleep(wait)
+            if self.pacer is not None:
+                self.pacer.refused(response.url, wait)
+            else:
+                self.sleep(wait)
         raise AssertionError("unreachable")
 
     def json(self, url: str, params: Any = None) -> tuple[requests.Response, Any]:
