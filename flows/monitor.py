@@ -89,7 +89,7 @@ def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id
     meter = SpendMeter(platform.request_cost, budget.admitter(run_id, platform.name))
     # One pacer per run and platform: the batches collected at once keep to each host's limit together.
     session = make_session(rate_limit_reader=platform.rate_limit_wait, meter=meter,
-                           pacer=pacing.shared(run_id, platform.name))
+                           pacer=pacing.shared(run_id, platform.name), rate_limit_window=platform.rate_limit_window)
     outcomes = []
     try:
         for account in accounts:

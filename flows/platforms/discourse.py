@@ -37,6 +37,7 @@ from flows.platforms.discourse_posts import (
     MoreTopicsPaginator,
     OffsetPaginator,
     error_of,
+    limit_window,
     parse_time,
     profile_of,
     topic_records,
@@ -85,7 +86,7 @@ class _Reader:
             if wait is None or "Retry-After" in response.headers or attempt == RATE_LIMIT_RETRIES:
                 return response
             if self.pacer is not None:
-                self.pacer.refused(response.url, wait)
+                self.pacer.refused(response.url, wait, limit_window(response.headers.get("Discourse-Rate-Limit-Error-Code")))
             else:
                 self.sleep(wait)
         raise AssertionError("unreachable")
@@ -271,6 +272,11 @@ class Discourse(Platform):
                             required=False, opens="topics and categories only the account's user may see")
     option_names = {"category": "<slug>/<id> of a category whose every topic is inbound"}
     stale_defaults = {"engaged": (14, 28), "active": (14, 28)}
+
+    def rate_limit_window(self, headers: Mapping[str, str]) -> float | None:
+        """The window ``Discourse-Rate-Limit-Error-Code`` names (``ip_10_secs_limit``,
+        ``user_api_key_limiter_60_secs``, ``admin_api_key_rate_limit`` per minute, ``…_1_day``)."""
+        return limit_window(headers.get("Discourse-Rate-Limit-Error-Code"))
 
     def check_option(self, name: str, value: str) -> str | None:
         return None if CATEGORY.match(value) else f"{value!r} is not <slug>/<id> (e.g. consultations/12)"

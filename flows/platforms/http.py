@@ -73,15 +73,18 @@ class PlatformError(Exception):
 class _SleepInjectedRetry(Retry):
     """urllib3 ``Retry`` whose waits (backoff and ``Retry-After``) go through an injectable sleep."""
 
-    def __init__(self, *args: Any, sleep: Sleep = time.sleep, pacer: Pacer | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sleep: Sleep = time.sleep, pacer: Pacer | None = None,
+                 window_reader: Callable[[Mapping[str, str]], float | None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sleep_fn = sleep
         self.pacer = pacer
+        self.window_reader = window_reader
 
     def new(self, **kw: Any) -> _SleepInjectedRetry:
         # urllib3 builds a fresh Retry after every attempt; carry the sleep function and pacer along.
         kw.setdefault("sleep", self.sleep_fn)
         kw.setdefault("pacer", self.pacer)
+        kw.setdefault("window_reader", self.window_reader)
         return super().new(**kw)
 
     def increment(
@@ -111,7 +114,8 @@ class _SleepInjectedRetry(Retry):
         # holds until it ends, and a 429 teaches the pacer the window's limit.
         url = self.pacer.current_url()
         if response.status == 429:
-            self.pacer.refused(url, retry_after)
+            window = self.window_reader(response.headers) if self.window_reader else None
+            self.pacer.refused(url, retry_after, window)
         else:
             self.pacer.hold(url, retry_after)
         self.pacer.admit(url)
@@ -167,6 +171,7 @@ def make_session(
     rate_limit_reader: Callable[[Mapping[str, str], float], float | None] | None = None,
     meter: SpendMeter | None = None,
     pacer: Pacer | None = None,
+    rate_limit_window: Callable[[Mapping[str, str]], float | None] | None = None,
 ) -> requests.Session:
     """A session with Custodian's User-Agent, default timeouts, retries and rate-limit waits.
 
@@ -176,6 +181,7 @@ def make_session(
     ``pacer`` (:mod:`flows.platforms.pacing`) keeps each host's holds and learned limit; pass
     one Pacer to every session that reads the same hosts at once (the monitor's batches) so
     they keep to the limit together; by default the session has its own (``session.pacer``).
+    ``rate_limit_window`` is the platform's ``rate_limit_window(headers)``: the window a 429 names.
     ``sleep`` and ``clock`` are injectable so tests never wait for real.
     """
     pacer = pacer or Pacer(clock=clock, sleep=sleep)
@@ -190,6 +196,7 @@ def make_session(
         raise_on_status=False,
         sleep=sleep,
         pacer=pacer,
+        window_reader=rate_limit_window,
     )
     adapter = _DefaultTimeoutAdapter(timeout, meter, pacer, max_retries=retry)
     session.mount("http://", adapter)

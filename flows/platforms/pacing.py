@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -64,6 +64,12 @@ class _Budget:
     """Answers of the window just ended, those that arrive after its refusal included."""
     ended_exact: bool = False
     probe_since: float | None = None
+    window_s: float | None = None
+    """The window's length when a refusal named it (Discourse's error code): then the limit is
+    spread as a sliding window over the answers' times, and no probe is needed."""
+    answered_at: deque = field(default_factory=deque)
+    """When each answer of the last ``window_s`` came (sliding mode)."""
+    in_flight: int = 0
 
     def learn(self, answered: int, exact: bool) -> None:
         """The window gave ``answered`` before its refusal: the limit when the count is exact, a
@@ -94,16 +100,20 @@ class Pacer:
         with self._changed:
             budget = self._budget(key)
             while (wait := self._wait_before_send(budget)) != 0:
-                if wait is None:  # another thread's probe is out: its answer decides
+                if wait is None:  # another thread's answer decides (a probe's, or one in flight)
                     self._changed.wait(timeout=1.0)
                     continue
+                until = self._now(budget) + wait
                 self._changed.release()
                 try:
                     self.sleep(wait)
                 finally:
                     self._changed.acquire()
-                budget.awake_at = max(budget.awake_at, budget.hold_until)
+                budget.awake_at = max(budget.awake_at, until)
             budget.sent += 1
+            if not getattr(self._local, "in_flight", False):  # a retry is still the same request in flight
+                budget.in_flight += 1
+                self._local.in_flight = True
             self._local.generation = budget.generation
 
     def _wait_before_send(self, budget: _Budget) -> float | None:
@@ -111,6 +121,9 @@ class Pacer:
         now = self._now(budget)
         if now < budget.hold_until:
             return budget.hold_until - now
+        if budget.window_s is not None and budget.limit is not None:
+            own = 1 if getattr(self._local, "in_flight", False) else 0  # a retry waits for others, not itself
+            return self._sliding_wait(budget, now, budget.in_flight - own)
         if budget.limit is None or budget.sent < budget.limit:
             return 0
         if budget.probe_since is not None and now - budget.probe_since < PROBE_PATIENCE_S:
@@ -119,6 +132,16 @@ class Pacer:
         self._local.probing = True
         return 0
 
+    @staticmethod
+    def _sliding_wait(budget: _Budget, now: float, in_flight: int) -> float | None:
+        """No more than the limit answered or in flight within any ``window_s``: the time an answer
+        leaves the window is after the server counted it, so no jitter of the network overshoots."""
+        while budget.answered_at and budget.answered_at[0] <= now - budget.window_s:
+            budget.answered_at.popleft()
+        if in_flight + len(budget.answered_at) < budget.limit:
+            return 0
+        return budget.answered_at[0] + budget.window_s - now if budget.answered_at else None
+
     def settled(self, url: str, status: int | None) -> None:
         """The request's final answer (``None``: none came): answers count toward the window's limit."""
         key = host_key(url)
@@ -126,12 +149,17 @@ class Pacer:
         with self._changed:
             budget = self._budget(key)
             generation = getattr(self._local, "generation", budget.generation)
+            if getattr(self._local, "in_flight", False):
+                budget.in_flight, self._local.in_flight = max(0, budget.in_flight - 1), False
             if status is not None and status != 429:
                 if generation == budget.generation:
                     budget.answered += 1
+                    budget.answered_at.append(self._now(budget))
                 elif generation == budget.generation - 1:  # answered after the refusal that ended its window
                     budget.ended_answered += 1
-                    if budget.ended_exact:
+                    if budget.window_s is not None and budget.limit is not None:
+                        budget.limit += 1  # the spent window held one more than was counted at its refusal
+                    elif budget.ended_exact:
                         budget.learn(budget.ended_answered, True)
                 if probing and generation == budget.generation and budget.limit is not None:
                     # The window had room after all (the limit was low, or it rolled over unseen):
@@ -142,24 +170,31 @@ class Pacer:
                 budget.probe_since = None
             self._changed.notify_all()
 
-    def refused(self, url: str, wait: float) -> None:
-        """The host refused (429) and asked for ``wait`` seconds: hold it until then, learn the
-        window's limit from the answers it gave, and sleep the wait in this thread."""
+    def refused(self, url: str, wait: float, window_s: float | None = None) -> None:
+        """The host refused (429) and asked for ``wait`` seconds (in a window of ``window_s``
+        when it said): hold it until then, learn the window's limit from the answers it gave, and
+        sleep the wait in this thread."""
         key = host_key(url)
         with self._changed:
             budget = self._budget(key)
             now = self._now(budget)
             generation = getattr(self._local, "generation", budget.generation)
             if generation == budget.generation or budget.hold_until <= now:
-                self._end_window(budget, now + wait)
+                self._end_window(budget, now, now + wait, window_s)
             else:  # a request of the window just ended, refused too: each wait is an upper bound
                 budget.hold_until = min(budget.hold_until, now + wait)
             self._local.probing = False
             self._changed.notify_all()
         self._sleep_until(budget, now, wait)
 
-    def _end_window(self, budget: _Budget, reset: float) -> None:
-        budget.learn(budget.answered, budget.window_exact)
+    def _end_window(self, budget: _Budget, now: float, reset: float, window_s: float | None) -> None:
+        budget.window_s = window_s or budget.window_s
+        if budget.window_s is not None:
+            # The answers of the last window are what the host allowed in it; it renews at ``reset``.
+            budget.limit = max(1, sum(1 for moment in budget.answered_at if moment > now - budget.window_s))
+            budget.answered_at.clear()
+        else:
+            budget.learn(budget.answered, budget.window_exact)
         budget.ended_answered, budget.ended_exact = budget.answered, budget.window_exact
         budget.generation += 1
         budget.sent = budget.answered = 0
