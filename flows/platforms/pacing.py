@@ -33,6 +33,9 @@ from urllib.parse import urlsplit
 DEFAULT_PORTS = {"http": 80, "https": 443}
 PROBE_PATIENCE_S = 30.0
 """Longest the others wait on a probe's answer before one of them probes instead (a hung probe)."""
+REMEMBERED_ANSWERS = 10_000
+"""Answer times kept per host (a host that never refuses must not grow them without end); a window
+holding more would be learned as this many, which only makes the pacer slower, never overshoot."""
 SHARED_RUNS = 4
 """Pacers kept for the latest runs (:func:`shared`); older runs' are dropped."""
 
@@ -67,8 +70,8 @@ class _Budget:
     window_s: float | None = None
     """The window's length when a refusal named it (Discourse's error code): then the limit is
     spread as a sliding window over the answers' times, and no probe is needed."""
-    answered_at: deque = field(default_factory=deque)
-    """When each answer of the last ``window_s`` came (sliding mode)."""
+    answered_at: deque = field(default_factory=lambda: deque(maxlen=REMEMBERED_ANSWERS))
+    """When the latest answers came: the window's count at its first refusal, then the sliding window."""
     in_flight: int = 0
 
     def learn(self, answered: int, exact: bool) -> None:
