@@ -112,6 +112,12 @@ def run_requests(db: Path, run_id: str) -> int:
         con.close()
 
 
+def served_requests(base: str) -> dict[str, dict[str, int]]:
+    """The simulator's own count of rate-limited requests so far, answered and refused (429), per
+    platform: what the server saw, retries the client's HTTP stack hid included."""
+    return requests.get(f"{base}/", timeout=10).json().get("rate_limited", {})
+
+
 def minimum_warm_requests(db: Path) -> int:
     """The fewest requests a run with nothing new could make, for the latest run: one profile,
     then one per stream the account keeps a cursor for (its timeline, each inbound stream); one

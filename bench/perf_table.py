@@ -39,7 +39,7 @@ def table(f: dict) -> str:
     if r := f.get("ratelimit"):
         rows.append((f"rate limit {r['R']} per {r['window_s']:g} s: wall vs requests ÷ R",
                      f"{r['wall_s']:.1f} s (collection {r.get('collect_wall_s', 0):.1f} s) vs "
-                     f"{r['requests_over_R_s']:.1f} s ({r['requests']} requests)",
+                     f"{r['requests_over_R_s']:.1f} s ({r['requests']} requests, {r.get('refused_429', 0)} refused)",
                      f"{r['wall_s'] / r['requests_over_R_s']:.2f}×", "≤ 1.10×"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]

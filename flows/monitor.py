@@ -29,7 +29,7 @@ from flows.escalation import plan
 from flows.notify import ApprisePostman, deliver
 from flows.outcome import AccountOutcome
 from flows.detect.needs_answer import Detector
-from flows.platforms import get_platform
+from flows.platforms import get_platform, pacing
 from flows.platforms.http import make_session
 from flows.platforms.spend import SpendMeter
 from flows.progress import sink as progress
@@ -87,7 +87,9 @@ def collect_batch(accounts: list[Account], states: dict[str, FetchState], run_id
     Tokens are resolved here, inside the task, so Prefect never holds one as a parameter."""
     platform = get_platform(accounts[0].platform)
     meter = SpendMeter(platform.request_cost, budget.admitter(run_id, platform.name))
-    session = make_session(rate_limit_reader=platform.rate_limit_wait, meter=meter)
+    # One pacer per run and platform: the batches collected at once keep to each host's limit together.
+    session = make_session(rate_limit_reader=platform.rate_limit_wait, meter=meter,
+                           pacer=pacing.shared(run_id, platform.name), rate_limit_window=platform.rate_limit_window)
     outcomes = []
     try:
         for account in accounts:

@@ -90,6 +90,12 @@ class Platform:
         """
         return http.rate_limit_wait(headers, now)
 
+    def rate_limit_window(self, headers: Mapping[str, str]) -> float | None:
+        """The length in seconds of the window a refusal (429) says was spent, or None when the
+        platform does not say (the default). Knowing it, the run's pacer spreads the learned
+        limit over each window instead of probing for the window's end (flows/platforms/pacing.py)."""
+        return None
+
     def fetch(self, target: Target, state: FetchState, session: requests.Session) -> Iterator[Record]:
         """Every record of one account (see the module docstring for the contract)."""
         raise NotImplementedError

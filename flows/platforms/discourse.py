@@ -37,6 +37,7 @@ from flows.platforms.discourse_posts import (
     MoreTopicsPaginator,
     OffsetPaginator,
     error_of,
+    limit_window,
     parse_time,
     profile_of,
     topic_records,
@@ -72,6 +73,8 @@ class _Reader:
             self.headers |= {"Api-Key": target.token, "Api-Username": self.username}
         self.sleep = next((hook.sleep for hook in session.hooks["response"] if isinstance(hook, RateLimitWait)),
                           time.sleep)
+        self.pacer = getattr(session, "pacer", None)
+        """The session's :class:`~flows.platforms.pacing.Pacer`: a body's wait holds the whole host."""
         self.readable = False
         """True once the profile was read and the user is not suspended."""
 
@@ -82,7 +85,10 @@ class _Reader:
             wait = wait_seconds(response) if response.status_code == 429 else None
             if wait is None or "Retry-After" in response.headers or attempt == RATE_LIMIT_RETRIES:
                 return response
-            self.sleep(wait)
+            if self.pacer is not None:
+                self.pacer.refused(response.url, wait, limit_window(response.headers.get("Discourse-Rate-Limit-Error-Code")))
+            else:
+                self.sleep(wait)
         raise AssertionError("unreachable")
 
     def json(self, url: str, params: Any = None) -> tuple[requests.Response, Any]:
@@ -266,6 +272,11 @@ class Discourse(Platform):
                             required=False, opens="topics and categories only the account's user may see")
     option_names = {"category": "<slug>/<id> of a category whose every topic is inbound"}
     stale_defaults = {"engaged": (14, 28), "active": (14, 28)}
+
+    def rate_limit_window(self, headers: Mapping[str, str]) -> float | None:
+        """The window ``Discourse-Rate-Limit-Error-Code`` names (``ip_10_secs_limit``,
+        ``user_api_key_limiter_60_secs``, ``admin_api_key_rate_limit`` per minute, ``…_1_day``)."""
+        return limit_window(headers.get("Discourse-Rate-Limit-Error-Code"))
 
     def check_option(self, name: str, value: str) -> str | None:
         return None if CATEGORY.match(value) else f"{value!r} is not <slug>/<id> (e.g. consultations/12)"

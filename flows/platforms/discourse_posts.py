@@ -6,6 +6,7 @@ Kept apart from :mod:`flows.platforms.discourse` (the calls) only for size, as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -63,6 +64,22 @@ def error_of(response: requests.Response) -> PlatformError:
     words = "; ".join(str(e) for e in body.get("errors") or [] if e) or str(body.get("error_type") or "")
     return PlatformError(response.url, response.status_code,
                          f"HTTP {response.status_code}" + (f": {cap_text(words, 200)}" if words else ""))
+
+
+WINDOW_CODE = re.compile(r"_(\d+)_(secs?|mins?|days?)(?:_limit)?$")
+WINDOW_UNITS = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "day": 86400, "days": 86400}
+PER_MINUTE_CODES = ("admin_api_key_rate_limit",)
+"""Error codes of limiters counted per minute whose name does not say so (Discourse's admin key)."""
+
+
+def limit_window(code: str | None) -> float | None:
+    """Seconds of the window a ``Discourse-Rate-Limit-Error-Code`` names, or None when it names none."""
+    if not code:
+        return None
+    if code in PER_MINUTE_CODES:
+        return 60.0
+    found = WINDOW_CODE.search(code.strip())
+    return float(int(found[1]) * WINDOW_UNITS[found[2]]) if found and int(found[1]) > 0 else None
 
 
 def wait_seconds(response: requests.Response) -> float | None:

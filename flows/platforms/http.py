@@ -30,6 +30,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from flows.platforms.pacing import Pacer
 from flows.platforms.spend import BudgetSpent, SpendMeter
 from flows.platforms.json_text import decode_json
 from flows.records import FetchError, cap_text, utc
@@ -73,13 +74,18 @@ class PlatformError(Exception):
 class _SleepInjectedRetry(Retry):
     """urllib3 ``Retry`` whose waits (backoff and ``Retry-After``) go through an injectable sleep."""
 
-    def __init__(self, *args: Any, sleep: Sleep = time.sleep, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sleep: Sleep = time.sleep, pacer: Pacer | None = None,
+                 window_reader: Callable[[Mapping[str, str]], float | None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sleep_fn = sleep
+        self.pacer = pacer
+        self.window_reader = window_reader
 
     def new(self, **kw: Any) -> _SleepInjectedRetry:
-        # urllib3 builds a fresh Retry after every attempt; carry the sleep function along.
+        # urllib3 builds a fresh Retry after every attempt; carry the sleep function and pacer along.
         kw.setdefault("sleep", self.sleep_fn)
+        kw.setdefault("pacer", self.pacer)
+        kw.setdefault("window_reader", self.window_reader)
         return super().new(**kw)
 
     def increment(
@@ -100,10 +106,21 @@ class _SleepInjectedRetry(Retry):
 
     def sleep_for_retry(self, response: Any) -> bool:
         retry_after = self._retry_after(response)
-        if retry_after:
+        if not retry_after:
+            return False
+        if self.pacer is None:
             self.sleep_fn(retry_after)
             return True
-        return False
+        # The wait is the host's, not this thread's: every session of the run sharing the pacer
+        # holds until it ends, and a 429 teaches the pacer the window's limit.
+        url = self.pacer.current_url()
+        if response.status == 429:
+            window = self.window_reader(response.headers) if self.window_reader else None
+            self.pacer.refused(url, retry_after, window)
+        else:
+            self.pacer.hold(url, retry_after)
+        self.pacer.admit(url)
+        return True
 
     def _retry_after(self, response: Any) -> float | None:
         """The server's Retry-After in seconds; None when absent or unreadable."""
@@ -116,22 +133,34 @@ class _SleepInjectedRetry(Retry):
         backoff = self.get_backoff_time()
         if backoff > 0:
             self.sleep_fn(backoff)
+        if self.pacer is not None:
+            self.pacer.admit(self.pacer.current_url())  # the retry is a request like any other
 
 
 class _DefaultTimeoutAdapter(HTTPAdapter):
-    """An adapter that applies a default timeout to every request sent without one, and asks
-    the session's :class:`SpendMeter` (if any) before sending."""
+    """An adapter that applies a default timeout to every request sent without one, asks
+    the session's :class:`SpendMeter` (if any) before sending, and the :class:`Pacer` when
+    the host may be asked (telling it the answer)."""
 
-    def __init__(self, timeout: tuple[float, float], meter: SpendMeter | None = None, **kwargs: Any) -> None:
+    def __init__(self, timeout: tuple[float, float], meter: SpendMeter | None = None,
+                 pacer: Pacer | None = None, **kwargs: Any) -> None:
         self.default_timeout = timeout
         self.meter = meter
         self._pool_keys: dict[tuple, tuple[dict, dict]] = {}
+        self.pacer = pacer or Pacer()
         super().__init__(**kwargs)
 
     def send(self, request: requests.PreparedRequest, timeout: Any = None, **kwargs: Any) -> Any:
         if self.meter is not None and not self.meter.allow(request.url or ""):
             raise BudgetSpent("budget for this run spent: request not sent", request=request)
-        return super().send(request, timeout=self.default_timeout if timeout is None else timeout, **kwargs)
+        url, status = request.url or "", None
+        self.pacer.admit(url)
+        try:
+            response = super().send(request, timeout=self.default_timeout if timeout is None else timeout, **kwargs)
+            status = response.status_code
+            return response
+        finally:
+            self.pacer.settled(url, status)
 
     def build_connection_pool_key_attributes(self, request: requests.PreparedRequest, verify: Any,
                                              cert: Any = None) -> tuple[dict, dict]:
@@ -154,14 +183,21 @@ def make_session(
     clock: Callable[[], float] = time.time,
     rate_limit_reader: Callable[[Mapping[str, str], float], float | None] | None = None,
     meter: SpendMeter | None = None,
+    pacer: Pacer | None = None,
+    rate_limit_window: Callable[[Mapping[str, str]], float | None] | None = None,
 ) -> requests.Session:
     """A session with Custodian's User-Agent, default timeouts, retries and rate-limit waits.
 
     ``rate_limit_reader`` is the platform's ``rate_limit_wait(headers, now)`` (default: the
     generic ``X-RateLimit-*``/``RateLimit-*`` reader); the response hook calls it after
     every response. ``meter`` counts each request's cost and enforces the run's budget.
+    ``pacer`` (:mod:`flows.platforms.pacing`) keeps each host's holds and learned limit; pass
+    one Pacer to every session that reads the same hosts at once (the monitor's batches) so
+    they keep to the limit together; by default the session has its own (``session.pacer``).
+    ``rate_limit_window`` is the platform's ``rate_limit_window(headers)``: the window a 429 names.
     ``sleep`` and ``clock`` are injectable so tests never wait for real.
     """
+    pacer = pacer or Pacer(clock=clock, sleep=sleep)
     session = _Session()
     session.headers["User-Agent"] = f"{USER_AGENT} {user_agent_suffix}".strip()
     retry = _SleepInjectedRetry(
@@ -172,11 +208,14 @@ def make_session(
         respect_retry_after_header=True,
         raise_on_status=False,
         sleep=sleep,
+        pacer=pacer,
+        window_reader=rate_limit_window,
     )
-    adapter = _DefaultTimeoutAdapter(timeout, meter, max_retries=retry)
+    adapter = _DefaultTimeoutAdapter(timeout, meter, pacer, max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.hooks["response"].append(RateLimitWait(sleep=sleep, clock=clock, reader=rate_limit_reader))
+    session.pacer = pacer  # type: ignore[attr-defined]  # readers hand it waits a body asks for (Discourse)
+    session.hooks["response"].append(RateLimitWait(sleep=sleep, clock=clock, reader=rate_limit_reader, pacer=pacer))
     if meter is not None:
         session.hooks["response"].append(meter)
     return session
@@ -222,17 +261,22 @@ class RateLimitWait:
     """Response hook: when the platform's reader says the budget is nearly spent, sleep until it resets."""
 
     def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time,
-                 reader: Callable[[Mapping[str, str], float], float | None] | None = None) -> None:
+                 reader: Callable[[Mapping[str, str], float], float | None] | None = None,
+                 pacer: Pacer | None = None) -> None:
         self.sleep = sleep
         self.clock = clock
         self.reader = reader or rate_limit_wait
+        self.pacer = pacer
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         wait = self.reader(response.headers, self.clock())
         wait = min(wait, MAX_WAIT_SECONDS) if wait else None
         if wait:
             log.info("rate limit nearly spent at %s; waiting %.1f s", urlsplit(response.url).netloc, wait)
-            self.sleep(wait)
+            if self.pacer is not None:
+                self.pacer.hold(response.url, wait)  # every session sharing the pacer waits too
+            else:
+                self.sleep(wait)
 
 
 def rate_limit_wait(

@@ -33,7 +33,7 @@ from flows.simulator.government import Government
 from flows.simulator.inbox import Inbox
 from flows.simulator.platforms import fake_platforms
 from flows.simulator.platforms.base import FakePlatform, SimEnv, full_entry
-from flows.simulator.ratelimit import RateLimiter
+from flows.simulator.ratelimit import RateLimiter, tally
 from flows.simulator.wire import Request, Response, failure, json_response
 
 
@@ -175,7 +175,8 @@ class Simulator:
             return json_response(self.registry())
         if req.path == "/":
             return json_response({"simulator": "custodian", "registry": f"{self.base_url}/registry.json",
-                                  "inbox": f"{self.base_url}/inbox", "accounts": len(self.gov.accounts)})
+                                  "inbox": f"{self.base_url}/inbox", "accounts": len(self.gov.accounts),
+                                  "rate_limited": tally(self.limiter)})
         return json_response({"error": "not found"}, 404)
 
     # --- mutation, for tests ------------------------------------------------------------------

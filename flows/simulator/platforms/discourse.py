@@ -7,13 +7,14 @@ whole ``stream`` of ids), ``/t/<id>/posts.json?post_ids[]=`` and ``/c/<slug>/<id
 ``/c/<slug>/<id>/l/latest?page=N`` (30 topics a page, the pinned "About" topic first, then by
 ``bumped_at``; ``more_topics_url`` without ``.json``). An ``Api-Key`` must belong to the
 ``Api-Username`` (a user-scoped key); a wrong or revoked one gets 403 ``invalid_access``.
-Over the simulator's shared rate limit: 429 ``rate_limit`` with ``extras.wait_seconds`` and a
-``Retry-After`` header (:attr:`FakeDiscourse.retry_after_header` False drops it, as some proxies do).
+Over the simulator's shared rate limit: 429 ``rate_limit`` with ``extras.wait_seconds`` (rounded up),
+``Discourse-Rate-Limit-Error-Code: ip_<window>_secs_limit`` and a ``Retry-After`` header (:attr:`FakeDiscourse.retry_after_header` False drops it, as some proxies do).
 Every agency forum account owns a category; every other registry entry names it (``options``).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,10 +116,14 @@ class FakeDiscourse(FakePlatform):
     def handle(self, path: str, req: Request) -> Response:
         quota = self.env.limiter.count(("discourse", req.client))
         if not quota.allowed:
-            wait = max(1, int(quota.reset.timestamp() - self.env.limiter.clock()))
+            # Whole seconds, rounded up as Discourse's limiter does: a client that honours the
+            # wait exactly must never come back before the window has reset.
+            wait = max(1, math.ceil(quota.reset.timestamp() - self.env.limiter.clock()))
             body = {"errors": [f"You’ve performed this action too many times. Please wait {wait} seconds before "
                                "trying again."], "error_type": "rate_limit", "extras": {"wait_seconds": wait}}
-            return json_response(body, 429, [("Retry-After", str(wait))] if self.retry_after_header else [])
+            # Discourse names the limiter that refused (``ip_10_secs_limit``, ``user_api_key_limiter_60_secs``).
+            headers = [("Discourse-Rate-Limit-Error-Code", f"ip_{self.env.limiter.window_s:g}_secs_limit")]
+            return json_response(body, 429, headers + ([("Retry-After", str(wait))] if self.retry_after_header else []))
         key, username = req.headers.get("api-key"), req.headers.get("api-username", "")
         if key is not None:
             user = self.users.get(username.lower())
