@@ -5,9 +5,10 @@ kind (profiles, posts, inbound, replies) in ONE Great Expectations validation ov
 DataFrame (:mod:`flows.validate_gx`), and maps failing rows back to their accounts, each kind
 judged by its own expectations. Only accounts with a failing row fail;
 :class:`~flows.records.Cursor` and :class:`~flows.records.FetchError` are not validated. GX
-is imported lazily (it takes seconds) and its context and suite are built once per process.
-GX's execution engine keeps per-asset mutable state (threads validating at once swapped
-verdicts), so every validation runs under one process-wide lock.
+is imported lazily (it takes seconds) and its context and suite are built once per process;
+after :func:`prepare` (a run's start) GX runs in a worker process instead, answering the same
+frames with the same failures. GX's execution engine keeps per-asset mutable state (threads
+validating at once swapped verdicts), so every validation runs under one process-wide lock.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from flows.records import (
     TokenInfo,
     utc,
 )
+from flows.validate_worker import Worker, WorkerGone
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,6 +120,8 @@ class _Rows:
 
 _LOCK = threading.Lock()
 _gx: GxSuite | None = None
+_WORKER = Worker()
+logger = logging.getLogger(__name__)
 
 
 def validate_batch(
@@ -143,12 +147,31 @@ def validate_batch(
         "registered_ids": _registered_in_batch(registered_ids, rows),
         "latest_allowed": utc(now) + future_skew,
     }
+    with _LOCK:
+        found = _failures(frame, params)
+    _record_failures(report, rows, found)
+    return report
+
+
+def _failures(frame: pd.DataFrame, params: dict[str, Any]) -> list[Failure]:
+    """GX's failures for the frame: from the worker process when one runs (see
+    :func:`prepare`), else, or when it cannot answer, computed here. The caller holds ``_LOCK``."""
+    if _WORKER.alive():
+        try:
+            return _WORKER.failures(frame, params)
+        except WorkerGone as exc:
+            logger.warning("validating in-process: %s", exc)
+    from flows.validate_gx import failures
+
+    return failures(_gx_objects(), frame, params)
+
+
+def failures_here(frame: pd.DataFrame, params: dict[str, Any]) -> list[Failure]:
+    """GX's failures for a frame, computed in this process (the worker's side of the pipe)."""
     from flows.validate_gx import failures
 
     with _LOCK:
-        found = failures(_gx_objects(), frame, params)
-    _record_failures(report, rows, found)
-    return report
+        return failures(_gx_objects(), frame, params)
 
 
 def _registered_in_batch(registered_ids: Collection[str], rows: _Rows) -> list[str]:
@@ -263,15 +286,29 @@ def _id_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def prepare() -> None:
-    """Import GX, build its context and suite and validate a tiny batch now (seconds, once per
-    process), e.g. in a thread while the run waits on the network, so the first batch pays none
-    of it (GX imports more on its first validation: 2.4 s of a first 61-record call, profiled)."""
+def prepare(worker: bool = True) -> None:
+    """Get GX ready before the first batch (its import and set-up take seconds, once).
+
+    ``worker=True`` (a run's start): launch the GX worker process and return at once; GX loads
+    there, on the other core, and every later validation runs there (:mod:`flows.validate_worker`).
+    ``worker=False``: import GX here, build its context and suite and validate a tiny batch
+    (GX imports more on its first validation: 2.4 s of a first 61-record call, profiled).
+    """
+    if worker:
+        with _LOCK:
+            _WORKER.start()
+        return
     with _LOCK:
         _gx_objects()
     warm_up = [Profile("warm-up", "p"), Post("warm-up", "", _EPOCH), Inbound("warm-up", "m", _EPOCH, "reply"),
                Reply("warm-up", "r", "m", _EPOCH)]
     validate_batch(warm_up, ["warm-up"], _EPOCH)  # the empty post id fails: the COMPLETE pass loads too
+
+
+def stop_worker() -> None:
+    """Stop the GX worker process, if one runs (later batches validate in this process)."""
+    with _LOCK:
+        _WORKER.stop()
 
 
 def _gx_objects() -> GxSuite:
@@ -304,16 +341,13 @@ def _record_failures(report: ValidationReport, rows: _Rows, found: list[Failure]
 
 def _reason(kind: _Kind, rows: _Rows, failure: Failure, positions: list[int]) -> str:
     """e.g. ``posts: expect_compound_columns_to_be_unique on account_id, post_id (…) failed for 2 row(s): 'p1'``."""
-    config = failure.config
-    kwargs = config.kwargs
-    columns = kwargs.get("column_list") or [kwargs[name] for name in ("column", "column_A", "column_B") if name in kwargs]
-    shown_columns = [kind.key if column in ("id", "scope_id") else _SHOWN.get(column, column) for column in columns]
+    shown_columns = [kind.key if column in ("id", "scope_id") else _SHOWN.get(column, column) for column in failure.columns]
     labels = list(dict.fromkeys(rows.label(position) for position in positions))
     shown = ", ".join(labels[:MAX_IDS_IN_REASON])
     more = f" (+{len(labels) - MAX_IDS_IN_REASON} more)" if len(labels) > MAX_IDS_IN_REASON else ""
     if failure.error:
         shown = f"not evaluated ({failure.error}); {shown}"
     return (
-        f"{kind.name}: {config.type} on {', '.join(c for c in shown_columns if c)} ({config.description}) "
+        f"{kind.name}: {failure.type} on {', '.join(c for c in shown_columns if c)} ({failure.description}) "
         f"failed for {len(positions)} row(s): {kind.key} {shown}{more}"
     )

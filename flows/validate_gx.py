@@ -28,11 +28,14 @@ CHECK = "check"
 
 @dataclass(frozen=True)
 class Failure:
-    """One failed expectation: its configuration (type, description, kwargs) and the failing
-    rows' frame index; ``rows`` is None when GX gave none (then no row can be trusted)."""
+    """One failed expectation, as plain data (it travels from the GX worker process): its
+    type, description and frame columns, and the failing rows' frame index; ``rows`` is None
+    when GX gave none (then no row can be trusted)."""
 
     check: str
-    config: Any
+    type: str
+    description: str
+    columns: tuple[str, ...]
     rows: list[int] | None
     error: str | None
     """Set when GX could not evaluate the expectation: its first exception message."""
@@ -112,7 +115,10 @@ def failures(gx_objects: GxSuite, frame: Any, params: dict[str, Any]) -> list[Fa
             continue
         error = _exception_message(result) if _raised(result) else None
         rows = None if error else result.result.get("unexpected_index_list")
-        found.append(Failure(check, result.expectation_config, rows, error))
+        config = result.expectation_config
+        kwargs = config.kwargs
+        columns = kwargs.get("column_list") or [kwargs[name] for name in ("column", "column_A", "column_B") if name in kwargs]
+        found.append(Failure(check, config.type, config.description, tuple(columns), rows and list(rows), error))
     return found
 
 
