@@ -1,16 +1,22 @@
 """Time :func:`flows.validate.validate_batch` on synthetic batches; prints one line per case.
 
-Run: ``.venv/bin/python bench/validate_bench.py`` (a fresh process: the first lines are GX's
-import and set-up). Each account has a profile, 40 posts, 12 inbound messages, 6 replies and a
+Run: ``.venv/bin/python bench/validate_bench.py [--worker]`` (a fresh process: the first lines
+are GX's import and set-up; ``--worker`` validates in the GX worker process a run uses, without it
+in this process). Each account has a profile, 40 posts, 12 inbound messages, 6 replies and a
 cursor (~60 records): 25 accounts are ~1,500 records (a warm run's batch), 500 are ~30,000 (a
 cold run's). Each size is timed clean (the usual case) and with one duplicate post planted
 (one account fails, so its rows must be named). Wall and CPU seconds per call are printed:
-on a shared machine the CPU seconds are the figure to compare.
+on a shared machine the CPU seconds are the figure to compare. The last line repeats the
+30,000-record call while eight threads parse JSON, as collect's threads do during a run, and
+counts the pages they parsed meanwhile: what validating costs the collectors (the GIL).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
+import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -43,20 +49,48 @@ def batch(accounts: int, planted: bool = True) -> tuple[list[Record], list[str]]
 
 
 def timed(records: list[Record], ids: list[str]) -> tuple[float, float, int]:
-    """Wall and CPU seconds of one validation, and the accounts it failed."""
+    """Wall and CPU seconds (of this process: not the worker's) of one validation, and the accounts it failed."""
     wall, cpu = time.perf_counter(), time.process_time()
     report = validate_batch(records, ids, NOW)
     return time.perf_counter() - wall, time.process_time() - cpu, len(report.failed)
 
 
+def contended(action, threads: int = 8) -> tuple[float, float]:
+    """Seconds per ``action()`` (RUNS calls), and JSON pages parsed per second by ``threads``
+    busy threads meanwhile."""
+    page = json.dumps([{"id": n, "content": "نص " * 20, "account": {"id": n}} for n in range(40)])
+    done, parsed, lock = threading.Event(), [0], threading.Lock()
+
+    def collector() -> None:
+        while not done.is_set():
+            json.loads(page)
+            with lock:
+                parsed[0] += 1
+
+    workers = [threading.Thread(target=collector) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    started = time.perf_counter()
+    for _ in range(RUNS):
+        action()
+    elapsed = time.perf_counter() - started
+    done.set()
+    for worker in workers:
+        worker.join()
+    return elapsed / RUNS, parsed[0] / elapsed
+
+
 def main() -> None:
     """Print GX's set-up, the first call after it, then per size the median and max of warm calls."""
+    in_worker = "--worker" in sys.argv
+    print("GX in the worker process" if in_worker else "GX in this process")
     wall, cpu = time.perf_counter(), time.process_time()
-    prepare()
+    prepare(worker=in_worker)
     print(f"prepare (GX import + context + suite): {time.perf_counter() - wall:.2f} s wall, "
           f"{time.process_time() - cpu:.2f} s CPU")
     first_wall, first_cpu, _ = timed(*batch(25))
-    print(f"first call after prepare, 25 accounts: {first_wall:.3f} s wall, {first_cpu:.3f} s CPU")
+    print(f"first call after prepare, 25 accounts: {first_wall:.3f} s wall, {first_cpu:.3f} s CPU"
+          + (" (waits for the worker's set-up)" if in_worker else ""))
     for accounts in (25, 500):
         for planted in (False, True):
             records, ids = batch(accounts, planted)
@@ -65,6 +99,11 @@ def main() -> None:
             print(f"{accounts:>4} accounts, {len(records):>6} records, {runs[0][2]} failing: "
                   f"median {statistics.median(walls):.3f} s wall ({max(walls):.3f} max), "
                   f"{statistics.median(cpus):.3f} s CPU")
+    records, ids = batch(500, planted=False)
+    seconds, pages = contended(lambda: validate_batch(records, ids, NOW))
+    _, alone = contended(lambda: time.sleep(seconds))
+    print(f" 500 accounts beside 8 parsing threads: {seconds:.3f} s per call; the threads parsed "
+          f"{pages:,.0f} pages/s meanwhile ({alone:,.0f} pages/s while nothing validates)")
 
 
 if __name__ == "__main__":
