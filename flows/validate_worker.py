@@ -61,8 +61,8 @@ class Worker:
             pickle.dump((frame, params), self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._process.stdin.flush()
             status, answer = pickle.load(self._process.stdout)
-        except (OSError, EOFError, pickle.UnpicklingError) as exc:
-            self.stop()
+        except Exception as exc:  # noqa: BLE001 - a broken pipe, a dead child, a value pickle refused
+            self.stop()  # a half-written request leaves the pipe unusable
             raise WorkerGone(f"worker lost: {exc!r}") from exc
         if status != "ok":
             raise WorkerGone(f"worker failed: {answer}")

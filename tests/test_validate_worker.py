@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
@@ -50,6 +51,13 @@ def test_a_dead_worker_costs_time_not_a_verdict(worker):
     worker._process.wait()
     assert validate.validate_batch(bad_batch(), ACCOUNTS, NOW) == expected
     assert validate.validate_batch(clean_batch(), ACCOUNTS, NOW).failed == {}
+
+
+def test_a_value_the_pipe_cannot_carry_is_validated_in_process(worker):
+    odd = Post(threading.Lock(), "x", NOW)  # type: ignore[arg-type] - an account id pickle refuses
+    report = validate.validate_batch([*clean_batch(), odd], ACCOUNTS, NOW)
+    assert list(report.failed) == [str(odd.account_id)]
+    assert "account is registered" in report.failed[str(odd.account_id)][0]
 
 
 PARENT = """
