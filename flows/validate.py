@@ -1,12 +1,14 @@
 """Great Expectations gate for pulled batches: nothing downstream trusts a record before this.
 
-Contract: :func:`validate_batch` takes the records of many accounts, validates each record
-kind (profiles, posts, inbound, replies) in ONE Great Expectations validation over a pandas
-DataFrame, and maps failing rows back to their accounts. Only accounts with a failing row
-fail; :class:`~flows.records.Cursor` and :class:`~flows.records.FetchError` are not
-validated. GX is imported lazily (it takes seconds) and its context, assets and suites are built once
-per process. GX's execution engine keeps per-asset mutable state (threads validating at
-once swapped verdicts), so every validation runs under one process-wide lock.
+Contract: :func:`validate_batch` takes the records of many accounts, validates every record
+kind (profiles, posts, inbound, replies) in ONE Great Expectations validation over one pandas
+DataFrame (:mod:`flows.validate_gx`), and maps failing rows back to their accounts, each kind
+judged by its own expectations. Only accounts with a failing row fail;
+:class:`~flows.records.Cursor` and :class:`~flows.records.FetchError` are not validated. GX
+is imported lazily (it takes seconds) and its context and suite are built once per process;
+after :func:`prepare` (a run's start) GX runs in a worker process instead, answering the same
+frames with the same failures. GX's execution engine keeps per-asset mutable state (threads
+validating at once swapped verdicts), so every validation runs under one process-wide lock.
 """
 
 from __future__ import annotations
@@ -31,15 +33,18 @@ from flows.records import (
     TokenInfo,
     utc,
 )
+from flows.validate_worker import Worker, WorkerGone
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from flows.validate_gx import Failure, GxSuite
+
 MAX_IDS_IN_REASON = 5
 """Offending ids named per reason: enough to find the rows, short enough for an alert."""
 
-_RESULT_FORMAT = {"result_format": "COMPLETE"}
-"""COMPLETE is the format that returns every failing row's index (``unexpected_index_list``)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""A profile's stand-in ``created_at``: profiles carry no time, and this one passes both time checks."""
 
 
 @dataclass
@@ -62,42 +67,43 @@ class ValidationReport:
 
 @dataclass(frozen=True)
 class _Kind:
-    """One validated record type: its DataFrame columns and what is expected of them."""
+    """One validated record type: where its columns come from and which checks judge it."""
 
     name: str
     record_type: type
     key: str
-    """The column that names a row in reasons (the record's own id)."""
-    ids: tuple[str, ...]
-    """Id columns that must be non-empty strings."""
+    """The record's own id: the ``id`` column, and what names a row in reasons."""
+    checks: tuple[str, ...]
+    """The :mod:`flows.validate_gx` checks that judge this kind's rows, in the order reasons come:
+    the order GX reported them in when each kind had a suite of its own (it groups a suite's
+    expectations by column, those without one where the first of them stood)."""
     timestamped: bool = True
 
 
+_ACCOUNT = ("account_present", "account_registered")
+_ID = ("id_string", "id_not_empty")
+_TIMES = ("time_valid", "not_future")
 _KINDS = (
-    _Kind("profiles", Profile, key="platform_id", ids=("platform_id",), timestamped=False),
-    _Kind("posts", Post, key="post_id", ids=("post_id",)),
-    _Kind("inbound", Inbound, key="message_id", ids=("message_id",)),
-    _Kind("replies", Reply, key="reply_id", ids=("reply_id", "in_reply_to_id")),
+    _Kind("profiles", Profile, "platform_id", (*_ACCOUNT, "one_profile", *_ID), timestamped=False),
+    _Kind("posts", Post, "post_id", (*_ACCOUNT, *_ID, "id_unique", *_TIMES)),
+    _Kind("inbound", Inbound, "message_id", (*_ACCOUNT, *_ID, "id_unique", *_TIMES, "known_kind")),
+    _Kind("replies", Reply, "reply_id", (*_ACCOUNT, *_ID, "reply_to_string", "reply_to_not_empty", "id_unique",
+                                         "reply_after_message", *_TIMES)),
 )
+_KIND_OF_TYPE = {kind.record_type: kind for kind in _KINDS}
 _IGNORED = (Cursor, FetchError, TokenInfo, ReadWindow)
+_SHOWN = {"profile_account": "account_id", "scope_account": "account_id", "scope_kind": None}
+"""Frame columns as reasons name them (``id``/``scope_id`` are the kind's own key)."""
+_PASSING_ID = "-"
+"""``in_reply_to_id`` of a row that is not a reply: a string its two id checks pass."""
 
 
 @dataclass(frozen=True)
-class _Gx:
-    """The GX objects built once per process: a batch definition and a suite per kind."""
+class _Rows:
+    """The batch's validated records and their kinds, keyed by position in ``records``."""
 
-    batch_definitions: dict[str, Any]
-    suites: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Table:
-    """One kind's rows as a DataFrame indexed by position in ``records``, and the records."""
-
-    kind: _Kind
-    frame: pd.DataFrame
     records: dict[int, Any]
-    """Position in ``records`` -> record; read only for failing rows, to name them."""
+    kinds: dict[int, _Kind]
 
     def account(self, position: int) -> str:
         """The ``failed`` key for a row: its account id (``""`` when it has none)."""
@@ -108,12 +114,14 @@ class _Table:
 
     def label(self, position: int) -> str:
         """How a reason names a row: its id, or ``records[i]`` when the id is missing."""
-        identifier = _id_or_none(getattr(self.records[position], self.kind.key))
+        identifier = _id_or_none(getattr(self.records[position], self.kinds[position].key))
         return repr(identifier) if identifier else f"records[{position}]"
 
 
 _LOCK = threading.Lock()
-_gx: _Gx | None = None
+_gx: GxSuite | None = None
+_WORKER = Worker()
+logger = logging.getLogger(__name__)
 
 
 def validate_batch(
@@ -130,44 +138,66 @@ def validate_batch(
     A naive ``now`` or ``inbound_times`` value is taken as UTC. Raises TypeError for an
     object that is not a record.
     """
-    tables = _tables(records, inbound_times or {})
+    rows = _rows(records)
+    report = ValidationReport(rows_checked=len(rows.records))
+    if not rows.records:
+        return report  # an empty batch needs no GX at all (nor its 2-3 s import)
+    frame = _frame(rows, _answered_times(rows, inbound_times or {}))
     params = {
-        "registered_ids": _registered_in_batch(registered_ids, tables),
+        "registered_ids": _registered_in_batch(registered_ids, rows),
         "latest_allowed": utc(now) + future_skew,
     }
-    report = ValidationReport(rows_checked=sum(len(table.frame) for table in tables))
-    if not tables:
-        return report  # an empty batch needs no GX at all (nor its 2-3 s import)
     with _LOCK:
-        gx_objects = _gx_objects()
-        for table in tables:
-            _record_failures(report, table, _run_suite(gx_objects, table, params))
+        found = _failures(frame, params)
+    _record_failures(report, rows, found)
     return report
 
 
-def _registered_in_batch(registered_ids: Collection[str], tables: list[_Table]) -> list[str]:
+def _failures(frame: pd.DataFrame, params: dict[str, Any]) -> list[Failure]:
+    """GX's failures for the frame: from the worker process when one runs (see
+    :func:`prepare`), else, or when it cannot answer, computed here. The caller holds ``_LOCK``."""
+    if _WORKER.alive():
+        try:
+            return _WORKER.failures(frame, params)
+        except WorkerGone as exc:
+            logger.warning("validating in-process: %s", exc)
+    from flows.validate_gx import failures
+
+    return failures(_gx_objects(), frame, params)
+
+
+def failures_here(frame: pd.DataFrame, params: dict[str, Any]) -> list[Failure]:
+    """GX's failures for a frame, computed in this process (the worker's side of the pipe)."""
+    from flows.validate_gx import failures
+
+    with _LOCK:
+        return failures(_gx_objects(), frame, params)
+
+
+def _registered_in_batch(registered_ids: Collection[str], rows: _Rows) -> list[str]:
     """The registered ids among the batch's accounts: the same verdict as the full set.
 
     GX re-serialises an expectation's kwargs hundreds of times per validation, so a
     1,000-id value set costs ~0.5 s; trimming it to the batch's accounts avoids that.
     """
-    present = {record.account_id for table in tables for record in table.records.values()}
+    present = {record.account_id for record in rows.records.values()}
     return sorted(present.intersection(registered_ids), key=str)
 
 
-def _tables(records: Sequence[Record], inbound_times: Mapping[tuple[str, str], datetime]) -> list[_Table]:
-    """The non-empty tables of a batch, one per kind."""
-    rows: dict[str, list[tuple[int, Any]]] = {kind.name: [] for kind in _KINDS}
+def _rows(records: Sequence[Record]) -> _Rows:
+    """The records that are validated, and their kinds."""
+    kept: dict[int, Any] = {}
+    kinds: dict[int, _Kind] = {}
     for position, record in enumerate(records):
-        kind = _kind_of(record)
+        kind = _KIND_OF_TYPE.get(type(record)) or _kind_of(record)
         if kind is not None:
-            rows[kind.name].append((position, record))
-    answered = _answered_times(rows["inbound"], inbound_times)
-    return [_table(kind, rows[kind.name], answered) for kind in _KINDS if rows[kind.name]]
+            kept[position] = record
+            kinds[position] = kind
+    return _Rows(kept, kinds)
 
 
 def _kind_of(record: object) -> _Kind | None:
-    """The kind a record is validated as; None for records that are not validated."""
+    """The kind a record (or a subclass's) is validated as; None for records that are not validated."""
     for kind in _KINDS:
         if isinstance(record, kind.record_type):
             return kind
@@ -176,39 +206,61 @@ def _kind_of(record: object) -> _Kind | None:
     raise TypeError(f"not a record: {type(record).__name__}")
 
 
-def _answered_times(
-    inbound_rows: list[tuple[int, Inbound]],
-    inbound_times: Mapping[tuple[str, str], datetime],
-) -> dict[tuple[str, str], datetime]:
+def _answered_times(rows: _Rows, inbound_times: Mapping[tuple[str, str], datetime]) -> dict[tuple[str, str], datetime]:
     """When each known message was created: the warehouse's memory, overridden by this batch."""
     known = {key: utc(moment) for key, moment in inbound_times.items() if isinstance(moment, datetime)}
-    for _, message in inbound_rows:
-        created_at = _as_utc(message.created_at)
-        if created_at is not None:  # an invalid in-batch time fails on its own row; keep memory
-            known[(message.account_id, message.message_id)] = created_at
+    for position, message in rows.records.items():
+        if rows.kinds[position].record_type is Inbound:
+            created_at = _as_utc(message.created_at)
+            if created_at is not None:  # an invalid in-batch time fails on its own row; keep memory
+                known[(message.account_id, message.message_id)] = created_at
     return known
 
 
-def _table(
-    kind: _Kind,
-    rows: list[tuple[int, Any]],
-    answered: Mapping[tuple[str, str], datetime],
-) -> _Table:
-    """One kind's DataFrame: account_id, id columns, parsed times and per-kind extras."""
+def _frame(rows: _Rows, answered: Mapping[tuple[str, str], datetime]) -> pd.DataFrame:
+    """Every kind's rows in one DataFrame indexed by position in ``records``, built column by
+    column. A column a kind lacks holds what that kind's checks never fail on (see _PASSING_ID,
+    _EPOCH) or null, which GX's value checks skip."""
     import pandas as pd
 
-    index = [position for position, _ in rows]
-    columns: dict[str, Any] = {"account_id": [record.account_id for _, record in rows]}
-    for column in kind.ids:
-        columns[column] = [_id_or_none(getattr(record, column)) for _, record in rows]
-    if kind.timestamped:
-        columns["created_at"] = _utc_column([_as_utc(record.created_at) for _, record in rows], index)
-    if kind.record_type is Inbound:
-        columns["kind"] = [record.kind for _, record in rows]
-    if kind.record_type is Reply:
-        times = [answered.get((record.account_id, record.in_reply_to_id)) for _, record in rows]
-        columns["answered_at"] = _utc_column(times, index)
-    return _Table(kind, pd.DataFrame(columns, index=index), dict(rows))
+    index = list(rows.records)
+    records = list(rows.records.values())
+    kinds = list(rows.kinds.values())
+    account_ids = [record.account_id for record in records]
+    ids = [_id_or_none(getattr(record, kind.key)) for record, kind in zip(records, kinds)]
+    replies = [kind.record_type is Reply for kind in kinds]
+    columns: dict[str, Any] = {
+        "account_id": account_ids,
+        "id": ids,
+        "in_reply_to_id": [_id_or_none(r.in_reply_to_id) if reply else _PASSING_ID for r, reply in zip(records, replies)],
+        "kind": [record.kind if kind.record_type is Inbound else None for record, kind in zip(records, kinds)],
+        "created_at": _utc_column([_as_utc(r.created_at) if k.timestamped else _EPOCH for r, k in zip(records, kinds)],
+                                  index),
+        "answered_at": _utc_column([answered.get((r.account_id, r.in_reply_to_id)) if reply else None
+                                    for r, reply in zip(records, replies)], index),
+        **_uniqueness_columns(account_ids, ids, kinds),
+    }
+    return pd.DataFrame(columns, index=index)
+
+
+def _uniqueness_columns(account_ids: list[Any], ids: list[str | None], kinds: list[_Kind]) -> dict[str, list]:
+    """``profile_account``: a profile's account, null on other rows (GX's uniqueness skips
+    nulls). ``scope_*``: (account, kind, id) of the other rows, so an id is unique within its
+    account and kind; all null for profiles, and for a row missing both account and id, which
+    GX ignores (``all_values_are_missing``) as it did for (account_id, id) per kind."""
+    profile = [kind.record_type is Profile for kind in kinds]
+    return {
+        "profile_account": [account if is_profile else None for account, is_profile in zip(account_ids, profile)],
+        "scope_account": [None if is_profile else account for account, is_profile in zip(account_ids, profile)],
+        "scope_kind": [None if is_profile or (_missing(account) and identifier is None) else kind.name
+                       for account, identifier, kind, is_profile in zip(account_ids, ids, kinds, profile)],
+        "scope_id": [None if is_profile else identifier for identifier, is_profile in zip(ids, profile)],
+    }
+
+
+def _missing(value: object) -> bool:
+    """Whether pandas (and so GX) counts a value as missing: None or NaN."""
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _utc_column(values: list[datetime | None], index: list[int]) -> pd.Series:
@@ -226,7 +278,7 @@ def _as_utc(value: object) -> datetime | None:
     """
     if not isinstance(value, datetime) or value.utcoffset() != timedelta(0):
         return None
-    return value.astimezone(UTC)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def _id_or_none(value: object) -> str | None:
@@ -234,163 +286,68 @@ def _id_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def prepare() -> None:
-    """Import GX and build its context and suites now (seconds, once per process), e.g. in a
-    thread while the run waits on the network, so the first batch does not pay for it."""
+def prepare(worker: bool = True) -> None:
+    """Get GX ready before the first batch (its import and set-up take seconds, once).
+
+    ``worker=True`` (a run's start): launch the GX worker process and return at once; GX loads
+    there, on the other core, and every later validation runs there (:mod:`flows.validate_worker`).
+    ``worker=False``: import GX here, build its context and suite and validate a tiny batch
+    (GX imports more on its first validation: 2.4 s of a first 61-record call, profiled).
+    """
+    if worker:
+        with _LOCK:
+            _WORKER.start()
+        return
     with _LOCK:
         _gx_objects()
+    warm_up = [Profile("warm-up", "p"), Post("warm-up", "", _EPOCH), Inbound("warm-up", "m", _EPOCH, "reply"),
+               Reply("warm-up", "r", "m", _EPOCH)]
+    validate_batch(warm_up, ["warm-up"], _EPOCH)  # the empty post id fails: the COMPLETE pass loads too
 
 
-def _gx_objects() -> _Gx:
+def stop_worker() -> None:
+    """Stop the GX worker process, if one runs (later batches validate in this process)."""
+    with _LOCK:
+        _WORKER.stop()
+
+
+def _gx_objects() -> GxSuite:
     """The process's GX objects, built on first use. The caller holds ``_LOCK``."""
     global _gx
     if _gx is None:
-        _gx = _build_gx()
+        from flows.validate_gx import gx_suite
+
+        _gx = gx_suite()
     return _gx
 
 
-def _build_gx() -> _Gx:
-    """An ephemeral context with one pandas asset and one suite per kind, progress bars off."""
-    # GX logs hundreds of INFO lines at import when the root logger is verbose.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    # Some GX modules pin their own logger at INFO (data_context/types/base.py): quiet them all.
-    for name in [n for n in logging.root.manager.loggerDict if n.startswith("great_expectations")]:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("custodian_batches")
-    batch_definitions, suites = {}, {}
+def _record_failures(report: ValidationReport, rows: _Rows, found: list[Failure]) -> None:
+    """Add a reason to every account with a row that failed a check of its kind, kind by kind
+    and check by check (the order reasons always came in)."""
+    by_check = {failure.check: failure for failure in found}
+    positions: dict[str, list[int]] = {kind.name: [] for kind in _KINDS}
+    for position, kind in rows.kinds.items():
+        positions[kind.name].append(position)
     for kind in _KINDS:
-        # One asset per kind: GX keys its metric cache by asset, so kinds never share it.
-        asset = source.add_dataframe_asset(kind.name)
-        batch_definitions[kind.name] = asset.add_batch_definition_whole_dataframe("whole")
-        suites[kind.name] = _suite(gx.ExpectationSuite(name=kind.name), kind)
-    return _Gx(batch_definitions, suites)
+        for failure in [by_check[check] for check in kind.checks if check in by_check]:
+            mine = positions[kind.name]
+            failing = mine if failure.rows is None else [p for p in failure.rows if rows.kinds[p] is kind]
+            by_account: dict[str, list[int]] = {}
+            for position in failing:
+                by_account.setdefault(rows.account(position), []).append(position)
+            for account, account_positions in by_account.items():
+                report.failed.setdefault(account, []).append(_reason(kind, rows, failure, account_positions))
 
 
-def _suite(suite: Any, kind: _Kind) -> Any:
-    """Add the kind's expectations to an empty suite; per-call values are suite parameters."""
-    import great_expectations.expectations as gxe
-
-    expectations = [
-        gxe.ExpectColumnValuesToNotBeNull(column="account_id", description="account id present"),
-        gxe.ExpectColumnValuesToBeInSet(
-            column="account_id",
-            value_set={"$PARAMETER": "registered_ids"},
-            description="account is registered",
-        ),
-    ]
-    for column in kind.ids:
-        expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column, description="id is a string"))
-        expectations.append(gxe.ExpectColumnValueLengthsToBeBetween(column=column, min_value=1, description="id is not empty"))
-    expectations += _uniqueness(kind) + _timing(kind)
-    if kind.record_type is Inbound:
-        expectations.append(
-            gxe.ExpectColumnValuesToBeInSet(column="kind", value_set=list(INBOUND_KINDS), description="known kind")
-        )
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    return suite
-
-
-def _uniqueness(kind: _Kind) -> list[Any]:
-    """One profile per account; otherwise the record's id is unique within its account."""
-    import great_expectations.expectations as gxe
-
-    if kind.record_type is Profile:
-        return [gxe.ExpectColumnValuesToBeUnique(column="account_id", description="one profile per account")]
-    return [
-        gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=["account_id", kind.key],
-            description="id unique within the account",
-        )
-    ]
-
-
-def _timing(kind: _Kind) -> list[Any]:
-    """Times are valid UTC, not in the future beyond skew, and a reply follows its message."""
-    import great_expectations.expectations as gxe
-
-    if not kind.timestamped:
-        return []
-    expectations = [
-        gxe.ExpectColumnValuesToNotBeNull(column="created_at", description="a tz-aware UTC datetime"),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="created_at",
-            max_value={"$PARAMETER": "latest_allowed"},
-            description="not in the future",
-        ),
-    ]
-    if kind.record_type is Reply:
-        expectations.append(
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="created_at",
-                column_B="answered_at",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",  # message time unknown: nothing to compare
-                description="reply not earlier than the message it answers",
-            )
-        )
-    return expectations
-
-
-def _run_suite(gx_objects: _Gx, table: _Table, params: dict[str, Any]) -> Any:
-    """The suite's validation result for one table. The caller holds ``_LOCK``."""
-    batch = gx_objects.batch_definitions[table.kind.name].get_batch(batch_parameters={"dataframe": table.frame})
-    return batch.validate(
-        gx_objects.suites[table.kind.name],
-        result_format=_RESULT_FORMAT,
-        expectation_parameters=params,
-    )
-
-
-def _record_failures(report: ValidationReport, table: _Table, suite_result: Any) -> None:
-    """Add a reason to every account with a row that failed an expectation of the suite."""
-    for result in suite_result.results:
-        if result.success:
-            continue
-        indices = result.result.get("unexpected_index_list")
-        if _raised(result) or indices is None:
-            # Not evaluated, so nothing in the table can be trusted: fail every account in it.
-            indices = list(table.records)
-        by_account: dict[str, list[int]] = {}
-        for position in indices:
-            by_account.setdefault(table.account(position), []).append(position)
-        for account, positions in by_account.items():
-            report.failed.setdefault(account, []).append(_reason(table, result, positions))
-
-
-def _raised(result: Any) -> bool:
-    """True when GX could not evaluate the expectation (its exception_info says it raised)."""
-    info = result.exception_info or {}
-    if "raised_exception" in info:
-        return bool(info["raised_exception"])
-    # Several failed metrics come as {metric_id: {"raised_exception": ..., ...}}.
-    return any(isinstance(each, dict) and each.get("raised_exception") for each in info.values())
-
-
-def _reason(table: _Table, result: Any, positions: list[int]) -> str:
+def _reason(kind: _Kind, rows: _Rows, failure: Failure, positions: list[int]) -> str:
     """e.g. ``posts: expect_compound_columns_to_be_unique on account_id, post_id (…) failed for 2 row(s): 'p1'``."""
-    config = result.expectation_config
-    kwargs = config.kwargs
-    columns = kwargs.get("column_list") or [kwargs[name] for name in ("column", "column_A", "column_B") if name in kwargs]
-    labels = list(dict.fromkeys(table.label(position) for position in positions))
+    shown_columns = [kind.key if column in ("id", "scope_id") else _SHOWN.get(column, column) for column in failure.columns]
+    labels = list(dict.fromkeys(rows.label(position) for position in positions))
     shown = ", ".join(labels[:MAX_IDS_IN_REASON])
     more = f" (+{len(labels) - MAX_IDS_IN_REASON} more)" if len(labels) > MAX_IDS_IN_REASON else ""
-    if _raised(result):
-        shown = f"not evaluated ({_exception_message(result)}); {shown}"
+    if failure.error:
+        shown = f"not evaluated ({failure.error}); {shown}"
     return (
-        f"{table.kind.name}: {config.type} on {', '.join(columns)} ({config.description}) "
-        f"failed for {len(positions)} row(s): {table.kind.key} {shown}{more}"
+        f"{kind.name}: {failure.type} on {', '.join(c for c in shown_columns if c)} ({failure.description}) "
+        f"failed for {len(positions)} row(s): {kind.key} {shown}{more}"
     )
-
-
-def _exception_message(result: Any) -> str:
-    """The first exception message GX recorded for a result."""
-    info = result.exception_info or {}
-    candidates = [info, *[each for each in info.values() if isinstance(each, dict)]]
-    messages = [each.get("exception_message") for each in candidates if each.get("exception_message")]
-    return str(messages[0]) if messages else "unknown error"

@@ -190,6 +190,14 @@ def _own_start_ticks() -> int:
     return int(Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19])
 
 
+def _stop_validation_worker() -> None:
+    """Runs in this process may have started the GX worker process (flows.validate.prepare)."""
+    import sys
+
+    if "flows.validate" in sys.modules:
+        sys.modules["flows.validate"].stop_worker()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_process_left_behind():
     """Tests stop what they start: at the end of the session no child process of pytest is left
@@ -199,6 +207,7 @@ def no_process_left_behind():
     started = _own_start_ticks()
     yield
     _stop_prefect_temporary_server()
+    _stop_validation_worker()
     import time
 
     deadline = time.monotonic() + 10
