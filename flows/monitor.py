@@ -8,7 +8,6 @@ batch is validated and merged, data and cursors in one transaction, as it arrive
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, replace
@@ -154,6 +153,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     Holds the database's run lock (flows.runlock) throughout; raises :class:`RunIncomplete`
     after recording everything when an account was not read or a message not delivered."""
     logger = get_run_logger()
+    prepare_validation()  # GX's worker process loads on the other core while the run reads its config and collects
     config = load_config(config_dir)
     secrets.register_config(config)
     secrets.install_log_scrubber()
@@ -286,7 +286,6 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
     batches = [members[i:i + batch_size] for members in by_platform.values()
                for i in range(0, len(members), batch_size)]
     futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}, run_id) for batch in batches]
-    threading.Thread(target=prepare_validation, name="gx-prepare", daemon=True).start()  # GX loads while they collect
     registered = [a.id for a in config.registry.accounts]
     detector = Detector(config.policy.needs_answer)  # built-in word lists plus policy.yaml's
     done = read = 0
