@@ -50,9 +50,11 @@ def send_digests(con, config: Config, postman, now: datetime) -> DigestSummary:
     if not policy.enabled:
         return summary
     previous_run = con.execute("SELECT max(started_at) FROM runs WHERE started_at < $now", {"now": now}).fetchone()[0]
-    for tag, zone, body_of in _recipients(con, config):
-        period = period_of(now, zone, policy.day, policy.hour)
-        if not _due(con, tag, period, zone, policy, previous_run):
+    recipients = [(tag, zone, body_of, period_of(now, zone, policy.day, policy.hour))
+                  for tag, zone, body_of in _recipients(con, config)]
+    tried = store_digests.attempts(con, [period for *_, period in recipients])
+    for tag, zone, body_of, period in recipients:
+        if not _due(tried.get((tag, period)), period, zone, policy, previous_run):
             continue
         title, body = body_of(now)
         attach = _report_file(con) if tag == OVERSIGHT_TAG else None
@@ -64,15 +66,16 @@ def send_digests(con, config: Config, postman, now: datetime) -> DigestSummary:
         if isinstance(error, Unconfirmed):  # the request was written, the answer late: never sent twice
             error = None
         store_digests.record(con, tag, period, now, error)
+        tried[(tag, period)] = "sent" if error is None else "failed"  # a tag named twice is told once
         summary.sent += error is None
         summary.failed += error is not None
     return summary
 
 
-def _due(con, tag: str, period: str, zone: str, policy, previous_run: datetime | None) -> bool:
-    """A period's digest is due on the first run after its start, or again after a failed attempt;
-    never on a warehouse's very first run (there is no week to tell of yet)."""
-    attempt = store_digests.attempt(con, tag, period)
+def _due(attempt: str | None, period: str, zone: str, policy, previous_run: datetime | None) -> bool:
+    """A period's digest is due on the first run after its start, or again after a failed attempt
+    (``attempt``: how the last try for the period went, None if never tried); never on a
+    warehouse's very first run (there is no week to tell of yet)."""
     if attempt is not None:
         return attempt != "sent"
     start = datetime.combine(date.fromisoformat(period), time(policy.hour), ZoneInfo(zone))

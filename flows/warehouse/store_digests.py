@@ -7,11 +7,13 @@ from datetime import datetime
 import duckdb
 
 
-def attempt(con: duckdb.DuckDBPyConnection, tag: str, period: str) -> str | None:
-    """``sent`` or ``failed`` for a digest already tried for ``tag`` and ``period``; None if never tried."""
-    row = con.execute("SELECT status FROM digests WHERE recipient_tag = $tag AND period = $period",
-                      {"tag": tag, "period": period}).fetchone()
-    return row[0] if row else None
+def attempts(con: duckdb.DuckDBPyConnection, periods: list[str]) -> dict[tuple[str, str], str]:
+    """``{(tag, period): 'sent' | 'failed'}`` of every digest already tried for one of ``periods``
+    (a tag never tried is absent). One query for every recipient: one per tag was 1.6 s of a
+    300-account run."""
+    rows = con.execute("SELECT recipient_tag, period, status FROM digests WHERE period IN (SELECT unnest($periods))",
+                       {"periods": sorted(set(periods))}).fetchall()
+    return {(tag, period): status for tag, period, status in rows}
 
 
 def record(con: duckdb.DuckDBPyConnection, tag: str, period: str, now: datetime, error: str | None) -> None:
