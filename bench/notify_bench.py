@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/notify_bench.py [--accounts 1000]``. Every account
 critical finding each, as in ``bench/alert_bench.py``); each recipient tag has its own
 ``json://`` URL into one sink on 127.0.0.1 served by another process (as the benchmark's
 simulator inbox is). Runs at 0 h (every custodian told), 17 h (the agencies), 41 h (reminders,
-the oversight step) and prints, per run, plan / deliver / digest seconds and messages; at the
+the oversight step), 113 h (Sunday morning: every weekly digest, and reminders) and prints, per run, plan / deliver / digest seconds and messages; at the
 end it checks that the sink got every message exactly once (one POST per idempotency key).
 """
 
@@ -93,7 +93,7 @@ def _runs(folder: Path, count: int, port: int) -> None:
     config = load_config(directory)
     con = store.connect(folder / "bench.duckdb")
     totals = Counter()
-    for run, hours in enumerate((0, 17, 41)):
+    for run, hours in enumerate((0, 17, 41, 113)):
         now = NOW + timedelta(hours=hours)
         outcomes = [AccountOutcome(a.id, [Post(a.id, "p", NOW - timedelta(days=20))], "ok")
                     for a in config.registry.accounts]

@@ -23,8 +23,8 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime
 from typing import Protocol
 
@@ -36,7 +36,7 @@ from flows.clock import working_seconds
 from flows.config import Config
 from flows.messages import Item, context_fields, render
 from flows.postman import (DEFAULT_TIMEOUT_S, IDEMPOTENCY_HEADER, PARALLEL_SENDS,  # noqa: F401 - the room's names
-                           ApprisePostman, Unconfirmed)
+                           ApprisePostman, Sends, Unconfirmed)
 from flows.secrets import scrub_body
 from flows.warehouse import store, store_alerts
 
@@ -95,8 +95,8 @@ def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, no
         store_alerts.release_held(con)
         store_alerts.supersede(con)
     summary = DeliverySummary()
-    with _Posting(postman) as posting:
-        _finish_interrupted(con, config, posting, interrupted, now, summary)
+    with Sends(postman) as sends:
+        _finish_interrupted(con, config, sends, interrupted, now, summary)
         messages, held = [], []
         for tag, items in sorted(_unsent_items(con, config, now).items()):
             muted = [i for i in items if _muted(config, i, now)]
@@ -107,17 +107,17 @@ def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, no
         store_alerts.hold(con, held)
         summary.items_held += len(held)
         for start in range(0, len(messages), BATCH):
-            _claim_and_send(con, posting, messages[start:start + BATCH], now, summary)
+            _claim_and_send(con, sends, messages[start:start + BATCH], now, summary)
     return summary
 
 
-def _finish_interrupted(con, config: Config, posting: _Posting, interrupted: list[tuple[str, str]], now: datetime,
+def _finish_interrupted(con, config: Config, sends: Sends, interrupted: list[tuple[str, str]], now: datetime,
                         summary: DeliverySummary) -> None:
     """Messages a stopped run left ``sending``: resent under their own key where the target
     deduplicates, else ``unconfirmed`` (see the module contract)."""
     resend = []
     for key, tag in interrupted:
-        if getattr(posting.postman, "deduplicates", lambda _tag: False)(tag):
+        if getattr(sends.postman, "deduplicates", lambda _tag: False)(tag):
             items = _unsent_items(con, config, now, statuses=("sending",), message_key=key).get(tag, [])
             if not items:  # its findings are gone from the warehouse: nothing left to render
                 store_alerts.mark_unconfirmed(con, key, tag, "a run stopped while sending; nothing left to resend")
@@ -131,23 +131,23 @@ def _finish_interrupted(con, config: Config, posting: _Posting, interrupted: lis
             log.warning("a run stopped while sending %s to %s; marked unconfirmed, not resent", key, tag)
             summary.messages_unconfirmed += 1
     for start in range(0, len(resend), BATCH):
-        _send_and_mark(con, posting, resend[start:start + BATCH], now, summary)
+        _send_and_mark(con, sends, resend[start:start + BATCH], now, summary)
 
 
-def _claim_and_send(con, posting: _Posting, batch: list[_Message], now: datetime, summary: DeliverySummary) -> None:
+def _claim_and_send(con, sends: Sends, batch: list[_Message], now: datetime, summary: DeliverySummary) -> None:
     """Claim, send, mark: the claims are committed before any send starts."""
     won = store_alerts.claim(con, [(m.tag, m.key, [i.event_id for i in m.items]) for m in batch], now)
     batch = [m for m in batch if (m.key, m.tag) in won]  # another sender holds the rest
     for _ in batch:
         killpoints.reached("notify.claimed")
-    _send_and_mark(con, posting, batch, now, summary)
+    _send_and_mark(con, sends, batch, now, summary)
 
 
-def _send_and_mark(con, posting: _Posting, batch: list[_Message], now: datetime, summary: DeliverySummary) -> None:
+def _send_and_mark(con, sends: Sends, batch: list[_Message], now: datetime, summary: DeliverySummary) -> None:
     """Send claimed messages and mark each: sent, unconfirmed, or pending again. A message whose
     send raised stays ``sending`` (it may have gone out) and the first such error is raised
     after the others are marked."""
-    raised = posting.post(batch)
+    raised = next((error for error in sends.map(partial(_attempt, sends.postman), batch) if error is not None), None)
     posted = [m for m in batch if m.posted]
     errors = {m.key: scrub_body(m.outcome) for m in posted}  # a target may echo its credentials
     store_alerts.finish(con, [(m.key, m.tag, _status(m.outcome), errors[m.key]) for m in posted], now)
@@ -174,32 +174,6 @@ def _status(outcome: str | None) -> str:
     if isinstance(outcome, Unconfirmed):
         return "unconfirmed"
     return "sent" if outcome is None else "pending"
-
-
-class _Posting:
-    """The postman's sends: on ``postman.parallel_sends`` threads when it has more than one,
-    else one after another on the caller's thread. Threads only send; they never touch DuckDB."""
-
-    def __init__(self, postman: Postman):
-        self.postman = postman
-        workers = int(getattr(postman, "parallel_sends", 1) or 1)
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="custodian-notify") if workers > 1 else None
-
-    def __enter__(self) -> _Posting:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-
-    def post(self, batch: list[_Message]) -> BaseException | None:
-        """Send every message of ``batch`` (its ``outcome`` and ``posted`` set when the postman
-        answered); the first exception a send raised, after every send has ended."""
-        if self._pool is None:
-            results = [_attempt(self.postman, m) for m in batch]
-        else:
-            results = list(self._pool.map(lambda m: _attempt(self.postman, m), batch))
-        return next((error for error in results if error is not None), None)
 
 
 def _attempt(postman: Postman, message: _Message) -> BaseException | None:

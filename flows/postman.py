@@ -14,8 +14,11 @@ import logging
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from flows.config import expand_env
 
@@ -26,6 +29,10 @@ PARALLEL_SENDS = 8
 """Messages in flight at once: deliveries are network waits, not CPU (two cores sent ~890 one by one in 12 s)."""
 PER_HOST = 4
 """Sends in flight to one host at once: a webhook receiver is not flooded by one run's outbox."""
+
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Unconfirmed(str):
@@ -111,6 +118,31 @@ class ApprisePostman:
                 servers = self._by_tag.get(tag.lower(), []) + self._by_tag.get(common.MATCH_ALWAYS_TAG, [])
                 self._for_tag[tag] = self._apprise.Apprise(servers=servers, asset=self._targets.asset)
             return self._for_tag[tag]
+
+
+class Sends:
+    """A postman's sends, on its ``parallel_sends`` threads when it has more than one (an
+    :class:`ApprisePostman`), else one after another on the caller's thread (any other postman
+    is only ever called from one thread). The threads only send: DuckDB stays with the caller."""
+
+    def __init__(self, postman):
+        self.postman = postman
+        workers = int(getattr(postman, "parallel_sends", 1) or 1)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="custodian-send") if workers > 1 else None
+
+    def __enter__(self) -> Sends:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def map(self, send: Callable[[T], R], items: list[T]) -> list[R]:
+        """``send(item)`` for every item, results in order, once every send has ended.
+        ``send`` must not raise: it returns what went wrong instead."""
+        if self._pool is None:
+            return [send(item) for item in items]
+        return list(self._pool.map(send, items))
 
 
 class _ThreadLog(logging.Handler):

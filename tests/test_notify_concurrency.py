@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import yaml
@@ -131,3 +132,25 @@ def test_a_kill_mid_batch_sends_nothing_twice_but_under_its_key_to_a_deduplicati
     assert resent + unsure <= BATCH  # at most one batch was claimed and not marked when it died
     if point.startswith("notify.posted"):
         assert resent + unsure >= 1
+
+
+def test_weekly_digests_sent_at_once_each_hold_only_their_own_accounts(house, sink):
+    """Every custodian's digest, sent concurrently, names its own account's finding and no other;
+    each tag gets one digest, logged ``sent`` once, and a second run that week sends none."""
+    from datetime import UTC, datetime
+
+    from flows.digest import send_digests
+
+    stale_everywhere(house, {tag: {sink.url(tag): [{"tag": tag}]} for tag in custodians()})
+    sunday = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)  # past Sunday 08:00 in Muscat, after the run at NOW
+    postman = ApprisePostman(house.config.apprise_path)
+    summary = send_digests(house.con, house.config, postman, sunday)
+    assert summary.sent == ACCOUNTS + 2 and summary.failed == 0  # every custodian, the agency, oversight
+    mine = [m for m in sink.received if m["tag"].startswith("custodian-")]
+    assert sorted(m["tag"] for m in mine) == sorted(custodians()) and len(set(sink.keys())) == len(sink.received)
+    for message in mine:
+        account = message["tag"].removeprefix("custodian-")
+        named = [line.split(" · ")[2].split(" ")[0] for line in message["message"].splitlines() if line.startswith("- ")]
+        assert named == [account], (account, message["message"])
+    assert house.rows("SELECT DISTINCT status, attempts FROM digests") == [("sent", 1)]
+    assert send_digests(house.con, house.config, postman, sunday + timedelta(hours=1)).sent == 0
