@@ -6,7 +6,9 @@ outbox rows (planned by :mod:`flows.escalation`), exactly once:
   with the first run after the window;
 - a message's rows are claimed with a conditional UPDATE (pending → sending) under the
   message's idempotency key BEFORE the send, marked ``sent`` after it, put back to
-  ``pending`` (attempts + 1, error kept) when apprise reports a failure;
+  ``pending`` (attempts + 1, error kept) when apprise reports a failure; messages go in
+  batches of :data:`BATCH`, claimed in one statement and marked in one, the sends of a batch
+  in flight together on the postman's threads (a stop leaves at most one batch ``sending``);
 - a message a crashed process left ``sending`` (claimed: the POST may or may not have gone
   out) is sent once more under the SAME key when every target of its tag receives the key
   (json/xml/form: the ``X-Idempotency-Key`` header), so the receiver drops it if it had it;
