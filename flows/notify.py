@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from datetime import datetime
 from typing import Protocol
@@ -83,7 +83,7 @@ class _Message:
     items: list[Item]
     key: str
     outcome: str | None = None
-    posted: bool = field(default=False)
+    posted: bool = False
 
 
 def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, now: datetime) -> DeliverySummary:
@@ -180,8 +180,8 @@ def _status(outcome: str | None) -> str:
 
 def _attempt(postman: Postman, message: _Message) -> BaseException | None:
     """One message's POST; the exception it raised, if any (the message then stays claimed)."""
-    title, body, level = render(message.items, message.tag)
     try:
+        title, body, level = render(message.items, message.tag)
         message.outcome = postman.send(message.tag, title, f"{body}\nref {message.key}", level, message.key)
     except Exception as error:  # noqa: BLE001 - raised by deliver() once the batch's other sends are marked
         return error
