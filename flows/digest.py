@@ -13,14 +13,16 @@ one is tried again on the next run, a sent one never twice.
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flows.config import OVERSIGHT_TAG, Config
 from flows.messages import CHECK_LABEL
-from flows.notify import Unconfirmed
+from flows.notify import BATCH, Sends, Unconfirmed
 from flows.sanitize import inert_line
 from flows.warehouse import store_digests
 
@@ -44,35 +46,68 @@ def period_of(now: datetime, zone: str, day: str, hour: int) -> str:
 
 
 def send_digests(con, config: Config, postman, now: datetime) -> DigestSummary:
-    """Every digest due at ``now`` and not yet sent for its period (see the module contract)."""
+    """Every digest due at ``now`` and not yet sent for its period (see the module contract).
+
+    Bodies are read on this thread; a batch of :data:`flows.notify.BATCH` digests is sent on
+    the postman's threads, then logged in one statement (a weekly run at 1,000 accounts sends
+    ~1,000 digests: one by one, each logged on its own, that was the run's longest part)."""
     policy = config.policy.digest
     summary = DigestSummary()
     if not policy.enabled:
         return summary
     previous_run = con.execute("SELECT max(started_at) FROM runs WHERE started_at < $now", {"now": now}).fetchone()[0]
-    for tag, zone, body_of in _recipients(con, config):
-        period = period_of(now, zone, policy.day, policy.hour)
-        if not _due(con, tag, period, zone, policy, previous_run):
-            continue
-        title, body = body_of(now)
-        attach = _report_file(con) if tag == OVERSIGHT_TAG else None
-        try:
-            error = postman.send(tag, title, body, "info", f"digest-{tag}-{period}", attach=attach)
-        finally:
-            if attach:
-                Path(attach).unlink(missing_ok=True)
-        if isinstance(error, Unconfirmed):  # the request was written, the answer late: never sent twice
-            error = None
-        store_digests.record(con, tag, period, now, error)
-        summary.sent += error is None
-        summary.failed += error is not None
+    recipients = [(tag, zone, body_of, period_of(now, zone, policy.day, policy.hour))
+                  for tag, zone, body_of in _recipients(con, config)]
+    tried = store_digests.attempts(con, [period for *_, period in recipients])
+    due, named = [], set()
+    for tag, zone, body_of, period in recipients:
+        if (tag, period) not in named and _due(tried.get((tag, period)), period, zone, policy, previous_run):
+            named.add((tag, period))  # a tag named twice (a custodian who is also an agency's) gets one digest
+            due.append((tag, period, body_of))
+    with Sends(postman) as sends:
+        for start in range(0, len(due), BATCH):
+            _send_batch(con, sends, due[start:start + BATCH], now, summary)
     return summary
 
 
-def _due(con, tag: str, period: str, zone: str, policy, previous_run: datetime | None) -> bool:
-    """A period's digest is due on the first run after its start, or again after a failed attempt;
-    never on a warehouse's very first run (there is no week to tell of yet)."""
-    attempt = store_digests.attempt(con, tag, period)
+def _send_batch(con, sends: Sends, batch: list[tuple], now: datetime, summary: DigestSummary) -> None:
+    """Send ``(tag, period, body maker)`` digests at once and log them; the first exception a
+    send raised is raised after the others are logged (its digest is tried again next run)."""
+    letters = []
+    for tag, period, body_of in batch:
+        title, body = body_of(now)
+        letters.append((tag, period, title, body, _report_file(con) if tag == OVERSIGHT_TAG else None))
+    try:
+        outcomes = sends.map(partial(_post, sends.postman), letters)
+    finally:
+        for *_, attach in letters:
+            if attach:
+                Path(attach).unlink(missing_ok=True)
+    logged = [(tag, period, outcome) for (tag, period, *_), outcome in zip(letters, outcomes)
+              if not isinstance(outcome, Exception)]
+    store_digests.record(con, logged, now)
+    summary.sent += sum(error is None for *_, error in logged)
+    summary.failed += sum(error is not None for *_, error in logged)
+    raised = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    if raised:
+        raise raised[0]
+
+
+def _post(postman, letter: tuple) -> str | None | Exception:
+    """One digest's send: None when sent (or sent unconfirmed: the request was written, the
+    answer late, never sent twice), the reason it failed, or the exception the send raised."""
+    tag, period, title, body, attach = letter
+    try:
+        error = postman.send(tag, title, body, "info", f"digest-{tag}-{period}", attach=attach)
+    except Exception as raised:  # noqa: BLE001 - raised by send_digests() once the batch is logged
+        return raised
+    return None if isinstance(error, Unconfirmed) else error
+
+
+def _due(attempt: str | None, period: str, zone: str, policy, previous_run: datetime | None) -> bool:
+    """A period's digest is due on the first run after its start, or again after a failed attempt
+    (``attempt``: how the last try for the period went, None if never tried); never on a
+    warehouse's very first run (there is no week to tell of yet)."""
     if attempt is not None:
         return attempt != "sent"
     start = datetime.combine(date.fromisoformat(period), time(policy.hour), ZoneInfo(zone))
@@ -82,25 +117,46 @@ def _due(con, tag: str, period: str, zone: str, policy, previous_run: datetime |
 def _recipients(con, config: Config):
     """(tag, time zone, body maker) for every custodian tag, agency tag and the oversight team."""
     agencies = {a.id: a for a in config.registry.agencies}
+    open_findings = _OpenFindings(con)
     custodians: dict[str, list] = {}
     for account in config.registry.accounts:
         for tag in account.custodians:
             custodians.setdefault(tag, []).append(account)
     for tag, accounts in sorted(custodians.items()):
         zone = agencies[accounts[0].agency].timezone
-        yield tag, zone, lambda since, ids=[a.id for a in accounts], z=zone: _findings_digest(con, ids, z, "your accounts")
+        ids = [a.id for a in accounts]
+        yield tag, zone, lambda since, ids=ids, z=zone: _findings_digest(open_findings, ids, z, "your accounts")
     for agency in config.registry.agencies:
         ids = [a.id for a in config.registry.accounts if a.agency == agency.id]
         for tag in agency.notify:
-            yield tag, agency.timezone, lambda since, ids=ids, a=agency: _findings_digest(con, ids, a.timezone, a.name)
+            yield tag, agency.timezone, lambda since, ids=ids, a=agency: _findings_digest(open_findings, ids,
+                                                                                          a.timezone, a.name)
     yield OVERSIGHT_TAG, config.policy.calendar.timezone, lambda since: _oversight_digest(con, since)
 
 
-def _findings_digest(con, account_ids: list[str], zone: str, whose: str) -> tuple[str, str]:
-    rows = con.execute(
-        "SELECT account_id, check_name, severity, message, first_seen FROM findings "
-        "WHERE state = 'open' AND account_id IN (SELECT unnest($ids)) "
-        "ORDER BY severity = 'critical' DESC, first_seen", {"ids": account_ids}).fetchall()
+class _OpenFindings:
+    """Every open finding, read once for all of a run's digests (one query per recipient tag was
+    2.7 s of 300 digests), served per account list in the order one query each would give."""
+
+    def __init__(self, con):
+        self.con = con
+        self._by_account: dict[str, list[tuple[int, tuple]]] | None = None
+
+    def of(self, account_ids: list[str]) -> list[tuple]:
+        """``(account_id, check_name, severity, message, first_seen)``, critical first, oldest first."""
+        if self._by_account is None:
+            rows = self.con.execute(
+                "SELECT account_id, check_name, severity, message, first_seen FROM findings WHERE state = 'open' "
+                "ORDER BY severity = 'critical' DESC, first_seen, account_id, check_name").fetchall()
+            self._by_account = defaultdict(list)
+            for rank, row in enumerate(rows):
+                self._by_account[row[0]].append((rank, row))
+        ranked = [entry for account_id in set(account_ids) for entry in self._by_account.get(account_id, [])]
+        return [row for _, row in sorted(ranked, key=lambda entry: entry[0])]
+
+
+def _findings_digest(open_findings: _OpenFindings, account_ids: list[str], zone: str, whose: str) -> tuple[str, str]:
+    rows = open_findings.of(account_ids)
     lines = [f"Weekly digest for {inert_line(whose)}: {len(rows)} open finding(s) on {len(account_ids)} account(s)."]
     for account_id, check, severity, message, first_seen in rows:
         since = first_seen.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d")

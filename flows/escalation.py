@@ -20,11 +20,13 @@ twice never tells anyone twice.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from checks.runner import check_named
 from flows.alert_clock import agency_calendar, open_hours
+from flows.clock import working_seconds
 from flows.config import OVERSIGHT_TAG, Config
 from flows.warehouse import store, store_alerts
 from flows.warehouse.store_alerts import FINDING_COLUMNS
@@ -92,13 +94,16 @@ class Planner:
         self.summary = PlanSummary()
         self.writes = store_alerts.Writes(now)
         self.told_so_far: dict[str, dict[str, str]] = {}
+        self.hours_open: dict[str, float] = {}
 
     def plan(self) -> PlanSummary:
         with store.transaction(self.con):
             self.told_so_far = self._everyone_told()
             marked = marks(self.con, self.now)
             self._notices(marked)
-            for finding in self._open_findings():
+            findings = self._open_findings()
+            self.hours_open = self._hours_open(findings)
+            for finding in findings:
                 self._schedule(finding, marked.get(finding["finding_id"], Mark()))
             self.writes.flush(self.con)
         return self.summary
@@ -158,7 +163,7 @@ class Planner:
             return
         agency = self.config.agency(account.agency)
         policy = self.config.policy.escalation_for(account.id, account.agency)
-        due = self._due_step(finding, policy, agency)
+        due = self._due_step(finding, policy)
         told = -1 if finding["step"] is None else finding["step"]
         if due > told:
             for step in range(told + 1, due + 1):
@@ -167,9 +172,29 @@ class Planner:
         elif told >= 0 and self._reminder_due(finding, policy):
             self._remind(finding, told)
 
-    def _due_step(self, finding: dict, policy, agency) -> int:
-        calendar = agency_calendar(self.config, agency) if policy.clock == "working" else None
-        hours = open_hours(finding["opened_at"] or finding["first_seen"], self.now, calendar)
+    def _hours_open(self, findings: list[dict]) -> dict[str, float]:
+        """Each open finding's open time as its escalation clock counts it (:func:`open_hours`):
+        working hours in one numpy pass per agency calendar. One call per finding was 3.5 ms
+        each, 0.8 s of 225 findings (cProfile, 300-account benchmark)."""
+        hours: dict[str, float] = {}
+        working: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+        for finding in findings:
+            account = self.accounts.get(finding["account_id"])
+            if account is None:
+                continue
+            opened = finding["opened_at"] or finding["first_seen"]
+            if self.config.policy.escalation_for(account.id, account.agency).clock == "working":
+                working[account.agency].append((finding["finding_id"], opened))
+            else:
+                hours[finding["finding_id"]] = open_hours(opened, self.now, None)
+        for agency_id, opened in working.items():
+            calendar = agency_calendar(self.config, self.config.agency(agency_id))
+            seconds = working_seconds([moment for _, moment in opened], [self.now] * len(opened), calendar)
+            hours.update((finding_id, float(value) / 3600.0) for (finding_id, _), value in zip(opened, seconds))
+        return hours
+
+    def _due_step(self, finding: dict, policy) -> int:
+        hours = self.hours_open[finding["finding_id"]]
         escalates = finding["severity"] in policy.severities
         due = [i for i, step in enumerate(policy.steps) if step.after_hours <= hours and (i == 0 or escalates)]
         return max(due, default=-1)

@@ -12,7 +12,7 @@ English lines keep their own direction.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from zoneinfo import ZoneInfo
@@ -66,15 +66,17 @@ class Item:
     open_working_hours: float | None = None
     """How long it has been open at sending, in both clocks (working: the agency's calendar)."""
 
-    def with_context(self, account, agency) -> Item:
-        """The same item with the account's public link and the agency's name and time zone."""
-        item = self
-        if account is not None:
-            item = replace(item, account_url=account.url or account.api_base,
-                           link_hosts=tuple(u for u in (account.url, account.api_base) if u))
-        if agency is not None:
-            item = replace(item, agency_name=agency.name, timezone=agency.timezone)
-        return item
+
+def context_fields(account, agency) -> dict:
+    """An :class:`Item`'s fields that come from its account (public link, the hosts a link may go
+    to) and its agency (name, time zone); none for an account or agency not in the registry."""
+    fields: dict = {}
+    if account is not None:
+        fields.update(account_url=account.url or account.api_base,
+                      link_hosts=tuple(u for u in (account.url, account.api_base) if u))
+    if agency is not None:
+        fields.update(agency_name=agency.name, timezone=agency.timezone)
+    return fields
 
 
 def local_time(moment: datetime | None, zone: str) -> str:

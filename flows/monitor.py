@@ -160,6 +160,7 @@ def monitor(config_dir: str = "config", db: str | None = None, now: str | None =
     use_salt(config.policy.privacy.author_salt_env, config.policy.privacy.author_salt_secret_block)
     # Before anything is written: a missing ${SECRET} stops here.
     postman = ApprisePostman(config.apprise_path, config.policy.notify.timeout_seconds)
+    postman.prepare_in_background()  # apprise's URLs parsed while the run collects, not when it notifies
     moment = datetime.fromisoformat(now).astimezone(UTC) if now else datetime.now(UTC)
     db_file = store.db_path(db)
     scale = _scale_out(shards, shard_store, collect_deployment)

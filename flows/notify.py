@@ -6,7 +6,9 @@ outbox rows (planned by :mod:`flows.escalation`), exactly once:
   with the first run after the window;
 - a message's rows are claimed with a conditional UPDATE (pending → sending) under the
   message's idempotency key BEFORE the send, marked ``sent`` after it, put back to
-  ``pending`` (attempts + 1, error kept) when apprise reports a failure;
+  ``pending`` (attempts + 1, error kept) when apprise reports a failure; messages go in
+  batches of :data:`BATCH`, claimed in one statement and marked in one, the sends of a batch
+  in flight together on the postman's threads (a stop leaves at most one batch ``sending``);
 - a message a crashed process left ``sending`` (claimed: the POST may or may not have gone
   out) is sent once more under the SAME key when every target of its tag receives the key
   (json/xml/form: the ``X-Idempotency-Key`` header), so the receiver drops it if it had it;
@@ -22,11 +24,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 import duckdb
@@ -34,23 +35,24 @@ import duckdb
 from flows.alert_clock import agency_calendar, calendar_hours
 from flows import killpoints
 from flows.clock import working_seconds
-from flows.config import Config, expand_env
-from flows.messages import Item, render
+from flows.config import Config
+from flows.messages import Item, context_fields, render
+from flows.postman import (DEFAULT_TIMEOUT_S, IDEMPOTENCY_HEADER, PARALLEL_SENDS,  # noqa: F401 - the room's names
+                           ApprisePostman, Sends, Unconfirmed)
 from flows.secrets import scrub_body
 from flows.warehouse import store, store_alerts
 
-IDEMPOTENCY_HEADER = "X-Idempotency-Key"
-DEFAULT_TIMEOUT_S = 10.0
-"""apprise's connect and read timeout when no policy gives one (``policy.notify.timeout_seconds``)."""
+BATCH = 2 * PARALLEL_SENDS
+"""Messages claimed in one statement and marked in one: a stopped run leaves at most this many
+``sending`` (resent under their key, or unconfirmed), and each batch costs two statements."""
 
 log = logging.getLogger(__name__)
 
 
-class Unconfirmed(str):
-    """The reason a send may well have arrived: the request was written, no answer came in time."""
-
-
 class Postman(Protocol):
+    """What delivers a message. A postman with ``parallel_sends`` > 1 (:class:`ApprisePostman`)
+    is called from that many threads at once; any other one from the caller's thread only."""
+
     def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
         """Deliver to every URL carrying ``tag``; None on success, :class:`Unconfirmed` when every
         failure was a timeout after the request was written, else the reason it failed.
@@ -58,94 +60,6 @@ class Postman(Protocol):
 
     def deduplicates(self, tag: str) -> bool:
         """True when every URL carrying ``tag`` receives the key where the target can see it."""
-
-
-class ApprisePostman:
-    """Delivers through apprise to the URLs of ``apprise.yaml`` (``${ENV}`` expanded at load),
-    waiting ``timeout_s`` (``policy.notify.timeout_seconds``) to connect and for an answer."""
-
-    def __init__(self, config_path: Path, timeout_s: float = DEFAULT_TIMEOUT_S):
-        import apprise
-
-        self._apprise = apprise
-        self.timeout_s = timeout_s
-        source = apprise.AppriseConfig()
-        source.add_config(expand_env(config_path.read_text(encoding="utf-8")), format="yaml")
-        self._targets = apprise.Apprise()
-        self._targets.add(source)
-        self._by_tag: dict[str, list] | None = None
-        self._for_tag: dict[str, object] = {}
-
-    def send(self, tag: str, title: str, body: str, level: str, key: str, attach: str | None = None) -> str | None:
-        targets = self._targets_for(tag)
-        for server in targets.find(tag):  # cached by AppriseConfig: the objects notify() uses
-            server.socket_connect_timeout = server.socket_read_timeout = self.timeout_s
-            if isinstance(getattr(server, "headers", None), dict):
-                server.headers[IDEMPOTENCY_HEADER] = key
-        kinds = {"critical": self._apprise.NotifyType.FAILURE, "warning": self._apprise.NotifyType.WARNING,
-                 "resolved": self._apprise.NotifyType.SUCCESS}
-        # DEBUG: apprise names the socket exception (a read timeout) only at that level, and logs the
-        # whole body there too: kept from every other handler (the failure is logged by deliver()).
-        apprise_log = logging.getLogger("apprise")
-        apprise_log.propagate = False
-        try:
-            with self._apprise.LogCapture(level=logging.DEBUG, fmt="%(levelname)s %(message)s") as captured:
-                outcome = targets.notify(body=body, title=title, tag=tag, attach=attach,
-                                         notify_type=kinds.get(level, self._apprise.NotifyType.INFO))
-        finally:
-            apprise_log.propagate = True
-        if outcome:
-            return None
-        if outcome is None:
-            return f"no apprise URL carries the tag {tag!r}"
-        return _failure(captured.getvalue().splitlines(), self.timeout_s)
-
-    def deduplicates(self, tag: str) -> bool:
-        servers = list(self._targets_for(tag).find(tag))
-        return bool(servers) and all(isinstance(getattr(s, "headers", None), dict) for s in servers)
-
-    def _targets_for(self, tag: str):
-        """An Apprise of only the servers that name ``tag`` (or ``always``); apprise's own matching
-        then runs over those few. Profiled at 1,000 accounts: apprise matched every message's tag
-        against all ~2,000 URLs twice (find, then notify), 19 % of the run. Tag expressions
-        (commas, ``all``) go to the full set, as before."""
-        common = self._apprise.common
-        if not _PLAIN_TAG.fullmatch(tag) or tag.lower() in (common.MATCH_ALL_TAG, common.MATCH_ALWAYS_TAG):
-            return self._targets
-        if self._by_tag is None:
-            self._by_tag = defaultdict(list)
-            for server in self._targets.find(common.MATCH_ALL_TAG):
-                for name in {str(t).lower() for t in server.tags}:
-                    self._by_tag[name].append(server)
-        if tag not in self._for_tag:
-            servers = self._by_tag.get(tag.lower(), []) + self._by_tag.get(common.MATCH_ALWAYS_TAG, [])
-            self._for_tag[tag] = self._apprise.Apprise(servers=servers, asset=self._targets.asset)
-        return self._for_tag[tag]
-
-
-_READ_TIMEOUT = "Read timed out"  # requests' ReadTimeout: connected, request written, no answer
-
-
-def _failure(logged: list[str], timeout_s: float) -> str:
-    """The reason from apprise's log lines: :class:`Unconfirmed` when every failed target's
-    socket error was a read timeout (no HTTP error status, no refused or dropped connection)."""
-    warnings = [line.split(" ", 1)[1] for line in logged if line.startswith(("WARNING ", "ERROR "))]
-    sockets = [line for line in logged if line.startswith("DEBUG Socket Exception")]
-    reason = _scrub(warnings[-1] if warnings else "apprise reported a failed delivery")
-    timed_out = sum(_READ_TIMEOUT in line for line in sockets)
-    if timed_out and timed_out == len(sockets) == len(warnings):
-        return Unconfirmed(f"no answer within {timeout_s:g} s after the request was written "
-                           f"(delivered-unconfirmed, not resent): {reason}")
-    return reason
-
-
-_PLAIN_TAG = re.compile(r"[\w.@+-]+")
-_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
-
-
-def _scrub(text: str) -> str:
-    """Drop anything that looks like credentials in a URL, and cap the size."""
-    return _CREDENTIALS.sub(r"\1***@", text)[:500]
 
 
 @dataclass
@@ -161,30 +75,51 @@ class DeliverySummary:
     """Sends a stopped run left open, sent again under their key to targets that deduplicate."""
 
 
+@dataclass
+class _Message:
+    """One grouped message to one tag, and how its send went (``posted`` once the postman answered)."""
+
+    tag: str
+    items: list[Item]
+    key: str
+    outcome: str | None = None
+    posted: bool = False
+
+
 def deliver(con: duckdb.DuckDBPyConnection, config: Config, postman: Postman, now: datetime) -> DeliverySummary:
-    """Send each recipient one message grouping its unsent items; see the module contract."""
+    """Send each recipient one message grouping its unsent items; see the module contract.
+
+    Messages go in batches of :data:`BATCH`: claimed in one statement (committed before any of
+    their POSTs starts), sent concurrently by the postman's threads, marked in one statement
+    after the last of them answered. Only this thread touches DuckDB."""
     with store.transaction(con):
         interrupted = store_alerts.interrupted(con)
         store_alerts.release_held(con)
         store_alerts.supersede(con)
     summary = DeliverySummary()
-    _finish_interrupted(con, config, postman, interrupted, now, summary)
-    for tag, items in sorted(_unsent_items(con, config, now).items()):
-        muted = [i for i in items if _muted(config, i, now)]
-        store_alerts.hold(con, [(i.event_id, tag) for i in muted])
-        summary.items_held += len(muted)
-        sendable = [i for i in items if i not in muted]
-        if sendable:
-            _send_one(con, postman, tag, sendable, now, summary)
+    with Sends(postman) as sends:
+        _finish_interrupted(con, config, sends, interrupted, now, summary)
+        messages, held = [], []
+        for tag, items in sorted(_unsent_items(con, config, now).items()):
+            muted = [i for i in items if _muted(config, i, now)]
+            held += [(i.event_id, tag) for i in muted]
+            sendable = [i for i in items if i not in muted]
+            if sendable:
+                messages.append(_Message(tag, sendable, message_key(tag, [i.event_id for i in sendable])))
+        store_alerts.hold(con, held)
+        summary.items_held += len(held)
+        for start in range(0, len(messages), BATCH):
+            _claim_and_send(con, sends, messages[start:start + BATCH], now, summary)
     return summary
 
 
-def _finish_interrupted(con, config: Config, postman: Postman, interrupted: list[tuple[str, str]], now: datetime,
+def _finish_interrupted(con, config: Config, sends: Sends, interrupted: list[tuple[str, str]], now: datetime,
                         summary: DeliverySummary) -> None:
     """Messages a stopped run left ``sending``: resent under their own key where the target
     deduplicates, else ``unconfirmed`` (see the module contract)."""
+    resend = []
     for key, tag in interrupted:
-        if getattr(postman, "deduplicates", lambda _tag: False)(tag):
+        if getattr(sends.postman, "deduplicates", lambda _tag: False)(tag):
             items = _unsent_items(con, config, now, statuses=("sending",), message_key=key).get(tag, [])
             if not items:  # its findings are gone from the warehouse: nothing left to render
                 store_alerts.mark_unconfirmed(con, key, tag, "a run stopped while sending; nothing left to resend")
@@ -192,42 +127,67 @@ def _finish_interrupted(con, config: Config, postman: Postman, interrupted: list
             store_alerts.reclaim(con, key, tag, now)
             log.warning("a run stopped while sending %s to %s; sending it again under the same key", key, tag)
             summary.messages_resent += 1
-            _send_claimed(con, postman, tag, items, key, now, summary)
+            resend.append(_Message(tag, items, key))
         else:
             store_alerts.mark_unconfirmed(con, key, tag, "a run stopped while sending; may have gone out, not resent")
             log.warning("a run stopped while sending %s to %s; marked unconfirmed, not resent", key, tag)
             summary.messages_unconfirmed += 1
+    for start in range(0, len(resend), BATCH):
+        _send_and_mark(con, sends, resend[start:start + BATCH], now, summary)
 
 
-def _send_one(con, postman: Postman, tag: str, items: list[Item], now: datetime, summary: DeliverySummary) -> None:
-    """Claim, send, mark: the claim is written before the send starts."""
-    key = message_key(tag, [i.event_id for i in items])
-    if store_alerts.claim(con, tag, [i.event_id for i in items], key, now) == 0:
-        return  # another sender holds them
-    killpoints.reached("notify.claimed")
-    _send_claimed(con, postman, tag, items, key, now, summary)
+def _claim_and_send(con, sends: Sends, batch: list[_Message], now: datetime, summary: DeliverySummary) -> None:
+    """Claim, send, mark: the claims are committed before any send starts."""
+    won = store_alerts.claim(con, [(m.tag, m.key, [i.event_id for i in m.items]) for m in batch], now)
+    batch = [m for m in batch if (m.key, m.tag) in won]  # another sender holds the rest
+    for _ in batch:
+        killpoints.reached("notify.claimed")
+    _send_and_mark(con, sends, batch, now, summary)
 
 
-def _send_claimed(con, postman: Postman, tag: str, items: list[Item], key: str, now: datetime,
-                  summary: DeliverySummary) -> None:
-    """Send claimed rows under ``key`` and mark them: sent, unconfirmed, or pending again."""
-    title, body, level = render(items, tag)
-    outcome = postman.send(tag, title, f"{body}\nref {key}", level, key)
-    error = scrub_body(outcome)  # a target may echo its credentials
-    killpoints.reached("notify.posted")
+def _send_and_mark(con, sends: Sends, batch: list[_Message], now: datetime, summary: DeliverySummary) -> None:
+    """Send claimed messages and mark each: sent, unconfirmed, or pending again. A message whose
+    send raised stays ``sending`` (it may have gone out) and the first such error is raised
+    after the others are marked."""
+    raised = next((error for error in sends.map(partial(_attempt, sends.postman), batch) if error is not None), None)
+    posted = [m for m in batch if m.posted]
+    errors = {m.key: scrub_body(m.outcome) for m in posted}  # a target may echo its credentials
+    store_alerts.finish(con, [(m.key, m.tag, _status(m.outcome), errors[m.key]) for m in posted], now)
+    for message in posted:
+        error = errors[message.key]
+        if isinstance(message.outcome, Unconfirmed):
+            log.warning("delivery to tag %s unconfirmed (%d items, not resent): %s", message.tag, len(message.items),
+                        error)
+            summary.messages_unconfirmed += 1
+            continue
+        killpoints.reached("notify.marked")
+        if error is None:
+            summary.messages_sent += 1
+            summary.items_sent += len(message.items)
+        else:
+            log.warning("delivery to tag %s failed (%d items kept for the next run): %s", message.tag,
+                        len(message.items), error)
+            summary.messages_failed += 1
+    if raised is not None:
+        raise raised
+
+
+def _status(outcome: str | None) -> str:
     if isinstance(outcome, Unconfirmed):
-        store_alerts.mark_unconfirmed(con, key, tag, error)
-        log.warning("delivery to tag %s unconfirmed (%d items, not resent): %s", tag, len(items), error)
-        summary.messages_unconfirmed += 1
-        return
-    store_alerts.finish(con, key, tag, now, error)
-    killpoints.reached("notify.marked")
-    if error is None:
-        summary.messages_sent += 1
-        summary.items_sent += len(items)
-    else:
-        log.warning("delivery to tag %s failed (%d items kept for the next run): %s", tag, len(items), error)
-        summary.messages_failed += 1
+        return "unconfirmed"
+    return "sent" if outcome is None else "pending"
+
+
+def _attempt(postman: Postman, message: _Message) -> BaseException | None:
+    """One message's POST; the exception it raised, if any (the message then stays claimed)."""
+    try:
+        title, body, level = render(message.items, message.tag)
+        message.outcome = postman.send(message.tag, title, f"{body}\nref {message.key}", level, message.key)
+    except Exception as error:  # noqa: BLE001 - raised by deliver() once the batch's other sends are marked
+        return error
+    message.posted = True
+    killpoints.reached("notify.posted")
+    return None
 
 
 def message_key(tag: str, event_ids: list[str]) -> str:
@@ -263,26 +223,30 @@ def _unsent_items(con: duckdb.DuckDBPyConnection, config: Config, now: datetime,
     """, {"statuses": list(statuses), "key": message_key}).fetchall()
     accounts = {a.id: a for a in config.registry.accounts}
     agencies = {a.id: a for a in config.registry.agencies}
-    items = [Item(*fields[:-1], told=tuple(fields[-1] or ()), audience=audience or "custodians")
-             for _, audience, *fields in rows]
-    working = _working_hours_open(config, items, now)
+    # Each Item built once with every field: three dataclass replace() calls per item were 0.4 s of
+    # 700 items (notify_bench, 300 accounts), more than the query.
+    working = _working_hours_open(config, [(r[9], r[16]) for r in rows], now)
     grouped: dict[str, list[Item]] = defaultdict(list)
-    for (tag, *_), item, hours in zip(rows, items, working):
-        item = replace(item, open_calendar_hours=calendar_hours(item.first_seen, now), open_working_hours=hours)
-        grouped[tag].append(item.with_context(accounts.get(item.account_id), agencies.get(item.agency_id)))
+    for (tag, audience, *fields), hours in zip(rows, working):
+        *columns, told = fields
+        account_id, agency_id, first_seen = columns[6], columns[7], columns[14]
+        grouped[tag].append(Item(*columns, told=tuple(told or ()), audience=audience or "custodians",
+                                 open_calendar_hours=calendar_hours(first_seen, now), open_working_hours=hours,
+                                 **context_fields(accounts.get(account_id), agencies.get(agency_id))))
     return grouped
 
 
-def _working_hours_open(config: Config, items: list[Item], now: datetime) -> list[float | None]:
-    """Each item's open time in working hours of its agency's calendar (one numpy pass per agency)."""
-    hours: list[float | None] = [None] * len(items)
+def _working_hours_open(config: Config, opened: list[tuple[str, datetime]], now: datetime) -> list[float | None]:
+    """Each ``(agency_id, first_seen)``'s open time in working hours of the agency's calendar
+    (one numpy pass per agency); None for an agency not in the registry."""
+    hours: list[float | None] = [None] * len(opened)
     agencies = {a.id: a for a in config.registry.agencies}
     by_agency: dict[str, list[int]] = defaultdict(list)
-    for index, item in enumerate(items):
-        if item.agency_id in agencies:
-            by_agency[item.agency_id].append(index)
+    for index, (agency_id, _) in enumerate(opened):
+        if agency_id in agencies:
+            by_agency[agency_id].append(index)
     for agency_id, indexes in by_agency.items():
-        seconds = working_seconds([items[i].first_seen for i in indexes], [now] * len(indexes),
+        seconds = working_seconds([opened[i][1] for i in indexes], [now] * len(indexes),
                                   agency_calendar(config, agencies[agency_id]))
         for index, value in zip(indexes, seconds):
             hours[index] = float(value) / 3600

@@ -4,7 +4,9 @@ and can be told to misbehave: be down, close the connection mid-request, or answ
 Modes (``Sink.mode``): ``up`` answers 200; ``closed`` reads the headers, then drops the connection
 without reading the body or answering (nothing is recorded: the request never arrived whole);
 ``slow`` reads and records the request, then waits ``slow_s`` before answering (it *was*
-delivered, the sender just never hears so). :meth:`down` closes the listening socket (connection
+delivered, the sender just never hears so). ``delay_s`` (default 0) delays every answer a
+little, so concurrent sends overlap; ``most_in_flight`` is the most requests it held at once.
+:meth:`down` closes the listening socket (connection
 refused) and :meth:`up` listens again on the same port.
 """
 
@@ -14,6 +16,7 @@ import json
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from flows.notify import IDEMPOTENCY_HEADER
@@ -37,9 +40,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
             return
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        sink.record(self.path, self.headers.get(IDEMPOTENCY_HEADER), json.loads(body or b"{}"))
-        if sink.mode == "slow":
-            time.sleep(sink.slow_s)
+        with sink.in_flight():
+            sink.record(self.path, self.headers.get(IDEMPOTENCY_HEADER), json.loads(body or b"{}"))
+            time.sleep(sink.slow_s if sink.mode == "slow" else sink.delay_s)
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -55,7 +58,10 @@ class Sink:
     def __init__(self, port: int = 0):
         self.mode = "up"
         self.slow_s = 3.0
+        self.delay_s = 0.0
         self.dropped = 0
+        self.most_in_flight = 0
+        self._in_flight = 0
         self.received: list[dict] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -86,6 +92,18 @@ class Sink:
         with self._lock:
             self.received.append({"tag": path.rsplit("/", 1)[-1], "key": key, "title": payload.get("title"),
                                   "message": payload.get("message"), "type": payload.get("type")})
+
+    @contextmanager
+    def in_flight(self):
+        """Count a request as held (received, not answered) for the block."""
+        with self._lock:
+            self._in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def clear(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ import pytest
 
 from flows.cli import write_demo_config
 from flows.killpoints import ENV, POINTS
+from flows.postman import PER_HOST
 from flows.simulator import Simulator, generate
 from flows.warehouse import store
 from tests.processes import run_isolated
@@ -153,8 +154,9 @@ def test_a_run_killed_anywhere_then_rerun_ends_as_an_uninterrupted_run(world, un
     keys = sink.keys()
     assert set(keys) == set(expected), f"{point}: alerts lost or extra"
     repeated = {key for key, count in keys.items() if count > 1}
-    if point == "notify.posted":  # POST answered, mark not written: resent once under the same key
-        assert len(repeated) == 1 and max(keys.values()) == 2
+    if point == "notify.posted":  # POST answered, mark not written: resent once under the same key; the
+        # sends in flight beside it (at most PER_HOST to the one sink) may have been answered too
+        assert 1 <= len(repeated) <= PER_HOST and max(keys.values()) == 2
     else:
         assert not repeated, f"{point}: delivered twice: {repeated}"
     kept = {m["key"]: m for m in sink.deduplicated()}  # what a receiver dropping repeats keeps

@@ -132,28 +132,48 @@ def release_held(con: duckdb.DuckDBPyConnection) -> None:
 def hold(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> None:
     """Outbox rows ``(event_id, tag)`` due inside a mute window: kept for the first run after it."""
     if keys:
-        con.executemany("UPDATE deliveries SET status = 'held' WHERE event_id = ? AND recipient_tag = ? "
-                        "AND status = 'pending'", keys)
+        events, tags = zip(*keys)
+        con.execute("UPDATE deliveries SET status = 'held' FROM (SELECT unnest($events::VARCHAR[]) AS event_id, "
+                    "unnest($tags::VARCHAR[]) AS tag) k WHERE deliveries.event_id = k.event_id "
+                    "AND deliveries.recipient_tag = k.tag AND deliveries.status = 'pending'",
+                    {"events": list(events), "tags": list(tags)})
 
 
-def claim(con: duckdb.DuckDBPyConnection, tag: str, event_ids: list[str], message_key: str, now: datetime) -> int:
-    """Claim unsent rows for one message (pending → sending); returns how many this caller won."""
-    return con.execute(
-        "UPDATE deliveries SET status = 'sending', message_key = $key, claimed_at = $now, attempts = attempts + 1, "
-        "last_attempt_at = $now WHERE recipient_tag = $tag AND event_id IN (SELECT unnest($ids)) AND status = 'pending'",
-        {"key": message_key, "now": now, "tag": tag, "ids": event_ids}).fetchone()[0]
+def claim(con: duckdb.DuckDBPyConnection, messages: list[tuple[str, str, list[str]]], now: datetime
+          ) -> set[tuple[str, str]]:
+    """Claim the unsent rows of several messages ``(tag, message_key, event_ids)`` in one statement
+    (pending → sending); returns ``(message_key, tag)`` of each message this caller won a row of.
+    One statement, not one per message: each autocommitted UPDATE cost ~10 ms (1,000 accounts)."""
+    rows = [(tag, key, event_id) for tag, key, event_ids in messages for event_id in event_ids]
+    if not rows:
+        return set()
+    tags, keys, events = (list(column) for column in zip(*rows))
+    return set(con.execute(
+        "UPDATE deliveries SET status = 'sending', message_key = k.message_key, claimed_at = $now, "
+        "attempts = attempts + 1, last_attempt_at = $now "
+        "FROM (SELECT unnest($tags::VARCHAR[]) AS tag, unnest($keys::VARCHAR[]) AS message_key, "
+        "      unnest($events::VARCHAR[]) AS event_id) k "
+        "WHERE deliveries.recipient_tag = k.tag AND deliveries.event_id = k.event_id AND deliveries.status = 'pending' "
+        "RETURNING deliveries.message_key, deliveries.recipient_tag",
+        {"tags": tags, "keys": keys, "events": events, "now": now}).fetchall())
 
 
-def finish(con: duckdb.DuckDBPyConnection, message_key: str, tag: str, now: datetime, error: str | None) -> None:
-    """After the send: ``sent``, or back to ``pending`` with the error kept for the next run."""
-    if error is None:
-        con.execute("UPDATE deliveries SET status = 'sent', delivered_at = $now, last_error = NULL "
-                    "WHERE message_key = $key AND recipient_tag = $tag AND status = 'sending'",
-                    {"now": now, "key": message_key, "tag": tag})
-    else:
-        con.execute("UPDATE deliveries SET status = 'pending', last_error = $error, message_key = NULL "
-                    "WHERE message_key = $key AND recipient_tag = $tag AND status = 'sending'",
-                    {"error": error, "key": message_key, "tag": tag})
+def finish(con: duckdb.DuckDBPyConnection, outcomes: list[tuple[str, str, str, str | None]], now: datetime) -> None:
+    """After the sends, in one statement, each message ``(message_key, tag, status, error)``:
+    ``sent`` (delivered now), ``pending`` (failed: error kept, key let go, tried next run) or
+    ``unconfirmed`` (may have arrived: never resent)."""
+    if not outcomes:
+        return
+    keys, tags, statuses, errors = (list(column) for column in zip(*outcomes))
+    con.execute(
+        "UPDATE deliveries SET status = k.status, last_error = k.error, "
+        "delivered_at = CASE WHEN k.status = 'sent' THEN $now ELSE deliveries.delivered_at END, "
+        "message_key = CASE WHEN k.status = 'pending' THEN NULL ELSE deliveries.message_key END "
+        "FROM (SELECT unnest($keys::VARCHAR[]) AS message_key, unnest($tags::VARCHAR[]) AS tag, "
+        "      unnest($statuses::VARCHAR[]) AS status, unnest($errors::VARCHAR[]) AS error) k "
+        "WHERE deliveries.message_key = k.message_key AND deliveries.recipient_tag = k.tag "
+        "AND deliveries.status = 'sending'",
+        {"keys": keys, "tags": tags, "statuses": statuses, "errors": errors, "now": now})
 
 
 def add_silence(con: duckdb.DuckDBPyConnection, silence_id: str, account_id: str, check_name: str | None,
