@@ -111,9 +111,12 @@ class Judgment:
 
 def judge(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> list[Judgment]:
     """Run every check over the accounts it judges in ``run_id``. The checks may call
-    ``working_hours(start, end, account_id)`` / ``working_days(…)``: each account's calendar."""
+    ``working_hours(start, end, account_id)`` / ``working_days(…)``: each account's calendar, and
+    read ``run_clocks`` (the view ``response_clocks`` with working hours, computed once; the caller
+    drops it with ``store_clocks.drop_run_clocks``)."""
     store_alerts.prepare_judgment(con, run_id, now, policy_rows(config))
     register_clock(con, account_calendars(config), default=calendar_of(config.policy.calendar))
+    store_clocks.prepare_run_clocks(con)  # the clock view once per run, not once per reader
     window_start = now - timedelta(days=config.policy.window_days)
     values = {"now": now, "window_start": window_start, "window_days": config.policy.window_days,
               "run_id": run_id, **duty_parameters(config)}
@@ -131,7 +134,9 @@ def judge(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) ->
 
 def evaluate(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> list[dict]:
     """Run every check for the accounts judged in ``run_id``; one dict per violation."""
-    return [v for j in judge(con, config, run_id, now) for v in j.violations]
+    violations = [v for j in judge(con, config, run_id, now) for v in j.violations]
+    store_clocks.drop_run_clocks(con)
+    return violations
 
 
 @dataclass
@@ -148,7 +153,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetim
     """Judge, then reconcile the findings and record the flips, in one transaction."""
     with store.transaction(con):
         judgments = judge(con, config, run_id, now)
-        store_clocks.record_working_hours(con, now)  # judge registered the calendars: both clocks for readers
+        store_clocks.record_working_hours(con, now)  # from judge's run_clocks: both clocks for readers
+        store_clocks.drop_run_clocks(con)
         episodes = Episodes(con, config, run_id, now)
         for judgment in judgments:
             episodes.reconcile(judgment)
