@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from checks.runner import evaluate, run_checks
 from flows.records import Inbound, Reply
 from tests.checks.test_checks import posted, with_calendar_clocks
@@ -60,3 +62,14 @@ def test_each_run_recomputes_the_clocks_and_records_both_clocks_for_readers(ware
                                "FROM response_clocks WHERE first_reply_at IS NOT NULL ORDER BY message_id")
     assert [m for m, _ in recorded] == ["q1", "q4", "q5"]
     assert recorded == from_view
+
+
+def test_the_checks_memory_limit_holds_only_while_they_run(warehouse, monkeypatch):
+    run_id = judged_run(warehouse, TIMELINE)
+    [(default,)] = warehouse.rows("SELECT current_setting('memory_limit')")
+    run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    assert warehouse.rows("SELECT current_setting('memory_limit')") == [(default,)]
+    monkeypatch.setenv("CUSTODIAN_CHECKS_MEMORY_LIMIT", "1GB'; DROP TABLE findings; --")
+    with pytest.raises(ValueError, match="CUSTODIAN_CHECKS_MEMORY_LIMIT"):
+        run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    assert warehouse.rows("SELECT count(*) FROM findings") != []
