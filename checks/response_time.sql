@@ -5,7 +5,8 @@
 --       summarised per account as the median and the 90th percentile, in working hours of the
 --       account's calendar or in calendar hours (response_time.clock); either exceeding the SLA
 --       is a finding. Unanswered messages are not in these statistics (the unanswered check
---       covers them). The message gives both clocks.
+--       covers them). The message gives both clocks. Reads run_clocks: the runner evaluates the
+--       view response_clocks once per run, with each answered clock's working hours.
 -- parameters: policy.yaml response_time.sla_hours (default 24), response_time.clock (default
 --       working), response_time.min_answered (default 1), unanswered.needs_answer_only (default
 --       true: only messages that need an answer), calendar (per agency / account), window_days (default 30).
@@ -14,11 +15,9 @@
 -- action: Answer citizens sooner: check the platform's notifications daily, share the inbox
 --       among the custodians, and prepare answers to common questions.
 WITH answered AS (
-    SELECT c.account_id, c.response_hours AS calendar_hours,
-           working_hours(c.created_at, c.first_reply_at, c.account_id) AS working_hours,
-           CASE WHEN j.response_clock = 'calendar' THEN c.response_hours
-                ELSE working_hours(c.created_at, c.first_reply_at, c.account_id) END AS hours
-    FROM response_clocks c JOIN judged j USING (account_id)
+    SELECT c.account_id, c.response_hours AS calendar_hours, c.working_hours,
+           CASE WHEN j.response_clock = 'calendar' THEN c.response_hours ELSE c.working_hours END AS hours
+    FROM run_clocks c JOIN judged j USING (account_id)
     WHERE c.created_at >= $window_start AND c.first_reply_at IS NOT NULL
       AND (NOT j.questions_only OR c.needs_answer)
 ), stats AS (

@@ -12,7 +12,9 @@ warehouse and knows nothing about who is told.
 
 from __future__ import annotations
 
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -27,6 +29,18 @@ from flows.clock import account_calendars, calendar_of, register_clock
 from flows.warehouse import store, store_alerts, store_clocks
 
 _HEADER_FIELD = re.compile(r"^--\s*(\w+):\s*(.*)$")
+# DuckDB's working memory while the checks run: sorts and joins past it spill to disk. Its default
+# (80 % of RAM) let the clock view's sorts hold 5.8 GB at 10 M messages (bench/perf_checks.py);
+# 1GB kept that process at 1.2 GB, at the price of spilling (240 s instead of 85 s wall). A host
+# with memory to spare sets CUSTODIAN_CHECKS_MEMORY_LIMIT (a DuckDB size such as 4GB).
+_SIZE = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
+
+
+def checks_memory_limit() -> str:
+    limit = os.environ.get("CUSTODIAN_CHECKS_MEMORY_LIMIT", "1GB").strip()
+    if not _SIZE.match(limit):
+        raise ValueError(f"CUSTODIAN_CHECKS_MEMORY_LIMIT must be a size such as 1GB or 512MiB; got {limit!r}")
+    return limit
 
 
 @dataclass(frozen=True)
@@ -111,9 +125,12 @@ class Judgment:
 
 def judge(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> list[Judgment]:
     """Run every check over the accounts it judges in ``run_id``. The checks may call
-    ``working_hours(start, end, account_id)`` / ``working_days(…)``: each account's calendar."""
+    ``working_hours(start, end, account_id)`` / ``working_days(…)``: each account's calendar, and
+    read ``run_clocks`` (the view ``response_clocks`` with working hours, computed once; the caller
+    drops it with ``store_clocks.drop_run_clocks``)."""
     store_alerts.prepare_judgment(con, run_id, now, policy_rows(config))
     register_clock(con, account_calendars(config), default=calendar_of(config.policy.calendar))
+    store_clocks.prepare_run_clocks(con)  # the clock view once per run, not once per reader
     window_start = now - timedelta(days=config.policy.window_days)
     values = {"now": now, "window_start": window_start, "window_days": config.policy.window_days,
               "run_id": run_id, **duty_parameters(config)}
@@ -131,7 +148,20 @@ def judge(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) ->
 
 def evaluate(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> list[dict]:
     """Run every check for the accounts judged in ``run_id``; one dict per violation."""
-    return [v for j in judge(con, config, run_id, now) for v in j.violations]
+    violations = [v for j in judge(con, config, run_id, now) for v in j.violations]
+    store_clocks.drop_run_clocks(con)
+    return violations
+
+
+@contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: str):
+    """``limit`` as the connection's memory_limit for the block, DuckDB's default afterwards (nothing
+    else sets it; re-setting the old value as read would round it down a little each run)."""
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute("RESET memory_limit")
 
 
 @dataclass
@@ -146,9 +176,10 @@ class CheckSummary:
 
 def run_checks(con: duckdb.DuckDBPyConnection, config, run_id: str, now: datetime) -> CheckSummary:
     """Judge, then reconcile the findings and record the flips, in one transaction."""
-    with store.transaction(con):
+    with _memory_limit(con, checks_memory_limit()), store.transaction(con):
         judgments = judge(con, config, run_id, now)
-        store_clocks.record_working_hours(con, now)  # judge registered the calendars: both clocks for readers
+        store_clocks.record_working_hours(con, now)  # from judge's run_clocks: both clocks for readers
+        store_clocks.drop_run_clocks(con)
         episodes = Episodes(con, config, run_id, now)
         for judgment in judgments:
             episodes.reconcile(judgment)

@@ -3,7 +3,8 @@
 --       response clock (see the view response_clocks: follow-ups join an open clock) and still
 --       have no reply from the account, older than the threshold, per account: how many, the
 --       age of the oldest in both clocks, and links to them (oldest first). The thresholds count
---       working hours of the account's calendar or calendar hours (unanswered.clock).
+--       working hours of the account's calendar or calendar hours (unanswered.clock). Reads
+--       run_clocks: the runner evaluates the view response_clocks once per run.
 -- parameters: policy.yaml unanswered.warn_hours (default 48), unanswered.critical_hours
 --       (default 168), unanswered.clock (default working), unanswered.needs_answer_only (default
 --       true: only messages that need an answer), calendar (per agency / account), window_days (default 30).
@@ -16,7 +17,7 @@ WITH clocked AS (
     SELECT c.account_id, c.message_id, c.url, c.created_at,
            (epoch($now) - epoch(c.created_at)) / 3600.0 AS calendar_hours,
            working_hours(c.created_at, $now, c.account_id) AS working_hours, j.unanswered_clock
-    FROM response_clocks c JOIN judged j USING (account_id)
+    FROM run_clocks c JOIN judged j USING (account_id)
     WHERE c.first_reply_at IS NULL AND c.created_at >= $window_start
       AND (NOT j.questions_only OR c.needs_answer)
 ), waiting AS (

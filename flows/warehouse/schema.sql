@@ -475,40 +475,45 @@ WHERE s.expired_at IS NULL AND s.ends_at > coalesce((SELECT max(now) FROM judgin
 -- response_hours is in calendar hours. Working hours come from the working_hours(start, end,
 -- account_id) UDF (flows/clock.py register_clock), which exists only on connections that
 -- registered it: the checks call it; this view does not, so any reader can query it.
+-- Computed with one sort of each thread's time line (a lag), then only for the messages after
+-- silence an ASOF join to their first reply and a lag among them: no ASOF join of every message
+-- (issue 9: about 15 % less CPU at 1 M messages than the former ASOF + two windows, same rows).
 CREATE OR REPLACE VIEW response_clocks AS
-WITH messages AS (
-    SELECT account_id, message_id, created_at, kind, author, url, needs_answer, needs_answer_reason, from_official,
+WITH messages AS (  -- narrow: it is kept in memory for its three readers; the rest is joined to the clocks
+    SELECT account_id, message_id, created_at, needs_answer,
            CASE WHEN kind IN ('direct', 'mention') OR post_id IS NULL
                 THEN coalesce('author:' || author, 'message:' || message_id)  -- no author stored: its own thread
                 ELSE 'post:' || post_id END AS thread_key
     FROM inbound_verdicts
 ), own_replies AS (  -- the account's replies, in the thread and kind of the message each answers
-    SELECT r.account_id, m.thread_key, m.needs_answer, r.reply_id, r.created_at,
-           row_number() OVER (PARTITION BY r.account_id, m.thread_key, m.needs_answer ORDER BY r.created_at, r.reply_id) AS replies_so_far
+    SELECT r.account_id, m.thread_key, m.needs_answer, r.reply_id, r.created_at
     FROM replies r JOIN messages m ON m.account_id = r.account_id AND m.message_id = r.in_reply_to_id
     WHERE r.created_at >= m.created_at
-), placed AS (  -- each message with the last reply before it and the message before it
-    SELECT m.*, r.created_at AS last_reply_at, coalesce(r.replies_so_far, 0) AS segment,
-           lag(m.created_at) OVER (PARTITION BY m.account_id, m.thread_key, m.needs_answer
-                                   ORDER BY m.created_at, m.message_id) AS previous_at
-    FROM messages m ASOF LEFT JOIN own_replies r
-      ON r.account_id = m.account_id AND r.thread_key = m.thread_key AND r.needs_answer = m.needs_answer
-     AND m.created_at > r.created_at
-), qualified AS (
-    SELECT *, coalesce(epoch(created_at) - epoch(greatest(previous_at, last_reply_at)) >= 86400, true) AS after_silence
-    FROM placed
-), starts AS (  -- the first message after 24 h of silence in each stretch between two replies
-    SELECT * FROM qualified WHERE after_silence
-    QUALIFY row_number() OVER (PARTITION BY account_id, thread_key, needs_answer, segment
-                               ORDER BY created_at, message_id) = 1
+), events AS (  -- messages and replies of each thread on one time line (a reply after a message of its instant)
+    SELECT account_id, thread_key, needs_answer, created_at, false AS is_reply, message_id AS event_id FROM messages
+    UNION ALL
+    SELECT account_id, thread_key, needs_answer, created_at, true, reply_id FROM own_replies
+), after_silence AS (  -- messages 24 h after the thread's previous message or reply (or its first)
+    SELECT account_id, thread_key, needs_answer, created_at, event_id AS message_id FROM (
+        SELECT *, lag(created_at) OVER (PARTITION BY account_id, thread_key, needs_answer
+                                        ORDER BY created_at, is_reply, event_id) AS previous_event_at
+        FROM events)
+    WHERE NOT is_reply AND coalesce(epoch(created_at) - epoch(previous_event_at) >= 86400, true)
+), answered AS (  -- each with the account's first reply at or after it
+    SELECT s.*, f.reply_id AS first_reply_id, f.created_at AS first_reply_at
+    FROM after_silence s ASOF LEFT JOIN own_replies f
+      ON f.account_id = s.account_id AND f.thread_key = s.thread_key AND f.needs_answer = s.needs_answer
+     AND f.created_at >= s.created_at
+), starts AS (  -- the first of its stretch: no earlier one, or the earlier one was answered before it came
+    SELECT * FROM answered
+    QUALIFY coalesce(lag(first_reply_at) OVER (PARTITION BY account_id, thread_key, needs_answer
+                                               ORDER BY created_at, message_id) < created_at, true)
 )
-SELECT s.account_id, s.message_id, s.thread_key, s.kind, s.author, s.url, s.created_at,
-       s.needs_answer, s.needs_answer_reason, s.from_official,
-       f.reply_id AS first_reply_id, f.created_at AS first_reply_at,
-       (epoch(f.created_at) - epoch(s.created_at)) / 3600.0 AS response_hours
-FROM starts s ASOF LEFT JOIN own_replies f
-  ON f.account_id = s.account_id AND f.thread_key = s.thread_key AND f.needs_answer = s.needs_answer
- AND f.created_at >= s.created_at;
+SELECT s.account_id, s.message_id, s.thread_key, m.kind, m.author, m.url, s.created_at,
+       s.needs_answer, m.needs_answer_reason, m.from_official,
+       s.first_reply_id, s.first_reply_at,
+       (epoch(s.first_reply_at) - epoch(s.created_at)) / 3600.0 AS response_hours
+FROM starts s JOIN inbound_verdicts m ON m.account_id = s.account_id AND m.message_id = s.message_id;
 
 -- Analyst views: stable names and columns. Each has an example query that tests run. ---------
 

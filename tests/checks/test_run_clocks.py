@@ -1,0 +1,75 @@
+"""The response clocks computed once per check run (run_clocks) give the findings the view gives."""
+
+import json
+
+import pytest
+
+from checks.runner import evaluate, run_checks
+from flows.records import Inbound, Reply
+from tests.checks.test_checks import posted, with_calendar_clocks
+from tests.conftest import NOW, account_entry, ago
+
+STRICT = {"response_time": {"sla_hours": 8}, "unanswered": {"warn_hours": 24}}
+
+
+def said(message_id: str, hours_ago: float, post: str = "p1", text: str = "When does the clinic open?") -> Inbound:
+    return Inbound("moh", message_id, ago(hours=hours_ago), "reply", author=f"citizen-{message_id}", text=text,
+                   post_id=post, url=f"https://social.example.gov/@citizen/{message_id}")
+
+
+def replied(message_id: str, hours_ago: float) -> Reply:
+    return Reply("moh", f"r-{message_id}", message_id, ago(hours=hours_ago))
+
+
+# Thread p1: q1 opens a clock, the follow-up q2 joins it, the reply to q2 closes it after 20 h; q3
+# 10 h after that reply continues the conversation (no clock); q4, 25 h after q3, opens a new one,
+# still unanswered after 45 h. A "thanks" never joins a question's clock. Thread p2: one hour.
+TIMELINE = [posted("moh", 1), said("q1", 100), said("q2", 90, text="Any news?"), replied("q2", 80),
+            said("q3", 70, text="And the fees?"), said("thanks", 69, text="Thanks!"), said("q4", 45),
+            said("q5", 50, post="p2"), replied("q5", 49)]
+
+
+def judged_run(warehouse, records, policy=STRICT):
+    warehouse.configure([account_entry("moh")], with_calendar_clocks(policy))
+    return warehouse.run({"moh": ("ok", records)})
+
+
+def test_follow_ups_continuations_and_late_clocks_give_the_views_statistics(warehouse):
+    run_id = judged_run(warehouse, TIMELINE)
+    found = {v["check_name"]: v for v in evaluate(warehouse.con, warehouse.config, run_id, NOW)}
+    slow = json.loads(found["response_time"]["details"])
+    assert (slow["answered"], slow["median_hours"], slow["p90_hours"]) == (2, 10.5, 18.1)
+    assert found["response_time"]["severity"] == "critical"
+    waiting = json.loads(found["unanswered"]["details"])
+    assert (found["unanswered"]["value"], waiting["count"]) == (45.0, 1)
+    assert waiting["links"] == ["https://social.example.gov/@citizen/q4"]
+    assert warehouse.rows("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'run_clocks'") == [(0,)]
+
+
+def test_each_run_recomputes_the_clocks_and_records_both_clocks_for_readers(warehouse):
+    run_id = judged_run(warehouse, TIMELINE)
+    run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    assert warehouse.rows("SELECT count(*) FROM findings WHERE check_name = 'unanswered' AND state <> 'resolved'") == [(1,)]
+    run_id = warehouse.run({"moh": ("ok", [replied("q4", 1)])})
+    found = {v["check_name"] for v in evaluate(warehouse.con, warehouse.config, run_id, NOW)}
+    assert "unanswered" not in found  # q4's reply, merged after the first check run, is seen
+    run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    from flows.clock import account_calendars, register_clock
+
+    register_clock(warehouse.con, account_calendars(warehouse.config))
+    recorded = warehouse.rows("SELECT message_id, working_hours FROM response_working_hours ORDER BY message_id")
+    from_view = warehouse.rows("SELECT message_id, working_hours(created_at, first_reply_at, account_id) "
+                               "FROM response_clocks WHERE first_reply_at IS NOT NULL ORDER BY message_id")
+    assert [m for m, _ in recorded] == ["q1", "q4", "q5"]
+    assert recorded == from_view
+
+
+def test_the_checks_memory_limit_holds_only_while_they_run(warehouse, monkeypatch):
+    run_id = judged_run(warehouse, TIMELINE)
+    [(default,)] = warehouse.rows("SELECT current_setting('memory_limit')")
+    run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    assert warehouse.rows("SELECT current_setting('memory_limit')") == [(default,)]
+    monkeypatch.setenv("CUSTODIAN_CHECKS_MEMORY_LIMIT", "1GB'; DROP TABLE findings; --")
+    with pytest.raises(ValueError, match="CUSTODIAN_CHECKS_MEMORY_LIMIT"):
+        run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    assert warehouse.rows("SELECT count(*) FROM findings") != []
