@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 import requests
+
+from flows.prefect_api import free_port
 
 PROFILE_IN_TIMELINE = ("feed",)
 """Platforms whose profile comes in the timeline's own document (one request serves both)."""
@@ -139,12 +140,6 @@ def minimum_warm_requests(db: Path) -> int:
         elif status in UNREAD_ONE_REQUEST:
             total += 1
     return total
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_registry(base: str, seconds: float = 120) -> dict:

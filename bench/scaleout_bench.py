@@ -23,7 +23,10 @@ from pathlib import Path
 
 import duckdb
 
-from run_bench import _free_port, _wait_for_registry
+if __package__ in (None, ""):  # run as a script: bench/scaleout_bench.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.perf_sim import free_port, wait_for_registry  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,11 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     from flows.local_pool import LocalPool
     from flows.simulator import generate
 
-    port = _free_port()
+    port = free_port()
     simulator = subprocess.Popen([sys.executable, "-m", "flows.simulator", "--port", str(port), "--accounts",
                                   str(args.accounts), "--rate-limit", "1000000000"], stdout=subprocess.DEVNULL)
     try:
-        registry = _wait_for_registry(f"http://127.0.0.1:{port}")
+        registry = wait_for_registry(f"http://127.0.0.1:{port}")
         tokens = generate(accounts=args.accounts).tokens()  # the same seed gives the same tokens
         os.environ.update(tokens)
         tags = sorted({t for a in registry["accounts"] for t in a["custodians"]}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,11 @@ from pathlib import Path
 
 import requests
 
+from flows.prefect_api import free_port
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 """The checkout whose prefect.yaml is deployed and whose code the workers run (CUSTODIAN_HOME)."""
 POOL = "custodian-collect"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LocalPool:

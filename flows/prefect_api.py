@@ -72,7 +72,7 @@ class TemporaryServer:
 
     def launch(self) -> None:
         """Spawn the server (milliseconds: the child does the slow part) and point Prefect at it."""
-        self.port = _free_port()
+        self.port = free_port()
         env = {**SERVER_DEFAULTS, **os.environ, **SERVER_ENV}
         env.pop("PREFECT_API_URL", None)
         command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
@@ -260,7 +260,8 @@ def _wait_started(server: TemporaryServer, attempts: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port of 127.0.0.1 free at the moment of asking (the caller's server may still lose it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -13,13 +13,14 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from flows.prefect_api import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +64,6 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def postgres():
     """A PostgreSQL on 127.0.0.1 with an empty ``lake_catalog`` database; yields its port."""
@@ -79,7 +74,7 @@ def postgres():
     data.mkdir()
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(_as_postgres([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
                    check=True, capture_output=True)
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
