@@ -74,7 +74,7 @@ class PlatformError(Exception):
 class _SleepInjectedRetry(Retry):
     """urllib3 ``Retry`` whose waits (backoff and ``Retry-After``) go through an injectable sleep."""
 
-    def __init__(self, *args: Any, sleep: Sleep = time.sleep, pacer: Pacer | None = None,
+    def __init__(self, *args: Any, pacer: Pacer, sleep: Sleep = time.sleep,
                  window_reader: Callable[[Mapping[str, str]], float | None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sleep_fn = sleep
@@ -108,9 +108,6 @@ class _SleepInjectedRetry(Retry):
         retry_after = self._retry_after(response)
         if not retry_after:
             return False
-        if self.pacer is None:
-            self.sleep_fn(retry_after)
-            return True
         # The wait is the host's, not this thread's: every session of the run sharing the pacer
         # holds until it ends, and a 429 teaches the pacer the window's limit.
         url = self.pacer.current_url()
@@ -133,8 +130,7 @@ class _SleepInjectedRetry(Retry):
         backoff = self.get_backoff_time()
         if backoff > 0:
             self.sleep_fn(backoff)
-        if self.pacer is not None:
-            self.pacer.admit(self.pacer.current_url())  # the retry is a request like any other
+        self.pacer.admit(self.pacer.current_url())  # the retry is a request like any other
 
 
 class _DefaultTimeoutAdapter(HTTPAdapter):
@@ -142,12 +138,11 @@ class _DefaultTimeoutAdapter(HTTPAdapter):
     the session's :class:`SpendMeter` (if any) before sending, and the :class:`Pacer` when
     the host may be asked (telling it the answer)."""
 
-    def __init__(self, timeout: tuple[float, float], meter: SpendMeter | None = None,
-                 pacer: Pacer | None = None, **kwargs: Any) -> None:
+    def __init__(self, timeout: tuple[float, float], meter: SpendMeter | None, pacer: Pacer, **kwargs: Any) -> None:
         self.default_timeout = timeout
         self.meter = meter
         self._pool_keys: dict[tuple, tuple[dict, dict]] = {}
-        self.pacer = pacer or Pacer()
+        self.pacer = pacer
         super().__init__(**kwargs)
 
     def send(self, request: requests.PreparedRequest, timeout: Any = None, **kwargs: Any) -> Any:
@@ -262,7 +257,7 @@ class RateLimitWait:
 
     def __init__(self, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.time,
                  reader: Callable[[Mapping[str, str], float], float | None] | None = None,
-                 pacer: Pacer | None = None) -> None:
+                 *, pacer: Pacer) -> None:
         self.sleep = sleep
         self.clock = clock
         self.reader = reader or rate_limit_wait
@@ -273,10 +268,7 @@ class RateLimitWait:
         wait = min(wait, MAX_WAIT_SECONDS) if wait else None
         if wait:
             log.info("rate limit nearly spent at %s; waiting %.1f s", urlsplit(response.url).netloc, wait)
-            if self.pacer is not None:
-                self.pacer.hold(response.url, wait)  # every session sharing the pacer waits too
-            else:
-                self.sleep(wait)
+            self.pacer.hold(response.url, wait)  # every session sharing the pacer waits too
 
 
 def rate_limit_wait(
