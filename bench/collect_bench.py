@@ -5,7 +5,7 @@
 Each repeat reads every account from scratch (no cursors) with the monitor's own batches and
 ``collect_batch`` body, in ``--workers`` threads (the flow's task runner), without Prefect, GX
 or DuckDB around it: the figure to hold against the bare download of the same GETs (printed
-too). ``--gx`` imports Great Expectations in a thread meanwhile, as the flow does.
+too). ``--gx`` starts the GX worker process meanwhile, as the flow does (flows.validate.prepare).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--workers", type=int, default=None, help="default: the monitor's COLLECT_WORKERS")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--gx", action="store_true", help="import GX in a thread during the first repeat")
+    parser.add_argument("--gx", action="store_true", help="start the GX worker process before the first repeat")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="custodian-collect-"))
     os.environ["PREFECT_HOME"] = str(work / ".prefect")
@@ -53,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         states = {a.id: FetchState(now=now, since=now - timedelta(days=config.policy.window_days)) for a in accounts}
         if args.gx:
             from flows.validate import prepare
-            threading.Thread(target=prepare, daemon=True).start()
+
+            prepare()  # returns at once: GX loads in the worker process, on the other core
         for repeat in range(args.repeat):
             probe = Probe()
             wall0, cpu0 = time.perf_counter(), time.process_time()

@@ -36,6 +36,7 @@ class Worker:
 
     def __init__(self) -> None:
         self._process: subprocess.Popen | None = None
+        atexit.register(self.stop)  # once per handle: stop() is a no-op when no child runs
 
     def start(self) -> None:
         """Launch the child (no-op when one is alive). Returns before GX is loaded there."""
@@ -47,7 +48,6 @@ class Worker:
             [sys.executable, "-m", "flows.validate_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env,
         )
-        atexit.register(self.stop)
 
     def alive(self) -> bool:
         """Whether the child is running."""
