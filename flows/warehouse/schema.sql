@@ -478,12 +478,14 @@ WHERE s.expired_at IS NULL AND s.ends_at > coalesce((SELECT max(now) FROM judgin
 -- Computed with one sort of each thread's time line (a lag), then only for the messages after
 -- silence an ASOF join to their first reply and a lag among them: no ASOF join of every message
 -- (issue 9: about 15 % less CPU at 1 M messages than the former ASOF + two windows, same rows).
+-- The thread an inbound message belongs to (see above); the check run's clocks (store_clocks.py) use it too.
+CREATE OR REPLACE MACRO inbound_thread(kind, post_id, author, message_id) AS
+    CASE WHEN kind IN ('direct', 'mention') OR post_id IS NULL
+         THEN coalesce('author:' || author, 'message:' || message_id)  -- no author stored: its own thread
+         ELSE 'post:' || post_id END;
 CREATE OR REPLACE VIEW response_clocks AS
 WITH messages AS (  -- narrow: it is kept in memory for its three readers; the rest is joined to the clocks
-    SELECT account_id, message_id, created_at, needs_answer,
-           CASE WHEN kind IN ('direct', 'mention') OR post_id IS NULL
-                THEN coalesce('author:' || author, 'message:' || message_id)  -- no author stored: its own thread
-                ELSE 'post:' || post_id END AS thread_key
+    SELECT account_id, message_id, created_at, needs_answer, inbound_thread(kind, post_id, author, message_id) AS thread_key
     FROM inbound_verdicts
 ), own_replies AS (  -- the account's replies, in the thread and kind of the message each answers
     SELECT r.account_id, m.thread_key, m.needs_answer, r.reply_id, r.created_at

@@ -1,11 +1,15 @@
 """The response clocks computed once per check run (run_clocks) give the findings the view gives."""
 
 import json
+import random
+from datetime import timedelta
 
 import pytest
 
 from checks.runner import evaluate, run_checks
+from flows.clock import account_calendars, register_clock
 from flows.records import Inbound, Reply
+from flows.warehouse import store_clocks
 from tests.checks.test_checks import posted, with_calendar_clocks
 from tests.conftest import NOW, account_entry, ago
 
@@ -54,8 +58,6 @@ def test_each_run_recomputes_the_clocks_and_records_both_clocks_for_readers(ware
     found = {v["check_name"] for v in evaluate(warehouse.con, warehouse.config, run_id, NOW)}
     assert "unanswered" not in found  # q4's reply, merged after the first check run, is seen
     run_checks(warehouse.con, warehouse.config, run_id, NOW)
-    from flows.clock import account_calendars, register_clock
-
     register_clock(warehouse.con, account_calendars(warehouse.config))
     recorded = warehouse.rows("SELECT message_id, working_hours FROM response_working_hours ORDER BY message_id")
     from_view = warehouse.rows("SELECT message_id, working_hours(created_at, first_reply_at, account_id) "
@@ -73,3 +75,47 @@ def test_the_checks_memory_limit_holds_only_while_they_run(warehouse, monkeypatc
     with pytest.raises(ValueError, match="CUSTODIAN_CHECKS_MEMORY_LIMIT"):
         run_checks(warehouse.con, warehouse.config, run_id, NOW)
     assert warehouse.rows("SELECT count(*) FROM findings") != []
+
+
+# The check run computes the clocks its own way (store_clocks.prepare_run_clocks: dense thread ids, one
+# sort, accounts in slices), not through the view; on timelines built to hit every edge of the rule it
+# must give the view's rows exactly.
+TEXTS = ("متى يفتح المركز؟", "When does the clinic open?", "أي جديد؟", "شكراً 🌹", "Thanks!", "ممكن موعد")
+
+
+def tangled_timeline(seed: int) -> list:
+    """Two accounts, messages on a 6-hour grid (so instants tie and gaps are exactly 24 h), ids in random
+    order (ties break on the id), posts, direct messages and mentions by author, the account's own and a
+    sister account's messages, questions and thanks in Arabic and English; replies at the message's
+    instant, later, much later (a late reply), twice at one instant, or before the message (ignored)."""
+    rng = random.Random(seed)
+    start, records, ids = NOW - timedelta(days=20), [], rng.sample(range(10_000, 99_999), 160)
+    for n, number in enumerate(ids):
+        account = ("moh", "mof")[n % 2]
+        post = rng.choice(["p1", "p2", "p3", None])
+        kind = "reply" if post else rng.choice(["direct", "mention"])
+        at = start + timedelta(hours=6 * rng.randrange(0, 60))
+        author = rng.choice(["amal", "salim", "huda", "moh", "mof@social.example.gov"])
+        records.append(Inbound(account, f"m{number}", at, kind, author=author, text=rng.choice(TEXTS), post_id=post,
+                               url=f"https://social.example.gov/@{author}/{number}"))
+        for delay in rng.choice([(), (), (0,), (6,), (18,), (24,), (30, 30), (-6,), (200,)]):
+            records.append(Reply(account, f"r{number}-{delay}", f"m{number}", at + timedelta(hours=delay)))
+    return records
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_check_runs_clocks_are_the_views_rows_on_tangled_timelines(warehouse, monkeypatch, seed):
+    monkeypatch.setenv("CUSTODIAN_AUTHOR_SALT", "test-salt")
+    warehouse.configure([account_entry("moh"), account_entry("mof")], with_calendar_clocks(STRICT))
+    records = tangled_timeline(seed)
+    warehouse.run({a: ("ok", [r for r in records if r.account_id == a]) for a in ("moh", "mof")})
+    register_clock(warehouse.con, account_calendars(warehouse.config))
+    view = warehouse.rows("SELECT account_id, message_id, url, created_at, needs_answer, first_reply_at, response_hours, "
+                          "working_hours(created_at, first_reply_at, account_id) FROM response_clocks ORDER BY ALL")
+    answered = [row for row in view if row[5] is not None]
+    assert len(answered) > 5 and len(view) - len(answered) > 5 and {row[4] for row in view} == {True, False}
+    for per_pass in (10**9, 40):  # one pass; slices of the accounts (160 messages: several passes)
+        monkeypatch.setattr(store_clocks, "MESSAGES_PER_PASS", per_pass)
+        store_clocks.prepare_run_clocks(warehouse.con)
+        assert warehouse.rows("SELECT * FROM run_clocks ORDER BY ALL") == view
+    store_clocks.drop_run_clocks(warehouse.con)
