@@ -31,8 +31,9 @@ from flows.warehouse import store, store_alerts, store_clocks
 _HEADER_FIELD = re.compile(r"^--\s*(\w+):\s*(.*)$")
 # DuckDB's working memory while the checks run: sorts and joins past it spill to disk. Its default
 # (80 % of RAM) let the clock view's sorts hold 5.8 GB at 10 M messages (bench/perf_checks.py);
-# 1GB kept that process at 1.2 GB, at the price of spilling (240 s instead of 85 s wall). A host
-# with memory to spare sets CUSTODIAN_CHECKS_MEMORY_LIMIT (a DuckDB size such as 4GB).
+# under 1GB the clocks are computed in slices of accounts that each fit it (store_clocks.py), so
+# nothing spills and the process peaks near 1 GB. A host with memory to spare may still set
+# CUSTODIAN_CHECKS_MEMORY_LIMIT (a DuckDB size such as 4GB).
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*[KMGT]i?B$", re.IGNORECASE)
 
 
