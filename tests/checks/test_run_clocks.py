@@ -119,3 +119,11 @@ def test_the_check_runs_clocks_are_the_views_rows_on_tangled_timelines(warehouse
         store_clocks.prepare_run_clocks(warehouse.con)
         assert warehouse.rows("SELECT * FROM run_clocks ORDER BY ALL") == view
     store_clocks.drop_run_clocks(warehouse.con)
+
+
+def test_account_slices_cover_every_account_once_and_never_split_one():
+    counts = [("a", 5), ("b", 30), ("c", 1), ("d", 2), ("e", 9)]
+    assert store_clocks.account_slices(counts, 10) == [("a", "b"), ("c", "e")]
+    assert store_clocks.account_slices(counts, 10**9) == [("a", "e")]
+    assert store_clocks.account_slices(counts, 1) == [(a, a) for a, _ in counts]
+    assert store_clocks.account_slices([], 10) == []
