@@ -125,9 +125,11 @@ def working_hours(account_ids: pd.Series, starts: pd.Series, ends: pd.Series, co
     end_us = ends.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").astype(np.int64)
     missing = (starts.isna() | ends.isna()).to_numpy()
     hours = np.full(len(account_ids), np.nan)
-    calendar_of_row = account_ids.map(lambda a: calendars.get(a, default))  # one lookup per row: few distinct accounts
-    for calendar in set(calendar_of_row):
-        rows = (calendar_of_row == calendar).to_numpy()
+    accounts_of: dict = {}
+    for account_id in account_ids.unique():
+        accounts_of.setdefault(calendars.get(account_id, default), []).append(account_id)
+    for calendar, accounts in accounts_of.items():
+        rows = account_ids.isin(accounts).to_numpy()
         hours[rows] = working_seconds_us(start_us[rows], end_us[rows], missing[rows], calendar) / 3600
     return hours
 
