@@ -8,7 +8,8 @@ download of the very GETs Custodian's cold run sent (threaded ``requests``, JSON
 stored) — the limit; Custodian's cold run and its warm run (nothing new) with a breakdown of wall
 time and requests against the minimum; a run under a simulated rate limit of R requests per
 window against requests ÷ R; the checks alone on ``--messages`` inbound messages against a bare
-DuckDB median + p90 group-by and pandas (bench/perf_checks.py); peak RSS. ``--dlt-python`` names
+DuckDB median + p90 group-by and pandas: the floor alone, and the same response-time and unanswered
+checks written in pandas (bench/perf_checks.py, bench/perf_checks_pandas.py); peak RSS. ``--dlt-python`` names
 an interpreter that has ``dlt`` (never a project dependency) to time a dlt pipeline on the same pages.
 """
 
@@ -192,7 +193,21 @@ def _checks_alone(args, work: Path) -> dict:
     print(f"checks alone on {args.messages:,} messages: {result['checks_s']:.2f} s (peak RSS "
           f"{result['checks_peak_mib']:.0f} MiB); DuckDB median+p90 floor {result['duckdb_floor_s']:.2f} s; "
           f"pandas {result['pandas_s']:.2f} s (+{result['pandas_load_s']:.2f} s to load)", flush=True)
+    _show_pandas_checks(result)
     return result
+
+
+def _show_pandas_checks(result: dict) -> None:
+    """The same response-time and unanswered checks in pandas (bench/perf_checks_pandas.py, its own process)."""
+    if "pandas_checks_s" not in result:
+        print(f"pandas version of the same checks failed: {result.get('pandas_checks_error', 'not run')}", flush=True)
+        return
+    print(f"the same checks in pandas: {result['pandas_checks_load_s'] + result['pandas_checks_s']:.2f} s "
+          f"({result['pandas_checks_load_s']:.2f} s to load the frames, {result['pandas_checks_s']:.2f} s to compute), "
+          f"{result['pandas_checks_cpu_s']:.2f} s CPU, peak RSS {result['pandas_checks_peak_mib']:,.0f} MiB; "
+          f"checks {result['checks_cpu_s']:.2f} s CPU; findings (response_time, unanswered): pandas "
+          f"{tuple(result['pandas_checks_findings'].values())}, checks {tuple(result['checks_findings'].values())}",
+          flush=True)
 
 
 def _dlt_run(python: str, gets: list, work: Path) -> dict:

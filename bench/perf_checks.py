@@ -15,8 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 FLOOR_SQL = """
 SELECT account_id, median(h) AS median_hours, quantile_cont(h, 0.9) AS p90_hours FROM (
@@ -52,6 +55,12 @@ def add_messages(con, count: int, now: datetime) -> None:
     con.execute("DROP TABLE syn")
 
 
+def latest_run_id(con) -> str:
+    """The benchmark's last monitor run: the run whose accounts the checks judge."""
+    [(run_id,)] = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()
+    return run_id
+
+
 def time_checks(db: str, config_dir: str, now: datetime) -> tuple[float, float]:
     from checks.runner import run_checks
     from flows.config import load_config
@@ -59,7 +68,7 @@ def time_checks(db: str, config_dir: str, now: datetime) -> tuple[float, float]:
 
     config = load_config(config_dir)
     con = store.connect(db)
-    [(run_id,)] = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()
+    run_id = latest_run_id(con)
     started, cpu = time.perf_counter(), time.process_time()
     run_checks(con, config, run_id, now)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -79,6 +88,30 @@ def time_pandas(con) -> tuple[float, float]:
     joined["h"] = (joined["reply_at"] - joined["created_at"]).dt.total_seconds() / 3600
     joined.groupby("account_id")["h"].agg(median_hours="median", p90_hours=lambda s: s.quantile(0.9))
     return loaded - started, time.perf_counter() - loaded
+
+
+def time_pandas_checks(db: str, config_dir: str, run_id: str, now: datetime) -> dict:
+    """The pandas version of the response-time and unanswered checks, in its own process: its
+    seconds (loading the frames, then computing), CPU seconds of both and peak RSS."""
+    script = Path(__file__).with_name("perf_checks_pandas.py")
+    done = subprocess.run([sys.executable, str(script), "--db", db, "--config", config_dir, "--run", run_id,
+                           "--now", now.isoformat()], capture_output=True, text=True)
+    if done.returncode != 0:  # e.g. killed for memory at a scale the machine cannot hold in pandas
+        return {"pandas_checks_error": f"exit {done.returncode}: {done.stderr[-600:]}"}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"pandas_checks_s": result["checks_s"], "pandas_checks_load_s": result["load_s"],
+            "pandas_checks_cpu_s": result["cpu_s"], "pandas_checks_peak_mib": result["peak_mib"],
+            "pandas_checks_findings": result["findings"]}
+
+
+def sql_findings(db: str, run_id: str) -> dict:
+    """How many response_time and unanswered findings the checks' run left (to set beside pandas')."""
+    import duckdb
+
+    with duckdb.connect(db, read_only=True) as con:
+        rows = con.execute("SELECT check_name, count(*) FROM findings WHERE last_run_id = $run AND state <> 'resolved' "
+                           "AND check_name IN ('response_time', 'unanswered') GROUP BY ALL", {"run": run_id}).fetchall()
+    return {"response_time": 0, "unanswered": 0, **dict(rows)}
 
 
 def reset_peak() -> None:
@@ -125,6 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     result["pandas_load_s"], result["pandas_s"] = time_pandas(con)
     result["pandas_cpu_s"] = time.process_time() - cpu  # loading included
     result["peak_mib_with_pandas"] = peak_mib()
+    run_id = latest_run_id(con)
+    con.close()
+    result["checks_findings"] = sql_findings(args.db, run_id)
+    result.update(time_pandas_checks(args.db, args.config, run_id, now))
     print(json.dumps(result))
 
 

@@ -30,8 +30,11 @@ def table(f: dict) -> str:
         rows.append((f"checks alone on {c['messages']:,} messages vs DuckDB median+p90",
                      f"{c['checks_s']:.2f} s vs {c['duckdb_floor_s']:.2f} s",
                      f"{c['checks_s'] / c['duckdb_floor_s']:.2f}×", "≤ 3×"))
-        rows.append(("pandas version vs the checks", f"{c['pandas_s']:.2f} s (+{c['pandas_load_s']:.1f} s load)",
-                     f"{c['pandas_s'] / c['checks_s']:.1f}×", "≥ 10×"))
+        rows.append(("pandas, the floor only (first reply, median, p90), vs the checks",
+                     f"{c['pandas_s']:.2f} s (+{c['pandas_load_s']:.1f} s load)", f"{c['pandas_s'] / c['checks_s']:.1f}×",
+                     "(less work than the checks)"))
+        if "pandas_checks_s" in c:
+            rows.append(_pandas_checks_row(c))
     peaks = [(name, value) for name, value in (("monitor", f.get("monitor_peak_mib")),
                                                ("checks", (c or {}).get("checks_peak_mib"))) if value]
     if peaks:
@@ -45,3 +48,13 @@ def table(f: dict) -> str:
     lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return f"{f['accounts']:,} accounts\n\n" + "\n".join(lines)
+
+
+def _pandas_checks_row(c: dict) -> tuple[str, str, str, str]:
+    """The same response-time and unanswered checks in pandas (its own process), loading included."""
+    total = c["pandas_checks_load_s"] + c["pandas_checks_s"]
+    return ("checks vs pandas (same checks)",
+            f"pandas {total:.1f} s ({c['pandas_checks_load_s']:.1f} s load + {c['pandas_checks_s']:.1f} s), "
+            f"{c['pandas_checks_cpu_s']:.1f} s CPU, peak {c['pandas_checks_peak_mib']:,.0f} MiB vs checks "
+            f"{c['checks_s']:.1f} s, {c['checks_cpu_s']:.1f} s CPU",
+            f"{total / c['checks_s']:.1f}× ({c['pandas_checks_cpu_s'] / c['checks_cpu_s']:.1f}× CPU)", "≥ 10×")
