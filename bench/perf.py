@@ -92,9 +92,12 @@ def _timed_monitor(config_dir: Path, db: Path, probe: Probe, profile: str | None
 
         profiler = cProfile.Profile()
         profiler.enable()
+    from flows.prefect_api import run_settings
+
     started = time.perf_counter()
     try:
-        summary = monitor(config_dir=str(config_dir), db=str(db))
+        with run_settings():  # as `custodian run` calls the flow
+            summary = monitor(config_dir=str(config_dir), db=str(db))
     except RunIncomplete as exc:
         summary = exc.summary
     wall = time.perf_counter() - started

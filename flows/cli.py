@@ -189,8 +189,9 @@ def _run_flow(config: Path, db: Path | None, now: str | None, batch_size: int | 
         api.result()
         prefect_api.use_api()
         try:
-            return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
-                           report=str(report) if report else None, **(scale or {}))
+            with prefect_api.run_settings():
+                return monitor(config_dir=str(config), db=str(store.db_path(db)), now=now, batch_size=batch_size,
+                               report=str(report) if report else None, **(scale or {}))
         finally:
             prefect_api.release_api()
     except RunIncomplete as exc:

@@ -20,10 +20,11 @@ from datetime import datetime
 from prefect import flow
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows import budget, secrets
 from flows.config import Account
-from flows.monitor import COLLECT_WORKERS, collect_batch, replied_outside, validate_outcomes
+from flows.monitor import COLLECT_WORKERS, replied_outside, submit_batch, validate_outcomes
 from flows.outcome import AccountOutcome
 from flows.records import FetchState
 from flows.shard_files import DONE, ShardStore
@@ -69,10 +70,11 @@ def _collect_and_validate(work: dict, accounts: list[Account]) -> list[AccountOu
         by_platform.setdefault(account.platform, []).append(account)
     size = work["batch_size"]
     batches = [members[i:i + size] for members in by_platform.values() for i in range(0, len(members), size)]
-    futures = [collect_batch.submit(batch, {a.id: states[a.id] for a in batch}, work["run_id"]) for batch in batches]
+    futures = [submit_batch(batch, states, work["run_id"]) for batch in batches]
     validated: list[AccountOutcome] = []
     for future in as_completed(futures):
         outcomes = future.result()
         known = {key: known_inbound[key] for key in replied_outside(outcomes) if key in known_inbound}
-        validated += validate_outcomes(outcomes, work["registered"], known, now, work["future_skew_minutes"])
+        validated += validate_outcomes(quote(outcomes), quote(work["registered"]), quote(known), now,
+                                       work["future_skew_minutes"])
     return validated

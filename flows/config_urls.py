@@ -9,6 +9,7 @@ tokens in clear text; userinfo in a file would be a secret in a file.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -41,8 +42,9 @@ def check_http_url(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def _valid_host(host: str) -> bool:
-    """A DNS name of valid labels, or an IP address."""
+    """A DNS name of valid labels, or an IP address (cached: a registry's accounts share a few hosts)."""
     if not host:
         return False
     try:
