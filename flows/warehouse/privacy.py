@@ -111,10 +111,12 @@ def mask_post(row: dict, allowed: frozenset[str] = frozenset()) -> dict:
             **{column: [url for url, _ in pairs] for column, pairs in addresses.items()}}
 
 
-def allowed_contacts(con: duckdb.DuckDBPyConnection) -> dict[str, frozenset[str]]:
-    """Each registered account's allow-list: its agency's published contacts, normalised."""
+def allowed_contacts(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> dict[str, frozenset[str]]:
+    """Each registered account's allow-list (of ``account_ids`` only, when given: a batch's, so a
+    merge does not walk the whole registry): its agency's published contacts, normalised."""
+    only = "" if account_ids is None else " WHERE a.account_id IN (SELECT unnest($ids))"
     rows = con.execute("SELECT a.account_id, g.public_contacts FROM accounts a "
-                       "JOIN agencies g USING (agency_id)").fetchall()
+                       "JOIN agencies g USING (agency_id)" + only, {} if account_ids is None else {"ids": account_ids}).fetchall()
     return {account_id: allow_list(contacts or []) for account_id, contacts in rows}
 
 
