@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from flows import killpoints
 from flows.detect.needs_answer import Detector, default_detector
@@ -127,11 +128,13 @@ def inbound_times(con: duckdb.DuckDBPyConnection, wanted: set[tuple[str, str]]) 
     """When each (account_id, message_id) already stored was created, for reply-order validation."""
     if not wanted:
         return {}
-    frame = pd.DataFrame(sorted(wanted), columns=["account_id", "message_id"])
-    con.register("wanted", frame)
-    rows = con.execute("SELECT i.account_id, i.message_id, i.created_at "
-                       "FROM inbound i JOIN wanted USING (account_id, message_id)").fetchall()
-    con.unregister("wanted")
+    ordered = sorted(wanted)
+    con.register("wanted", pa.table({"account_id": [a for a, _ in ordered], "message_id": [m for _, m in ordered]}))
+    try:
+        rows = con.execute("SELECT i.account_id, i.message_id, i.created_at "
+                           "FROM inbound i SEMI JOIN wanted USING (account_id, message_id)").fetchall()
+    finally:
+        con.unregister("wanted")
     return {(a, m): t for a, m, t in rows}
 
 

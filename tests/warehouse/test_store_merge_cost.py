@@ -66,3 +66,12 @@ def test_a_purged_message_sent_again_stays_purged_and_a_new_one_keeps_its_text(w
                                 Inbound("a", "new", ago(1), "reply", text="هل من جديد؟")])})
     assert warehouse.rows("SELECT message_id, text, text_purged_at IS NOT NULL FROM inbound ORDER BY 1") == [
         ("new", "هل من جديد؟", False), ("old", None, True)]
+
+
+def test_inbound_times_gives_the_stored_messages_asked_for_and_nothing_else(warehouse):
+    warehouse.configure([account_entry("a"), account_entry("b")])
+    warehouse.run({"a": ("ok", [Inbound("a", "m1", ago(2), "reply", text="متى؟"), Inbound("a", "m2", ago(3), "reply")]),
+                   "b": ("ok", [Inbound("b", "m1", ago(4), "reply")])})
+    assert store.inbound_times(warehouse.con, {("a", "m1"), ("b", "m1"), ("b", "m9")}) == {
+        ("a", "m1"): ago(2), ("b", "m1"): ago(4)}
+    assert store.inbound_times(warehouse.con, set()) == {}
