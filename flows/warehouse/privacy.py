@@ -10,7 +10,8 @@ Contract:
   per process. The salt is registered with flows.secrets, so no log line or error shows it.
 - :func:`purge_inbound_text` empties the text of citizens' messages older than the retention
   period and stamps ``text_purged_at``; times, threads, replies and ``is_question`` stay, so no
-  check's finding changes.
+  check's finding changes. A purged message sent again stays purged (the merge's upsert keeps
+  its text NULL: flows.warehouse.store.KEEP_PURGED).
 """
 
 from __future__ import annotations
@@ -111,10 +112,12 @@ def mask_post(row: dict, allowed: frozenset[str] = frozenset()) -> dict:
             **{column: [url for url, _ in pairs] for column, pairs in addresses.items()}}
 
 
-def allowed_contacts(con: duckdb.DuckDBPyConnection) -> dict[str, frozenset[str]]:
-    """Each registered account's allow-list: its agency's published contacts, normalised."""
+def allowed_contacts(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> dict[str, frozenset[str]]:
+    """Each registered account's allow-list (of ``account_ids`` only, when given: a batch's, so a
+    merge does not walk the whole registry): its agency's published contacts, normalised."""
+    only = "" if account_ids is None else " WHERE a.account_id IN (SELECT unnest($ids))"
     rows = con.execute("SELECT a.account_id, g.public_contacts FROM accounts a "
-                       "JOIN agencies g USING (agency_id)").fetchall()
+                       "JOIN agencies g USING (agency_id)" + only, {} if account_ids is None else {"ids": account_ids}).fetchall()
     return {account_id: allow_list(contacts or []) for account_id, contacts in rows}
 
 
@@ -154,13 +157,3 @@ def purge_inbound_text(con: duckdb.DuckDBPyConnection, retention_days: float, no
         con.execute(f"UPDATE inbound SET text = NULL, text_purged_at = $now WHERE {_DUE}",
                     {"cutoff": cutoff, "now": now})
     return PurgeSummary(due, cutoff, dry_run)
-
-
-def keep_purged_purged(con: duckdb.DuckDBPyConnection, account_ids: list[str] | None = None) -> None:
-    """A message whose text was purged stays purged when a platform sends it again (of
-    ``account_ids``, the accounts just merged, when given; else of every account)."""
-    if account_ids is None:
-        con.execute("UPDATE inbound SET text = NULL WHERE text_purged_at IS NOT NULL AND text IS NOT NULL")
-        return
-    con.execute("UPDATE inbound SET text = NULL WHERE text_purged_at IS NOT NULL AND text IS NOT NULL "
-                "AND account_id IN (SELECT unnest($ids))", {"ids": account_ids})

@@ -16,9 +16,11 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from flows.outcome import AccountOutcome
 from flows.records import Post, ReadWindow
+from flows.warehouse.columns import Columns, row_count
 
 HASHED = ("created_at", "url", "text", "is_reply", "in_reply_to_id")
 """The fields whose change makes a new version (what a records officer would call the content)."""
@@ -44,28 +46,34 @@ def content_hash(row: dict) -> str:
     return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def _latest(of: str) -> str:
-    """Each post's latest version, for the accounts in the registered relation ``of`` only: the
-    whole table's versions grouped on every merge made each merge dearer as the archive grew."""
-    return f"""(SELECT account_id, post_id, max(version) AS version, arg_max(content_hash, version) AS content_hash,
-                      arg_max(coalesce(deleted, false), version) AS deleted
-               FROM post_versions WHERE account_id IN (SELECT DISTINCT account_id FROM {of}) GROUP BY ALL)"""
+LATEST = """(SELECT account_id, post_id, max(version) AS version, arg_max(content_hash, version) AS content_hash,
+                   arg_max(coalesce(deleted, false), version) AS deleted
+            FROM post_versions SEMI JOIN incoming USING (account_id, post_id) GROUP BY ALL)"""
+"""The latest version of each post in ``incoming`` only: grouping every version of the batch's
+accounts (before: the whole table's) made each merge dearer as the archive grew."""
 
 
-def record_versions(con: duckdb.DuckDBPyConnection, posts: pd.DataFrame, now: datetime) -> int:
-    """Add a version for each post whose content hash is new; returns how many were added."""
-    if posts.empty:
+def record_versions(con: duckdb.DuckDBPyConnection, posts: Columns, now: datetime) -> int:
+    """Add a version for each post whose content hash is new; returns how many were added.
+    ``posts`` are the columns about to be stored, one row per post."""
+    if not row_count(posts):
         return 0
-    con.register("incoming_posts", posts)
-    added = con.execute(f"""
-        INSERT INTO post_versions ({', '.join(VERSION_COLUMNS)})
-        SELECT i.account_id, i.post_id, coalesce(v.version, 0) + 1, i.content_hash, i.created_at, i.url, i.text,
-               i.is_reply, i.in_reply_to_id, i.personal_data_kinds, $now, i.links, i.media_urls, false
-        FROM incoming_posts i LEFT JOIN {_latest('incoming_posts')} v USING (account_id, post_id)
-        WHERE v.content_hash IS DISTINCT FROM i.content_hash OR v.deleted
-    """, {"now": now}).fetchall()
-    con.unregister("incoming_posts")
+    con.register("incoming", pa.table({c: posts[c] for c in INCOMING}))
+    try:
+        added = con.execute(f"""
+            INSERT INTO post_versions ({', '.join(VERSION_COLUMNS)})
+            SELECT i.account_id, i.post_id, coalesce(v.version, 0) + 1, i.content_hash, i.created_at, i.url, i.text,
+                   i.is_reply, i.in_reply_to_id, i.personal_data_kinds, $now, i.links, i.media_urls, false
+            FROM incoming i LEFT JOIN {LATEST} v USING (account_id, post_id)
+            WHERE v.content_hash IS DISTINCT FROM i.content_hash OR v.deleted
+        """, {"now": now}).fetchall()
+    finally:
+        con.unregister("incoming")
     return added[0][0] if added else 0
+
+
+INCOMING = ("account_id", "post_id", "content_hash", "created_at", "url", "text", "is_reply", "in_reply_to_id",
+            "personal_data_kinds", "links", "media_urls")
 
 
 def record_deletions(con: duckdb.DuckDBPyConnection, complete: list[AccountOutcome], now: datetime) -> int:
@@ -73,36 +81,37 @@ def record_deletions(con: duckdb.DuckDBPyConnection, complete: list[AccountOutco
     stored post of that account created inside it that did not come again and is not already marked
     deleted; stamp ``posts.deleted_seen_at``. Returns how many were added.
 
-    Give only the outcomes of accounts read completely (status ``ok``): a failed read proves nothing."""
-    windows = pd.DataFrame([(w.account_id, w.start, w.end) for o in complete for w in o.records
-                            if isinstance(w, ReadWindow) and w.account_id == o.account_id],
-                           columns=["account_id", "start", "end"])
-    seen = pd.DataFrame([(r.account_id, r.post_id) for o in complete for r in o.records if isinstance(r, Post)],
-                        columns=["account_id", "post_id"], dtype=str)
-    if windows.empty:
+    Give only the outcomes of accounts read completely (status ``ok``): a failed read proves nothing.
+    One statement finds and versions the gone posts (its RETURNING names them for the stamp); a
+    second runs only when some post is gone."""
+    windows = [w for o in complete for w in o.records if isinstance(w, ReadWindow) and w.account_id == o.account_id]
+    if not windows:
         return 0
-    con.register("read_windows", windows)
-    con.register("seen_posts", seen)
-    gone = con.execute(f"""
-        SELECT DISTINCT p.account_id, p.post_id FROM posts p
-        JOIN read_windows w ON w.account_id = p.account_id AND p.created_at > w.start AND p.created_at <= w."end"
-        JOIN {_latest('read_windows')} v ON v.account_id = p.account_id AND v.post_id = p.post_id
-        WHERE NOT v.deleted
-          AND NOT EXISTS (SELECT 1 FROM seen_posts s WHERE s.account_id = p.account_id AND s.post_id = p.post_id)
-    """).df()
-    con.unregister("seen_posts")
-    con.unregister("read_windows")
-    if gone.empty:
-        return 0
-    con.register("gone_posts", gone)
-    con.execute(f"""
-        INSERT INTO post_versions ({', '.join(VERSION_COLUMNS)})
-        SELECT v.account_id, v.post_id, v.version + 1, v.content_hash, v.created_at, v.url, v.text, v.is_reply,
-               v.in_reply_to_id, v.personal_data_kinds, $now, v.links, v.media_urls, true
-        FROM post_versions v JOIN gone_posts g USING (account_id, post_id)
-        QUALIFY row_number() OVER (PARTITION BY v.account_id, v.post_id ORDER BY v.version DESC) = 1
-    """, {"now": now})
-    con.execute("UPDATE posts SET deleted_seen_at = $now FROM gone_posts g "
-                "WHERE posts.account_id = g.account_id AND posts.post_id = g.post_id", {"now": now})
-    con.unregister("gone_posts")
+    seen = [(r.account_id, r.post_id) for o in complete for r in o.records if isinstance(r, Post)]
+    con.register("read_windows", pa.table({"account_id": [w.account_id for w in windows],
+                                           "start": [w.start for w in windows], "end": [w.end for w in windows]}))
+    con.register("seen_posts", pa.table({"account_id": [a for a, _ in seen], "post_id": [p for _, p in seen]},
+                                        schema=pa.schema([("account_id", pa.string()), ("post_id", pa.string())])))
+    try:
+        gone = con.execute(f"""
+            INSERT INTO post_versions ({', '.join(VERSION_COLUMNS)})
+            SELECT account_id, post_id, version + 1, content_hash, created_at, url, text, is_reply,
+                   in_reply_to_id, personal_data_kinds, $now, links, media_urls, true
+            FROM (SELECT v.* FROM post_versions v
+                  JOIN (SELECT DISTINCT p.account_id, p.post_id FROM posts p
+                        JOIN read_windows w ON w.account_id = p.account_id
+                             AND p.created_at > w.start AND p.created_at <= w."end"
+                        ANTI JOIN seen_posts s ON s.account_id = p.account_id AND s.post_id = p.post_id) g
+                    USING (account_id, post_id)
+                  QUALIFY row_number() OVER (PARTITION BY v.account_id, v.post_id ORDER BY v.version DESC) = 1)
+            WHERE NOT coalesce(deleted, false)
+            RETURNING account_id, post_id
+        """, {"now": now}).fetchall()
+    finally:
+        con.unregister("seen_posts")
+        con.unregister("read_windows")
+    if gone:
+        con.execute("UPDATE posts SET deleted_seen_at = $now FROM (SELECT unnest($a) AS account_id, unnest($p) AS post_id) g "
+                    "WHERE posts.account_id = g.account_id AND posts.post_id = g.post_id",
+                    {"now": now, "a": [a for a, _ in gone], "p": [p for _, p in gone]})
     return len(gone)
