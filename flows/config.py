@@ -343,6 +343,8 @@ def expand_env(text: str) -> str:
 
     Only the names the URLs use must be set (each missing one named once, its value never shown);
     a ``${NAME}`` in a comment is left as it is."""
+    if "${" not in text:  # nothing to expand: no YAML load (1.5 s for 20,000 URLs)
+        return text
     missing = [name for name in url_env_names(text) if name not in os.environ]
     if missing:
         raise ConfigError([f"{APPRISE_FILE}: environment variable(s) not set: {', '.join(missing)}"])

@@ -20,6 +20,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from flows.apprise_book import UrlBook, read_book
 from flows.config import expand_env
 
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
@@ -50,10 +51,11 @@ class ApprisePostman:
         self._apprise = apprise
         self.timeout_s = timeout_s
         self.parallel_sends = max(1, parallel_sends)
-        source = apprise.AppriseConfig()
-        source.add_config(expand_env(config_path.read_text(encoding="utf-8")), format="yaml")
-        self._targets = apprise.Apprise()
-        self._targets.add(source)
+        self._text = expand_env(config_path.read_text(encoding="utf-8"))
+        self._asset = apprise.AppriseAsset()
+        self._book: UrlBook | None = None
+        self._book_read = False
+        self._whole = None  # apprise parsing the whole file: built only when it is needed (see _targets_for)
         self._by_tag: dict[str, list] | None = None
         self._for_tag: dict[str, object] = {}
         self._index_lock = threading.Lock()
@@ -100,25 +102,45 @@ class ApprisePostman:
             yield
 
     def prepare_in_background(self) -> None:
-        """Parse the apprise URLs on a thread of their own now, while the run collects: apprise
-        instantiates every URL on the first send, ~2.7 s of CPU for 1,000 URLs that every send
-        of the run waited for (py-spy, bench/notify_bench.py --accounts 1000). A failure here is
-        left for the first send to meet and report."""
+        """Read which URL carries which tag on a thread of its own now, while the run collects
+        (a YAML load; the URLs themselves are instantiated by the first send to their tags,
+        :mod:`flows.apprise_book`). A failure here is left for the first send to meet and report."""
         threading.Thread(target=self._prepare, name="custodian-apprise-urls", daemon=True).start()
 
     def _prepare(self) -> None:
         try:
             with _APPRISE_LOG.capturing():  # what apprise logs of a URL stays out of every log, as in send()
-                self._index()
-        except Exception:  # noqa: BLE001 - the first send builds the index again and reports the failure
+                if self._read_book() is None:
+                    self._index()
+        except Exception:  # noqa: BLE001 - the first send reads the file again and reports the failure
             pass
 
+    def _read_book(self) -> UrlBook | None:
+        """The file's :class:`UrlBook` (read once), or None when apprise must parse it whole."""
+        with self._index_lock:
+            if not self._book_read:
+                self._book, self._book_read = read_book(self._text), True
+            return self._book
+
+    def _whole_targets(self):
+        """An Apprise of every URL of the file, parsed by apprise (built once)."""
+        with self._index_lock:
+            if self._whole is None:
+                source = self._apprise.AppriseConfig()
+                source.add_config(self._text, format="yaml")
+                whole = self._apprise.Apprise(asset=self._asset)
+                whole.add(source)
+                self._whole = whole
+            return self._whole
+
     def _index(self) -> dict[str, list]:
-        """``{tag: [server]}`` over every URL (built once, by whichever thread comes first)."""
+        """``{tag: [server]}`` over every URL of the whole file (built once): the way in for a
+        file the book cannot split."""
+        targets = self._whole_targets()
         with self._index_lock:
             if self._by_tag is None:
                 by_tag = defaultdict(list)
-                for server in self._targets.find(self._apprise.common.MATCH_ALL_TAG):
+                for server in targets.find(self._apprise.common.MATCH_ALL_TAG):
                     for name in {str(t).lower() for t in server.tags}:
                         by_tag[name].append(server)
                 self._by_tag = by_tag
@@ -128,16 +150,23 @@ class ApprisePostman:
         """An Apprise of only the servers that name ``tag`` (or ``always``); apprise's own matching
         then runs over those few. Profiled at 1,000 accounts: apprise matched every message's tag
         against all ~2,000 URLs twice (find, then notify), 19 % of the run. Tag expressions
-        (commas, ``all``) go to the full set, as before."""
+        (commas, ``all``) go to the whole file, as before."""
         common = self._apprise.common
         if not _PLAIN_TAG.fullmatch(tag) or tag.lower() in (common.MATCH_ALL_TAG, common.MATCH_ALWAYS_TAG):
-            return self._targets
-        by_tag = self._index()
-        with self._index_lock:
-            if tag not in self._for_tag:
-                servers = by_tag.get(tag.lower(), []) + by_tag.get(common.MATCH_ALWAYS_TAG, [])
-                self._for_tag[tag] = self._apprise.Apprise(servers=servers, asset=self._targets.asset)
-            return self._for_tag[tag]
+            return self._whole_targets()
+        found = self._for_tag.get(tag)
+        if found is None:
+            book = self._read_book()
+            if book is not None:
+                servers = book.servers(tag, common.MATCH_ALWAYS_TAG)  # instantiated now, outside the index lock
+            else:
+                by_tag = self._index()
+                # a URL carrying both the tag and ``always`` once, not twice (it got the message twice)
+                servers = list({id(s): s for s in by_tag.get(tag.lower(), []) + by_tag.get(common.MATCH_ALWAYS_TAG, [])
+                                }.values())
+            with self._index_lock:
+                found = self._for_tag.setdefault(tag, self._apprise.Apprise(servers=servers, asset=self._asset))
+        return found
 
 
 class Sends:
