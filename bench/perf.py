@@ -109,11 +109,13 @@ def _timed_monitor(config_dir: Path, db: Path, probe: Probe, profile: str | None
 
 def _custodian_runs(args, work: Path, figures: dict, skip: set[str]) -> None:
     from flows.prefect_api import ensure_api
+    from flows.validate import prepare as prepare_validation
 
     with simulator(args.accounts, work / "sim.log") as (base, registry):
         config_dir = write_config(work / "config", base, registry, args.accounts)
         db = work / "bench.duckdb"
         started = time.perf_counter()
+        prepare_validation()  # as `custodian run` does: GX's worker loads while Prefect's server starts
         ensure_api()
         figures["prefect_api_in_process_s"] = time.perf_counter() - started
         probe = Probe()
