@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from flows.apprise_book import UrlBook, read_book
 from flows.config import expand_env
+from flows.proxy_env import proxies_read_once
 
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 DEFAULT_TIMEOUT_S = 10.0
@@ -178,13 +179,18 @@ class Sends:
         self.postman = postman
         workers = int(getattr(postman, "parallel_sends", 1) or 1)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="custodian-send") if workers > 1 else None
+        self._proxies = proxies_read_once()  # apprise's requests read the environment once per host, not per POST
 
     def __enter__(self) -> Sends:
+        self._proxies.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+        finally:
+            self._proxies.__exit__(None, None, None)
 
     def map(self, send: Callable[[T], R], items: list[T]) -> list[R]:
         """``send(item)`` for every item, results in order, once every send has ended.
