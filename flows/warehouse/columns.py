@@ -14,6 +14,8 @@ built from the lists at once and DuckDB scans it without conversion.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 
 import duckdb
@@ -62,8 +64,18 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, cols: Columns, tail: str 
     if not row_count(cols):
         return
     names = ", ".join(cols)
-    con.register("incoming", pa.table(cols))
-    try:
+    with registered(con, incoming=pa.table(cols)):
         con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM incoming {tail}")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **relations) -> Iterator[None]:
+    """Each ``name=table`` (an Arrow table or a frame) readable by that name in SQL on ``con``
+    while the block runs, unregistered after it whatever happens."""
+    for name, relation in relations.items():
+        con.register(name, relation)
+    try:
+        yield
     finally:
-        con.unregister("incoming")
+        for name in relations:
+            con.unregister(name)

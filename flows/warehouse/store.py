@@ -34,7 +34,7 @@ from flows.records import (
     TokenInfo,
     looks_like_question,
 )
-from flows.warehouse.columns import columns, insert, upsert
+from flows.warehouse.columns import columns, insert, registered, upsert
 from flows.warehouse.privacy import allowed_contacts, author_hash, mask_personal_data, mask_post
 from flows.warehouse.versions import content_hash, record_deletions, record_versions
 from flows.secrets import scrub, scrub_body
@@ -129,12 +129,9 @@ def inbound_times(con: duckdb.DuckDBPyConnection, wanted: set[tuple[str, str]]) 
     if not wanted:
         return {}
     ordered = sorted(wanted)
-    con.register("wanted", pa.table({"account_id": [a for a, _ in ordered], "message_id": [m for _, m in ordered]}))
-    try:
+    with registered(con, wanted=pa.table({"account_id": [a for a, _ in ordered], "message_id": [m for _, m in ordered]})):
         rows = con.execute("SELECT i.account_id, i.message_id, i.created_at "
                            "FROM inbound i SEMI JOIN wanted USING (account_id, message_id)").fetchall()
-    finally:
-        con.unregister("wanted")
     return {(a, m): t for a, m, t in rows}
 
 

@@ -12,6 +12,8 @@ from datetime import datetime
 
 import duckdb
 
+from flows.warehouse.columns import registered
+
 FINDING_COLUMNS = (
     "finding_id", "check_name", "account_id", "agency_id", "platform", "severity", "value", "threshold", "unit",
     "message", "details", "state", "first_seen", "last_seen", "resolved_at", "last_run_id", "action", "opened_at",
@@ -252,8 +254,5 @@ def _bulk(con: duckdb.DuckDBPyConnection, sql: str, columns: tuple[str, ...], ro
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
-    con.register("incoming", frame)
-    try:
+    with registered(con, incoming=frame):
         con.execute(sql.format(cols=", ".join(columns)))
-    finally:
-        con.unregister("incoming")

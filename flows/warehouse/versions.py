@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from flows.outcome import AccountOutcome
 from flows.records import Post, ReadWindow
-from flows.warehouse.columns import Columns, row_count
+from flows.warehouse.columns import Columns, registered, row_count
 
 HASHED = ("created_at", "url", "text", "is_reply", "in_reply_to_id")
 """The fields whose change makes a new version (what a records officer would call the content)."""
@@ -58,8 +58,7 @@ def record_versions(con: duckdb.DuckDBPyConnection, posts: Columns, now: datetim
     ``posts`` are the columns about to be stored, one row per post."""
     if not row_count(posts):
         return 0
-    con.register("incoming", pa.table({c: posts[c] for c in INCOMING}))
-    try:
+    with registered(con, incoming=pa.table({c: posts[c] for c in INCOMING})):
         added = con.execute(f"""
             INSERT INTO post_versions ({', '.join(VERSION_COLUMNS)})
             SELECT i.account_id, i.post_id, coalesce(v.version, 0) + 1, i.content_hash, i.created_at, i.url, i.text,
@@ -67,8 +66,6 @@ def record_versions(con: duckdb.DuckDBPyConnection, posts: Columns, now: datetim
             FROM incoming i LEFT JOIN {LATEST} v USING (account_id, post_id)
             WHERE v.content_hash IS DISTINCT FROM i.content_hash OR v.deleted
         """, {"now": now}).fetchall()
-    finally:
-        con.unregister("incoming")
     return added[0][0] if added else 0
 
 
@@ -88,11 +85,11 @@ def record_deletions(con: duckdb.DuckDBPyConnection, complete: list[AccountOutco
     if not windows:
         return 0
     seen = [(r.account_id, r.post_id) for o in complete for r in o.records if isinstance(r, Post)]
-    con.register("read_windows", pa.table({"account_id": [w.account_id for w in windows],
-                                           "start": [w.start for w in windows], "end": [w.end for w in windows]}))
-    con.register("seen_posts", pa.table({"account_id": [a for a, _ in seen], "post_id": [p for _, p in seen]},
-                                        schema=pa.schema([("account_id", pa.string()), ("post_id", pa.string())])))
-    try:
+    read_windows = pa.table({"account_id": [w.account_id for w in windows],
+                             "start": [w.start for w in windows], "end": [w.end for w in windows]})
+    seen_posts = pa.table({"account_id": [a for a, _ in seen], "post_id": [p for _, p in seen]},
+                          schema=pa.schema([("account_id", pa.string()), ("post_id", pa.string())]))
+    with registered(con, read_windows=read_windows, seen_posts=seen_posts):
         gone = con.execute(f"""
             INSERT INTO post_versions ({', '.join(VERSION_COLUMNS)})
             SELECT account_id, post_id, version + 1, content_hash, created_at, url, text, is_reply,
@@ -107,9 +104,6 @@ def record_deletions(con: duckdb.DuckDBPyConnection, complete: list[AccountOutco
             WHERE NOT coalesce(deleted, false)
             RETURNING account_id, post_id
         """, {"now": now}).fetchall()
-    finally:
-        con.unregister("seen_posts")
-        con.unregister("read_windows")
     if gone:
         con.execute("UPDATE posts SET deleted_seen_at = $now FROM (SELECT unnest($a) AS account_id, unnest($p) AS post_id) g "
                     "WHERE posts.account_id = g.account_id AND posts.post_id = g.post_id",
