@@ -3,6 +3,8 @@ and can be told to misbehave: be down, close the connection mid-request, or answ
 
 Modes (``Sink.mode``): ``up`` answers 200; ``closed`` reads the headers, then drops the connection
 without reading the body or answering (nothing is recorded: the request never arrived whole);
+a request whose body ends short of its Content-Length (the sender was killed mid-send) is
+likewise dropped, not recorded;
 ``slow`` reads and records the request, then waits ``slow_s`` before answering (it *was*
 delivered, the sender just never hears so). ``delay_s`` (default 0) delays every answer a
 little, so concurrent sends overlap; ``most_in_flight`` is the most requests it held at once.
@@ -39,7 +41,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if len(body) < length:  # the sender died mid-body: like any receiver, keep nothing of it
+            sink.dropped += 1
+            self.close_connection = True
+            return
         with sink.in_flight():
             sink.record(self.path, self.headers.get(IDEMPOTENCY_HEADER), json.loads(body or b"{}"))
             time.sleep(sink.slow_s if sink.mode == "slow" else sink.delay_s)

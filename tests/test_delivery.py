@@ -4,6 +4,8 @@ delivery log says what happened. Real apprise, real HTTP targets on 127.0.0.1 (t
 
 from __future__ import annotations
 
+import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -101,3 +103,18 @@ def test_the_delivery_timeout_is_validated(tmp_path, value, expected):
         load_config(directory)
     [problem] = [p for p in raised.value.problems if "timeout_seconds" in p]
     assert "policy.yaml:" in problem and expected in problem.lower()
+
+
+def test_the_sink_keeps_nothing_of_a_request_whose_sender_died_mid_body():
+    """The crash test kills ``custodian run`` while sends are in flight; what a half-sent POST
+    leaves at a receiver must not count as a delivery (or it would pass for the alert)."""
+    sink = Sink()
+    try:
+        with socket.create_connection(("127.0.0.1", sink.port)) as conn:
+            conn.sendall(b"POST /inbox/custodian-a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"title\":")
+        deadline = time.monotonic() + 5
+        while not sink.dropped and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sink.dropped == 1 and sink.received == []
+    finally:
+        sink.down()
