@@ -126,10 +126,11 @@ def calendar_of(setting: Any) -> Calendar:
 def account_calendars(config: Any) -> dict[str, Calendar]:
     """Every registered account's calendar: the account's ``calendar`` over its agency's over
     the policy's (each level replaces only the keys it sets; an agency's ``timezone`` counts)."""
-    calendars = {}
+    calendars, shared = {}, {}
     for account in config.registry.accounts:
         agency = config.agency(account.agency)
-        calendars[account.id] = calendar_of(config.policy.calendar.resolved(agency, account))
+        calendar = calendar_of(config.policy.calendar.resolved(agency, account))
+        calendars[account.id] = shared.setdefault(calendar, calendar)  # equal calendars: one object, one busdays
     return calendars
 
 
@@ -156,7 +157,7 @@ def _has_function(con, name: str) -> bool:
 
 
 def _vectorised(calendars: Mapping[str, Calendar], default: Calendar | None, unit: str | None):
-    """An arrow UDF body: rows grouped by calendar key, each group computed in one numpy pass."""
+    """An arrow UDF body: rows grouped by calendar, each calendar computed in one numpy pass."""
     import pyarrow as pa
 
     def udf(starts, ends, keys):
@@ -164,10 +165,7 @@ def _vectorised(calendars: Mapping[str, Calendar], default: Calendar | None, uni
         end_us, end_missing = _arrow_micros(ends)
         missing = start_missing | end_missing
         result = np.full(len(start_us), np.nan)
-        for key, rows in _rows_by_key(keys):
-            calendar = calendars.get(key, default)
-            if calendar is None:
-                continue
+        for calendar, rows in _rows_by_calendar(keys, calendars, default):
             seconds = working_seconds_us(start_us[rows], end_us[rows], missing[rows], calendar)
             result[rows] = seconds / (calendar.day_seconds if unit == "days" else 3600.0)
         return pa.array(result, type=pa.float64(), from_pandas=True)
@@ -185,11 +183,16 @@ def _arrow_micros(array) -> tuple[np.ndarray, np.ndarray]:
     return pc.fill_null(micros, 0).to_numpy(zero_copy_only=False), missing
 
 
-def _rows_by_key(keys) -> list[tuple[str, np.ndarray]]:
-    """Row positions per distinct non-null key (one calendar is looked up once per chunk)."""
+def _rows_by_calendar(keys, calendars: Mapping[str, Calendar], default: Calendar | None) -> list[tuple[Calendar, np.ndarray]]:
+    """Row positions per distinct calendar of the chunk's keys (a key with no calendar and no default,
+    or a NULL key, is in none). Keys are grouped by equal calendar, not by key: a thousand accounts
+    of one agency are one numpy pass, not a thousand (bench/perf_checks.py: 0.25 s per 4,000 rows)."""
     if hasattr(keys, "combine_chunks"):  # DuckDB hands over ChunkedArrays
         keys = keys.combine_chunks()
     codes = keys.dictionary_encode()
-    indices = codes.indices.to_numpy(zero_copy_only=False)
-    valid = ~np.asarray(codes.indices.is_null().to_numpy(zero_copy_only=False))
-    return [(str(key), np.flatnonzero(valid & (indices == n))) for n, key in enumerate(codes.dictionary.to_pylist())]
+    groups: dict[Calendar, int] = {}
+    group_of_code = [-1 if calendar is None else groups.setdefault(calendar, len(groups))
+                     for calendar in (calendars.get(str(key), default) for key in codes.dictionary.to_pylist())]
+    indices = codes.indices.fill_null(len(group_of_code)).to_numpy(zero_copy_only=False)
+    group_of_row = np.append(np.asarray(group_of_code, dtype=np.int64), -1)[indices]  # NULL key: the -1 appended
+    return [(calendar, np.flatnonzero(group_of_row == group)) for calendar, group in groups.items()]

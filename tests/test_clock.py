@@ -91,17 +91,20 @@ def test_the_duckdb_udf_uses_each_keys_calendar_and_passes_nulls():
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     holiday = Calendar(holidays=frozenset({date(2026, 11, 29)}))
-    register_clock(con, {"moh": OMAN, "mof": holiday})
+    same_holiday = Calendar(holidays=frozenset({date(2026, 11, 29)}))  # equal to holiday, another object
+    register_clock(con, {"moh": OMAN, "mof": holiday, "moe": same_holiday})
     con.execute("CREATE TABLE t (s TIMESTAMPTZ, e TIMESTAMPTZ, k VARCHAR)")
     asked, answered = muscat(26, 19), muscat(29, 9)
     con.executemany("INSERT INTO t VALUES (?, ?, ?)", [(asked, answered, "moh"), (asked, answered, "mof"),
                                                         (asked, None, "moh"), (asked, answered, "nobody"),
-                                                        (asked, answered, None)])
+                                                        (asked, answered, None), (asked, answered, "moe")])
     rows = con.execute("SELECT working_hours(s, e, k), working_days(s, e, k) FROM t").fetchall()
-    assert rows == [(pytest.approx(1.5), pytest.approx(1.5 / 7)), (0.0, 0.0), (None, None), (None, None), (None, None)]
+    assert rows == [(pytest.approx(1.5), pytest.approx(1.5 / 7)), (0.0, 0.0), (None, None), (None, None), (None, None),
+                    (0.0, 0.0)]
     register_clock(con, {"moh": holiday}, default=OMAN)  # registering again replaces the calendars
     assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'nobody'").fetchall() == [(pytest.approx(1.5),)]
     assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'moh' AND e IS NOT NULL").fetchall() == [(0.0,)]
+    assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'moe'").fetchall() == [(pytest.approx(1.5),)]
 
 
 def test_calendar_levels_replace_only_the_keys_they_set():
