@@ -34,10 +34,10 @@ from flows.records import (
     TokenInfo,
     looks_like_question,
 )
+from flows.secrets import scrub, scrub_body
 from flows.warehouse.columns import columns, insert, registered, upsert
 from flows.warehouse.privacy import allowed_contacts, author_hash, mask_personal_data, mask_post
 from flows.warehouse.versions import content_hash, record_deletions, record_versions
-from flows.secrets import scrub, scrub_body
 
 DEFAULT_DB = Path("data/custodian.duckdb")
 
