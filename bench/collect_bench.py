@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,14 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=None, help="default: the monitor's COLLECT_WORKERS")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--gx", action="store_true", help="start the GX worker process before the first repeat")
-    parser.add_argument("--feed-parsers", type=int, default=None,
-                        help="feed parser worker processes (0: parse in this process); default: as the monitor decides")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="custodian-collect-"))
     os.environ["PREFECT_HOME"] = str(work / ".prefect")
     from flows.config import load_config
-    from flows.monitor import COLLECT_WORKERS, auto_batch_size, collect_batch, feed_parsers
-    from flows.platforms import feed_worker
+    from flows.monitor import COLLECT_WORKERS, auto_batch_size, collect_batch
     from flows.records import FetchState
 
     workers = args.workers or COLLECT_WORKERS
@@ -58,45 +54,19 @@ def main(argv: list[str] | None = None) -> None:
             from flows.validate import prepare
 
             prepare()  # returns at once: GX loads in the worker process, on the other core
-        if args.feed_parsers is None:
-            parsers = feed_parsers(by_platform)
-        else:
-            parsers = feed_worker.parsers_open(args.feed_parsers) if args.feed_parsers else nullcontext()
-        with parsers:
-            for repeat in range(args.repeat):
-                gets = _collect_once(repeat, workers, size, batches, states, collect_batch)
+        for repeat in range(args.repeat):
+            probe = Probe()
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            with probe.installed(), ThreadPoolExecutor(workers) as pool:
+                outcomes = [o for done in pool.map(lambda b: collect_batch.fn(b, states), batches) for o in done]
+            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            parsing = sum(s for n, s, _ in probe.breakdown(wall) if n.strip().startswith("parsing"))
+            gets = platform_gets(probe.sent)
+            records = sum(len(o.records) for o in outcomes)
+            print(f"collect #{repeat + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU, {len(gets)} GETs, {records} records, "
+                  f"parsing {parsing:.2f} s summed ({workers} threads, batches of {size})", flush=True)
         seconds, _ = bare_download(gets)
         print(f"bare download of the same {len(gets)} GETs (16 threads): {seconds:.2f} s", flush=True)
-
-
-def _collect_once(repeat: int, workers: int, size: int, batches: list, states: dict, collect_batch) -> list:
-    """One cold collection of every batch on ``workers`` threads; prints its figures, returns its GETs.
-    CPU is this process's and the feed parser workers' (read from /proc: they outlive the repeat)."""
-    probe = Probe()
-    wall0, cpu0, parsers0 = time.perf_counter(), time.process_time(), _feed_parser_cpu()
-    with probe.installed(), ThreadPoolExecutor(workers) as pool:
-        outcomes = [o for done in pool.map(lambda b: collect_batch.fn(b, states), batches) for o in done]
-    wall, cpu, parsers_cpu = time.perf_counter() - wall0, time.process_time() - cpu0, _feed_parser_cpu() - parsers0
-    parsing = sum(s for n, s, _ in probe.breakdown(wall) if n.strip().startswith("parsing"))
-    gets = platform_gets(probe.sent)
-    records = sum(len(o.records) for o in outcomes)
-    print(f"collect #{repeat + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU (+{parsers_cpu:.2f} s in feed parser workers), "
-          f"{len(gets)} GETs, {records} records, parsing {parsing:.2f} s summed ({workers} threads, batches of {size})",
-          flush=True)
-    return gets
-
-
-def _feed_parser_cpu() -> float:
-    """CPU seconds of this process's live feed parser workers (children running flows.platforms.feed_worker)."""
-    total = 0.0
-    for child in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split():
-        try:
-            if b"feed_worker" in Path(f"/proc/{child}/cmdline").read_bytes():
-                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except OSError:
-            pass
-    return total
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ PHASES = {
     "registry & cursors": [("flows.warehouse.store", "load_registry"), ("flows.warehouse.store", "fetch_states")],
     "collect (task bodies)": ("flows.monitor", "collect_batch.fn"),
     "  HTTP (in collect)": ("requests.adapters", "HTTPAdapter.send"),
-    "  parsing (in collect)": [("requests.models", "Response.json"), ("flows.platforms.feed_worker", "parse")],
+    "  parsing (in collect)": [("requests.models", "Response.json"), ("feedparser", "parse")],
     "validation": ("flows.validate", "validate_batch"),
     "merge": [("flows.warehouse.store", "merge_batch"), ("flows.warehouse.store", "inbound_times")],
     "checks": ("flows.monitor", "run_checks"),

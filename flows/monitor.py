@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,27 +24,21 @@ from checks.runner import run_checks
 from flows import budget, killpoints, runlock, secrets
 from flows.artifacts import publish_report_link, publish_run_artifacts
 from flows.config import Account, Config, load_config
-from flows.detect.needs_answer import Detector
 from flows.digest import send_digests
 from flows.escalation import plan
 from flows.notify import ApprisePostman, deliver
 from flows.outcome import AccountOutcome
-from flows.platforms import feed_worker, get_platform, pacing
+from flows.detect.needs_answer import Detector
+from flows.platforms import get_platform, pacing
 from flows.platforms.http import make_session
 from flows.platforms.spend import SpendMeter
 from flows.progress import sink as progress
-from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.validate import prepare as prepare_validation
+from flows.records import FetchError, FetchState, Inbound, Reply, Target
 from flows.warehouse import ledger, store
 from flows.warehouse.privacy import purge_inbound_text, use_salt
 
 COLLECT_WORKERS = 8
-FEED_PLATFORM = "feed"  # flows/platforms/feed.py, the one platform feedparser reads for
-FEED_PARSERS = 2
-FEED_PARSERS_FROM = 50
-"""A run with this many feed accounts parses feeds in FEED_PARSERS worker processes
-(flows/platforms/feed_worker.py): off the GIL the collecting threads share. Below it a worker's
-start-up (~0.3 s of CPU, mostly feedparser's import) costs more than the parses it would move."""
 MIN_BATCH, MAX_BATCH = 10, 200
 
 
@@ -294,22 +287,9 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
     accounts = [a for members in by_platform.values() for a in members]
     batches = [members[i:i + batch_size] for members in by_platform.values()
                for i in range(0, len(members), batch_size)]
+    futures = [submit_batch(batch, states, run_id) for batch in batches]
     registered = [a.id for a in config.registry.accounts]
     detector = Detector(config.policy.needs_answer)  # built-in word lists plus policy.yaml's
-    with feed_parsers(by_platform):
-        futures = [submit_batch(batch, states, run_id) for batch in batches]
-        _merge_as_collected(con, config, run_id, now, futures, len(accounts), registered, detector)
-
-
-def feed_parsers(by_platform: dict[str, list[Account]]) -> AbstractContextManager:
-    """Feed parser workers for the block when the run reads FEED_PARSERS_FROM feed accounts or more."""
-    many = len(by_platform.get(FEED_PLATFORM, [])) >= FEED_PARSERS_FROM
-    return feed_worker.parsers_open(FEED_PARSERS) if many else nullcontext()
-
-
-def _merge_as_collected(con, config: Config, run_id: str, now: datetime, futures: list, accounts: int,
-                        registered: list[str], detector: Detector) -> None:
-    """Validate and merge the batches as they finish (one transaction per batch)."""
     done = read = 0
     for finished in _finished_together(futures):
         outcomes = [outcome for future in finished for outcome in future.result()]
@@ -323,7 +303,7 @@ def _merge_as_collected(con, config: Config, run_id: str, now: datetime, futures
             killpoints.reached("merge.committed")
             done += len(batch)
             read += sum(1 for o in batch if o.status not in UNREAD_STATUSES)
-            progress().accounts(done, accounts, done - read)
+            progress().accounts(done, len(accounts), done - read)
 
 
 def submit_batch(batch: list[Account], states: dict[str, FetchState], run_id: str):

@@ -10,20 +10,8 @@ import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.platforms import feed, feed_worker
+from flows.platforms import feed
 from flows.records import Cursor, FetchError, FetchState, Inbound, Post, Profile, Record, Reply, Target
-
-
-@pytest.fixture(scope="module", params=["parsed here", "parsed in workers"], autouse=True)
-def feed_parsing(request):
-    """Every case twice: feeds parsed in this process, and in feed parser workers as a large run
-    parses them (flows/platforms/feed_worker.py): the records and errors must not differ."""
-    if request.param == "parsed here":
-        yield
-        return
-    with feed_worker.parsers_open(2):
-        yield
-
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SINCE = datetime(2026, 2, 1, tzinfo=UTC)
@@ -280,7 +268,7 @@ def test_an_unreadable_cursor_means_an_unconditional_get(httpserver: HTTPServer,
 
 
 def test_markup_in_a_comment_comes_out_as_plain_text(httpserver: HTTPServer, session: requests.Session) -> None:
-    # feedparser's own HTML sanitiser is off (feed_worker.PARSE_OPTIONS): cap_text is what keeps markup out.
+    # feedparser's own HTML sanitiser is off (feed.PARSE_OPTIONS): cap_text is what keeps markup out.
     hostile = COMMENTS.replace("&lt;p&gt;متى يفتح المسبح؟&lt;/p&gt;",
                                "&lt;p onclick='x()'&gt;متى &lt;img src=x onerror=alert(1)&gt;"
                                "&lt;a href='javascript:alert(2)'&gt;يفتح&lt;/a&gt; المسبح؟&lt;/p&gt;")
