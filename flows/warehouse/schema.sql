@@ -458,6 +458,13 @@ CREATE OR REPLACE VIEW active_silences AS
 SELECT s.* FROM silences s
 WHERE s.expired_at IS NULL AND s.ends_at > coalesce((SELECT max(now) FROM judging), current_timestamp);
 
+-- The thread an inbound message belongs to (see the view response_clocks below); the check run's
+-- clocks (store_clocks.py) use it too.
+CREATE OR REPLACE MACRO inbound_thread(kind, post_id, author, message_id) AS
+    CASE WHEN kind IN ('direct', 'mention') OR post_id IS NULL
+         THEN coalesce('author:' || author, 'message:' || message_id)  -- no author stored: its own thread
+         ELSE 'post:' || post_id END;
+
 -- Response clocks: one row per inbound message that starts a clock (Meta's rule, see
 -- shared/reference/alerting.md). Messages are grouped into threads: the account's post they
 -- hang under (thread_key 'post:<post_id>'), or for mentions and direct messages (and anything
@@ -478,11 +485,6 @@ WHERE s.expired_at IS NULL AND s.ends_at > coalesce((SELECT max(now) FROM judgin
 -- Computed with one sort of each thread's time line (a lag), then only for the messages after
 -- silence an ASOF join to their first reply and a lag among them: no ASOF join of every message
 -- (issue 9: about 15 % less CPU at 1 M messages than the former ASOF + two windows, same rows).
--- The thread an inbound message belongs to (see above); the check run's clocks (store_clocks.py) use it too.
-CREATE OR REPLACE MACRO inbound_thread(kind, post_id, author, message_id) AS
-    CASE WHEN kind IN ('direct', 'mention') OR post_id IS NULL
-         THEN coalesce('author:' || author, 'message:' || message_id)  -- no author stored: its own thread
-         ELSE 'post:' || post_id END;
 CREATE OR REPLACE VIEW response_clocks AS
 WITH messages AS (  -- narrow: it is kept in memory for its three readers; the rest is joined to the clocks
     SELECT account_id, message_id, created_at, needs_answer, inbound_thread(kind, post_id, author, message_id) AS thread_key
