@@ -20,11 +20,10 @@ from datetime import datetime
 from prefect import flow
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.utilities.annotations import quote
 
 from flows import budget, secrets
 from flows.config import Account
-from flows.monitor import COLLECT_WORKERS, replied_outside, submit_batch, validate_outcomes
+from flows.monitor import COLLECT_WORKERS, replied_outside, submit_batch, validate_quoted
 from flows.outcome import AccountOutcome
 from flows.records import FetchState
 from flows.shard_files import DONE, ShardStore
@@ -75,6 +74,5 @@ def _collect_and_validate(work: dict, accounts: list[Account]) -> list[AccountOu
     for future in as_completed(futures):
         outcomes = future.result()
         known = {key: known_inbound[key] for key in replied_outside(outcomes) if key in known_inbound}
-        validated += validate_outcomes(quote(outcomes), quote(work["registered"]), quote(known), now,
-                                       work["future_skew_minutes"])
+        validated += validate_quoted(outcomes, work["registered"], known, now, work["future_skew_minutes"])
     return validated

@@ -294,8 +294,7 @@ def _collect_batches(con, config: Config, run_id: str, now: datetime, by_platfor
     for finished in _finished_together(futures):
         outcomes = [outcome for future in finished for outcome in future.result()]
         known = store.inbound_times(con, replied_outside(outcomes))
-        checked = {o.account_id: o for o in validate_outcomes(quote(outcomes), quote(registered), quote(known), now,
-                                                              config.policy.future_skew_minutes)}
+        checked = {o.account_id: o for o in validate_quoted(outcomes, registered, known, now, config.policy.future_skew_minutes)}
         killpoints.reached("validate.done")
         for future in finished:  # one transaction per batch, as before: a kill loses at most the one merging
             batch = [checked[o.account_id] for o in future.result()]
@@ -313,6 +312,13 @@ def submit_batch(batch: list[Account], states: dict[str, FetchState], run_id: st
     ``visit_collection`` calls, 38 of its 88 s, most of it the tasks' parameters). Parameters hold
     no futures, so nothing is lost but the UI's task-input arrows."""
     return collect_batch.submit(quote(batch), quote({a.id: states[a.id] for a in batch}), run_id)
+
+
+def validate_quoted(outcomes: list[AccountOutcome], registered: list[str], known_inbound: dict, now: datetime,
+                    skew_minutes: float) -> list[AccountOutcome]:
+    """``validate_outcomes`` run with its records, registry and known messages ``quote``d (as
+    :func:`submit_batch`: Prefect would walk every field of them twice, holding the GIL)."""
+    return validate_outcomes(quote(outcomes), quote(registered), quote(known_inbound), now, skew_minutes)
 
 
 def replied_outside(outcomes: list[AccountOutcome]) -> set[tuple[str, str]]:
