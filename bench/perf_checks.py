@@ -31,12 +31,14 @@ GROUP BY account_id
 
 
 def add_messages(con, count: int, now: datetime) -> None:
-    """``count`` answered-or-not questions over every registered account, in bulk SQL."""
+    """``count`` answered-or-not questions over every registered account, in bulk SQL: message n goes to
+    account n mod accounts, under post (n div accounts) mod 50 (50 threads an account; n mod 50 gave each
+    account of a registry of a multiple of 50 accounts one thread)."""
     con.execute("""
         CREATE TEMP TABLE syn AS
         SELECT a.account_id, 'syn-' || r.range AS message_id,
                $now::TIMESTAMPTZ - to_seconds((r.range * 7919) % (30 * 86400)) AS created_at,
-               'p' || (r.range % 50) AS post_id, r.range AS n
+               'p' || ((r.range // a.accounts) % 50) AS post_id, r.range AS n
         FROM (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS k,
                      count(*) OVER () AS accounts FROM accounts) a
         JOIN range($count) r ON r.range % a.accounts = a.k

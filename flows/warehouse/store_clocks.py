@@ -15,20 +15,24 @@ from datetime import datetime
 
 import duckdb
 
-# Inbound messages per pass: each pass sorts the threads of one slice of the accounts (every message and
-# reply of them, ~18 M rows at 10 M messages) and must fit the checks' 1GB memory_limit, or it spills.
+# Inbound messages per pass: each pass joins and groups the events of one slice of the accounts (every message
+# and reply of them, ~18 M rows at 10 M messages) and must fit the checks' 1GB memory_limit, or it spills
+# (3 M a pass was no faster; 5 M slower).
 MESSAGES_PER_PASS = 1_500_000
 
-# The view response_clocks' rule (schema.sql), computed for one slice of the accounts with narrow rows:
-# each thread (account, thread, needs_answer) gets a dense integer id; its messages and the account's
-# replies are sorted once by (thread, time, reply after message) carrying only those; a lag gives the
-# previous event (24 h of silence starts a clock) and the first reply row at or after each message is
-# its first reply (the view's ASOF join, whose right side was a second sort of every reply).
-# The sort leaves out the view's last key, the message id (a third of the sort's cost at 10 M messages,
-# bench/perf_checks.py): the view breaks a tie of messages at one instant by id, and only the first of
-# them can follow a silence (the others follow it by 0 s), so each instant after a silence is found
-# whatever the order of its ties, and its clock is given to the instant's least message id, as the
-# view's order gives it.
+# The view response_clocks' rule (schema.sql), computed for one slice of the accounts without sorting its
+# events: each thread (account, thread, needs_answer) gets a dense integer id; its messages and the account's
+# replies (a reply in the thread of the message it answers, from that message on) are grouped by thread and
+# UTC day (86,400 s from the epoch, floored) into each day's first and last event, first message and first
+# reply. A message follows 24 h of silence exactly when it is the first event of its day (an earlier event of
+# the same day is less than 24 h before it; a reply at its instant sorts after it) and the thread's previous
+# event, the last event of the previous day that has any, is 24 h or more before it (or there is none). Its
+# first reply is the first reply of the first day at or after its own that has one (every reply of its own
+# day is at or after it). Only the days, not the events, are sorted: one row per thread-day instead of one per
+# message and reply (bench/perf_checks.py: 18 M events at 10 M messages, 5.9 → 4.4 s with 50 threads an
+# account; a timeline of one message per thread-day groups nothing and costs about 10 % more).
+# The view breaks a tie of messages at one instant by id; only the first of them can follow a silence (the
+# others follow it by 0 s), so the instant's clock is given to its least message id, as the view's order gives.
 _CLOCKS_PASS = """
     INSERT INTO run_clocks
     WITH keyed AS (
@@ -46,14 +50,21 @@ _CLOCKS_PASS = """
         SELECT m.thread, r.created_at, true
         FROM replies r JOIN messages m ON m.account_id = r.account_id AND m.message_id = r.in_reply_to_id
         WHERE r.created_at >= m.created_at AND r.account_id BETWEEN $first AND $last
-    ), after_silence AS (  -- instants: one row per thread and instant at most
-        SELECT thread, created_at, first_reply_at FROM (
-            SELECT *, lag(created_at) OVER thread_time AS previous_event_at,
-                   first_value(CASE WHEN is_reply THEN created_at END IGNORE NULLS)
-                       OVER (thread_time ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS first_reply_at
-            FROM events
-            WINDOW thread_time AS (PARTITION BY thread ORDER BY created_at, is_reply))
-        WHERE NOT is_reply AND coalesce(epoch(created_at) - epoch(previous_event_at) >= 86400, true)
+    ), days AS (  -- fdiv floors: a day before 1970 is 86,400 s long too
+        SELECT thread, fdiv(epoch_us(created_at), 86400000000)::BIGINT AS day,
+               min(created_at) AS first_event_at, max(created_at) AS last_event_at,
+               min(created_at) FILTER (NOT is_reply) AS first_message_at,
+               min(created_at) FILTER (is_reply) AS first_reply_of_day
+        FROM events GROUP BY ALL
+    ), after_silence AS (  -- instants: one row per thread and day at most
+        SELECT thread, first_message_at AS created_at, first_reply_at FROM (
+            SELECT *, lag(last_event_at) OVER thread_days AS previous_event_at,
+                   first_value(first_reply_of_day IGNORE NULLS)
+                       OVER (thread_days ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS first_reply_at
+            FROM days
+            WINDOW thread_days AS (PARTITION BY thread ORDER BY day))
+        WHERE first_message_at = first_event_at
+          AND coalesce(epoch(first_message_at) - epoch(previous_event_at) >= 86400, true)
     ), starts AS (  -- the first of its stretch: no earlier one, or the earlier one was answered before it came
         SELECT * FROM after_silence
         QUALIFY coalesce(lag(first_reply_at) OVER (PARTITION BY thread ORDER BY created_at) < created_at, true)
@@ -72,7 +83,7 @@ def prepare_run_clocks(con: duckdb.DuckDBPyConnection) -> None:
     """``run_clocks``: every response clock, computed once (three readers each re-running the view cost
     three times its sort), the rows of the view ``response_clocks`` (tests/checks/test_run_clocks.py
     holds them equal). Accounts are taken in slices of about MESSAGES_PER_PASS messages so a slice's
-    sort fits in memory (issue 9: at 10 M messages one pass spilled gigabytes to disk)."""
+    joins and grouping fit in memory (issue 9: at 10 M messages one pass spilled gigabytes to disk)."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE run_clocks (
             account_id VARCHAR, message_id VARCHAR, url VARCHAR, created_at TIMESTAMPTZ, needs_answer BOOLEAN,

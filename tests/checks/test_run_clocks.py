@@ -2,7 +2,7 @@
 
 import json
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -83,13 +83,13 @@ def test_the_checks_memory_limit_holds_only_while_they_run(warehouse, monkeypatc
 TEXTS = ("متى يفتح المركز؟", "When does the clinic open?", "أي جديد؟", "شكراً 🌹", "Thanks!", "ممكن موعد")
 
 
-def tangled_timeline(seed: int) -> list:
-    """Two accounts, messages on a 6-hour grid (so instants tie and gaps are exactly 24 h), ids in random
+def tangled_timeline(seed: int, start=NOW - timedelta(days=20)) -> list:
+    """Two accounts, messages on a 6-hour grid from ``start`` (so instants tie and gaps are exactly 24 h), ids in random
     order (ties break on the id), posts, direct messages and mentions by author, the account's own and a
     sister account's messages, questions and thanks in Arabic and English; replies at the message's
     instant, later, much later (a late reply), twice at one instant, or before the message (ignored)."""
     rng = random.Random(seed)
-    start, records, ids = NOW - timedelta(days=20), [], rng.sample(range(10_000, 99_999), 160)
+    records, ids = [], rng.sample(range(10_000, 99_999), 160)
     for n, number in enumerate(ids):
         account = ("moh", "mof")[n % 2]
         post = rng.choice(["p1", "p2", "p3", None])
@@ -103,11 +103,19 @@ def tangled_timeline(seed: int) -> list:
     return records
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_check_runs_clocks_are_the_views_rows_on_tangled_timelines(warehouse, monkeypatch, seed):
+# The check run groups events by UTC day (86,400 s from the epoch): a grid on UTC midnight, one across
+# midnights (a 24 h gap spans two days, a 6 h one too), off the second, and one across 1970 (days floored).
+STARTS = {"midnight": NOW - timedelta(days=20), "off-midnight": NOW - timedelta(days=20, hours=9, minutes=13,
+                                                                                 microseconds=500_001),
+          "1970": datetime(1969, 12, 22, 21, 30, 0, 250_000, tzinfo=UTC)}
+
+
+@pytest.mark.parametrize("seed, start", [(1, "midnight"), (2, "midnight"), (3, "midnight"), (7, "off-midnight"),
+                                         (8, "off-midnight"), (9, "off-midnight"), (6, "1970"), (7, "1970")])
+def test_the_check_runs_clocks_are_the_views_rows_on_tangled_timelines(warehouse, monkeypatch, seed, start):
     monkeypatch.setenv("CUSTODIAN_AUTHOR_SALT", "test-salt")
     warehouse.configure([account_entry("moh"), account_entry("mof")], with_calendar_clocks(STRICT))
-    records = tangled_timeline(seed)
+    records = tangled_timeline(seed, STARTS[start])
     warehouse.run({a: ("ok", [r for r in records if r.account_id == a]) for a in ("moh", "mof")})
     register_clock(warehouse.con, account_calendars(warehouse.config))
     view = warehouse.rows("SELECT account_id, message_id, url, created_at, needs_answer, first_reply_at, response_hours, "
