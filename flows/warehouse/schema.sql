@@ -236,13 +236,14 @@ CREATE TABLE IF NOT EXISTS replies (
 
 -- Working hours of each answered response clock (response_clocks), in the account's calendar
 -- (policy.yaml calendar, per agency / account), so the response_times view gives both clocks on any
--- connection: the working_hours UDF exists only where the checks register it. Rewritten by every
--- check run (checks/runner.py), so a calendar changed in the policy reaches every row.
+-- connection: the working_hours UDF exists only where the checks register it. Brought in line by every
+-- check run (checks/runner.py): a row whose clock is gone or whose hours changed (a calendar changed in
+-- the policy) is replaced, so a calendar change reaches every row; an unchanged row is left alone.
 CREATE TABLE IF NOT EXISTS response_working_hours (
     account_id    VARCHAR NOT NULL,
     message_id    VARCHAR NOT NULL,         -- the message that started the clock (response_clocks.message_id)
     working_hours DOUBLE NOT NULL,          -- working hours from the message to the account's first reply
-    computed_at   TIMESTAMPTZ NOT NULL,     -- the check run that computed it
+    computed_at   TIMESTAMPTZ NOT NULL,     -- the check run that computed this value (later runs agreeing leave it)
     PRIMARY KEY (account_id, message_id)
 );
 

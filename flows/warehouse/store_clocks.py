@@ -4,9 +4,9 @@ Contract: the check run calls :func:`prepare_run_clocks` on a connection where
 ``working_hours(start, end, account_id)`` is registered (flows/clock.py register_clock): it
 evaluates the view ``response_clocks`` once into the temporary table ``run_clocks`` (this
 connection only), with ``working_hours`` to the first reply (NULL while unanswered). The
-response-time and unanswered checks read that table, and :func:`record_working_hours` rewrites
-``response_working_hours`` from it inside the run's transaction: one row per answered clock,
-in the account's calendar as the policy gives it now. :func:`drop_run_clocks` frees it.
+response-time and unanswered checks read that table, and :func:`record_working_hours` brings
+``response_working_hours`` in line with it inside the run's transaction: one row per answered
+clock, in the account's calendar as the policy gives it now. :func:`drop_run_clocks` frees it.
 """
 
 from __future__ import annotations
@@ -114,11 +114,22 @@ def drop_run_clocks(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record_working_hours(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
-    """Rewrite every answered clock's working hours from ``run_clocks``; returns how many rows it holds."""
-    con.execute("DELETE FROM response_working_hours")
+    """Make ``response_working_hours`` hold every answered clock of ``run_clocks`` with its working hours,
+    and nothing else; returns how many rows it holds. Only what changed is written: a row whose clock is
+    gone or whose hours differ (a calendar changed in the policy) is deleted, a clock without its row gets
+    one computed at ``now``; a row the run computes again unchanged keeps its ``computed_at``. (Deleting and
+    re-inserting every row made the commit of a check run over 2.9 M answered clocks take 79 s of its
+    primary key's index work; issue 9, 10,000 accounts.)"""
+    con.execute("""
+        DELETE FROM response_working_hours w WHERE NOT EXISTS (
+            SELECT 1 FROM run_clocks c
+            WHERE c.first_reply_at IS NOT NULL AND c.account_id = w.account_id AND c.message_id = w.message_id
+              AND c.working_hours = w.working_hours)
+    """)
     con.execute("""
         INSERT INTO response_working_hours (account_id, message_id, working_hours, computed_at)
-        SELECT account_id, message_id, working_hours, $now
-        FROM run_clocks WHERE first_reply_at IS NOT NULL
+        SELECT account_id, message_id, working_hours, $now FROM run_clocks c
+        WHERE first_reply_at IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM response_working_hours w WHERE w.account_id = c.account_id AND w.message_id = c.message_id)
     """, {"now": now})
     return con.execute("SELECT count(*) FROM response_working_hours").fetchone()[0]

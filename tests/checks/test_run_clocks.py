@@ -66,6 +66,39 @@ def test_each_run_recomputes_the_clocks_and_records_both_clocks_for_readers(ware
     assert recorded == from_view
 
 
+def test_a_check_run_writes_only_the_working_hours_that_changed(warehouse):
+    def recorded():
+        return {m: (hours, at) for m, hours, at in warehouse.rows(
+            "SELECT message_id, working_hours, computed_at FROM response_working_hours")}
+
+    def in_view():
+        register_clock(warehouse.con, account_calendars(warehouse.config))
+        return dict(warehouse.rows("SELECT message_id, working_hours(created_at, first_reply_at, account_id) "
+                                   "FROM response_clocks WHERE first_reply_at IS NOT NULL"))
+
+    run_id = judged_run(warehouse, TIMELINE)
+    run_checks(warehouse.con, warehouse.config, run_id, NOW)
+    first = recorded()
+    assert set(first) == {"q1", "q5"} and {at for _, at in first.values()} == {NOW}
+    later = NOW + timedelta(hours=1)
+    run_checks(warehouse.con, warehouse.config, warehouse.run({"moh": ("ok", [])}, later), later)
+    assert recorded() == first  # the same clocks: nothing rewritten, not even computed_at
+    # a message found later, an hour before q1 in its thread, opens q1's clock: q1's row goes, q0's comes
+    backfilled = NOW + timedelta(hours=2)
+    run_checks(warehouse.con, warehouse.config, warehouse.run({"moh": ("ok", [said("q0", 101)])}, backfilled),
+               backfilled)
+    assert recorded() == {"q0": (in_view()["q0"], backfilled), "q5": first["q5"]}
+    # another calendar: every row whose hours changed is rewritten, the others stay
+    before = recorded()
+    warehouse.configure([account_entry("moh", calendar={"timezone": "America/New_York"})],
+                        with_calendar_clocks(STRICT))
+    moved = NOW + timedelta(hours=3)
+    run_checks(warehouse.con, warehouse.config, warehouse.run({"moh": ("ok", [])}, moved), moved)
+    hours = in_view()
+    assert recorded() == {m: (hours[m], moved if hours[m] != before[m][0] else before[m][1]) for m in before}
+    assert any(hours[m] != before[m][0] for m in before)
+
+
 def test_the_checks_memory_limit_holds_only_while_they_run(warehouse, monkeypatch):
     run_id = judged_run(warehouse, TIMELINE)
     [(default,)] = warehouse.rows("SELECT current_setting('memory_limit')")
