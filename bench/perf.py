@@ -138,6 +138,12 @@ def _custodian_runs(args, work: Path, figures: dict, skip: set[str]) -> None:
             figures["warm"] = _run_figures(wall, summary, probe, db)
             figures["warm"]["minimum_requests"] = minimum_warm_requests(db)
             _show_run("warm", figures["warm"])
+            if "bare" not in skip:
+                warm_gets = platform_gets(probe.sent)
+                seconds, size = bare_download(warm_gets, args.bare_workers, conditional=True)
+                figures["warm_bare"] = {"requests": len(warm_gets), "wall_s": seconds, "mib": size / 2**20}
+                print(f"bare download of the warm run's {len(warm_gets)} GETs as sent (conditional headers kept): "
+                      f"{seconds:.1f} s, {size / 2**20:.1f} MiB", flush=True)
         figures["db_mib"] = db.stat().st_size / 2**20
         shutil.copy(db, work / "checks.duckdb")
         figures["monitor_peak_mib"] = peak_mib()
