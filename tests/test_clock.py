@@ -105,6 +105,12 @@ def test_the_duckdb_udf_uses_each_keys_calendar_and_passes_nulls():
     assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'nobody'").fetchall() == [(pytest.approx(1.5),)]
     assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'moh' AND e IS NOT NULL").fetchall() == [(0.0,)]
     assert con.execute("SELECT working_hours(s, e, k) FROM t WHERE k = 'moe'").fetchall() == [(pytest.approx(1.5),)]
+    every_key_one_calendar = [(pytest.approx(1.5),), (pytest.approx(1.5),), (None,), (pytest.approx(1.5),), (None,),
+                              (pytest.approx(1.5),)]
+    register_clock(con, {"moh": OMAN, "mof": Calendar()}, default=OMAN)  # one calendar: every key, not NULL
+    assert con.execute("SELECT working_hours(s, e, k) FROM t").fetchall() == every_key_one_calendar
+    register_clock(con, {"moh": OMAN, "mof": OMAN})  # one calendar, no default: an unknown key has none
+    assert con.execute("SELECT working_hours(s, e, k) FROM t").fetchall()[3] == (None,)
 
 
 def test_calendar_levels_replace_only_the_keys_they_set():
