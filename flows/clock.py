@@ -210,4 +210,3 @@ class _CalendarGroups:
         group_of_row = np.append(np.asarray(group_of_code, dtype=np.int64), -1)[indices]  # NULL key: the -1 appended
         present = np.unique(group_of_row)
         return [(self.calendars[group], np.flatnonzero(group_of_row == group)) for group in present if group >= 0]
-
