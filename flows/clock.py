@@ -126,11 +126,10 @@ def calendar_of(setting: Any) -> Calendar:
 def account_calendars(config: Any) -> dict[str, Calendar]:
     """Every registered account's calendar: the account's ``calendar`` over its agency's over
     the policy's (each level replaces only the keys it sets; an agency's ``timezone`` counts)."""
-    calendars, shared = {}, {}
+    calendars = {}
     for account in config.registry.accounts:
         agency = config.agency(account.agency)
-        calendar = calendar_of(config.policy.calendar.resolved(agency, account))
-        calendars[account.id] = shared.setdefault(calendar, calendar)  # equal calendars: one object, one busdays
+        calendars[account.id] = calendar_of(config.policy.calendar.resolved(agency, account))
     return calendars
 
 
@@ -186,8 +185,9 @@ def _arrow_micros(array) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _CalendarGroups:
-    """Which calendar each key counts in, with equal calendars one group: a thousand accounts of one
-    agency are one numpy pass, not a thousand (bench/perf_checks.py: 0.25 s per 4,000 rows). Keys are
+    """Which calendar each key counts in, with equal calendars one group computed with the group's first
+    object (so one ``busdays`` per distinct calendar): a thousand accounts of one agency are one numpy
+    pass, not a thousand (bench/perf_checks.py: 0.25 s per 4,000 rows). Keys are
     grouped once per UDF, not per chunk: hashing a Calendar (its holidays) for each distinct key of each
     chunk was 60 % of the UDF at 10,000 accounts."""
 
